@@ -1,0 +1,102 @@
+// Package memstore is an in-process implementation of the store interfaces,
+// for tests and single-process apps. Everything it holds is lost when the
+// process ends.
+//
+// A Store is safe for concurrent use. A background goroutine forgets expired
+// entries; Close stops it.
+package memstore
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"sessionkit/store"
+)
+
+// DefaultCleanupInterval is how often a Store forgets expired entries when
+// Options.CleanupInterval is zero.
+const DefaultCleanupInterval = time.Minute
+
+// Options configures a Store. The zero value is ready to use.
+type Options struct {
+	// CleanupInterval is how often expired entries are removed from memory.
+	// Expired entries are never returned, whatever the interval.
+	CleanupInterval time.Duration
+
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store keeps accounts, keys and deny-listed ids in memory.
+type Store struct {
+	now  func() time.Time
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+
+	mu    sync.RWMutex
+	users map[string]store.User // by lower-case name
+	keys  map[string][]store.Key
+	deny  map[string]time.Time
+}
+
+// New returns an empty Store and starts its cleanup goroutine.
+func New(opts Options) *Store {
+	s := &Store{
+		now:   opts.Now,
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+		users: make(map[string]store.User),
+		keys:  make(map[string][]store.Key),
+		deny:  make(map[string]time.Time),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	interval := opts.CleanupInterval
+	if interval <= 0 {
+		interval = DefaultCleanupInterval
+	}
+	go s.cleanup(interval)
+	return s
+}
+
+// Close stops the cleanup goroutine. The Store keeps answering afterwards;
+// Close only ends the background work. Calling Close more than once is safe.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		close(s.stop)
+		<-s.done
+	})
+	return nil
+}
+
+// Ping always succeeds unless ctx has ended: memory is always there.
+func (s *Store) Ping(ctx context.Context) error {
+	return ctx.Err()
+}
+
+func (s *Store) cleanup(interval time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.removeExpired(s.now())
+		}
+	}
+}
+
+func (s *Store) removeExpired(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, until := range s.deny {
+		if !now.Before(until) {
+			delete(s.deny, id)
+		}
+	}
+}

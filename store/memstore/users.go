@@ -1,0 +1,91 @@
+package memstore
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"sessionkit/store"
+)
+
+// CreateUser adds u, or returns store.ErrExists when the name (compared
+// case-insensitively) is taken.
+func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	k := strings.ToLower(u.Name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[k]; ok {
+		return store.ErrExists
+	}
+	s.users[k] = u
+	return nil
+}
+
+// User returns the account named name, or store.ErrNotFound.
+func (s *Store) User(ctx context.Context, name string) (store.User, error) {
+	if err := ctx.Err(); err != nil {
+		return store.User{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	u, ok := s.users[strings.ToLower(name)]
+	if !ok {
+		return store.User{}, store.ErrNotFound
+	}
+	return u, nil
+}
+
+// SetPasswordHash replaces the password hash of name, or returns
+// store.ErrNotFound.
+func (s *Store) SetPasswordHash(ctx context.Context, name, hash string, updated time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	k := strings.ToLower(name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[k]
+	if !ok {
+		return store.ErrNotFound
+	}
+	u.PasswordHash = hash
+	u.Updated = updated
+	s.users[k] = u
+	return nil
+}
+
+// DeleteUser removes the account named name, or returns store.ErrNotFound.
+func (s *Store) DeleteUser(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	k := strings.ToLower(name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[k]; !ok {
+		return store.ErrNotFound
+	}
+	delete(s.users, k)
+	return nil
+}
+
+// ListUsers returns every account ordered by name (case-insensitively).
+func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	out := make([]store.User, 0, len(s.users))
+	for _, u := range s.users {
+		out = append(out, u)
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b store.User) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	return out, nil
+}

@@ -1,0 +1,75 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations bring a database from schema version i to i+1. The version is
+// kept in SQLite's user_version. Append only: never edit a released step.
+var migrations = [...]string{
+	`CREATE TABLE users (
+		name          TEXT    NOT NULL PRIMARY KEY COLLATE NOCASE,
+		password_hash TEXT    NOT NULL,
+		created       INTEGER NOT NULL,
+		updated       INTEGER NOT NULL
+	) STRICT;
+	CREATE TABLE keys (
+		purpose TEXT    NOT NULL,
+		id      TEXT    NOT NULL,
+		secret  BLOB    NOT NULL,
+		created INTEGER NOT NULL,
+		seq     INTEGER NOT NULL,
+		PRIMARY KEY (purpose, id)
+	) STRICT;
+	CREATE TABLE deny_list (
+		id    TEXT    NOT NULL PRIMARY KEY,
+		until INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX deny_list_until ON deny_list (until);`,
+}
+
+// migrate applies the migrations the database has not seen yet, each in its
+// own transaction.
+func migrate(ctx context.Context, db *sql.DB) error {
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("sqlitestore: reading schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("sqlitestore: database schema version %d is newer than this program knows (%d)", version, len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		if err := applyMigration(ctx, db, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyMigration(ctx context.Context, db *sql.DB, v int) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: migrating to version %d: %w", v+1, err)
+	}
+	defer tx.Rollback()
+	// Another process may have migrated since we read the version.
+	var current int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+		return fmt.Errorf("sqlitestore: migrating to version %d: %w", v+1, err)
+	}
+	if current > v {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+		return fmt.Errorf("sqlitestore: migrating to version %d: %w", v+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+		return fmt.Errorf("sqlitestore: migrating to version %d: %w", v+1, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlitestore: migrating to version %d: %w", v+1, err)
+	}
+	return nil
+}

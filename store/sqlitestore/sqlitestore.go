@@ -1,0 +1,176 @@
+// Package sqlitestore implements the store interfaces on an embedded SQLite
+// database (modernc.org/sqlite: pure Go, no cgo). It is sessionkit's default:
+// a single file that survives restarts, with nothing else to install.
+//
+// The database runs in WAL mode with a busy timeout, so it is safe for
+// concurrent use by many goroutines (and by several processes on the same
+// machine). The file is created readable by its owner only, since it holds
+// password hashes and the server's keys. Expired rows are deleted
+// periodically in small batches; Close stops that and closes the database.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// DefaultCleanupInterval is how often expired rows are deleted when
+// Options.CleanupInterval is zero.
+const DefaultCleanupInterval = 5 * time.Minute
+
+// cleanupBatch bounds the rows one cleanup statement deletes, so that a
+// cleanup never holds the write lock for long.
+const cleanupBatch = 500
+
+// Options configures Open. The zero value is ready to use.
+type Options struct {
+	// CleanupInterval is how often expired rows are deleted. Expired rows
+	// are never returned, whatever the interval.
+	CleanupInterval time.Duration
+
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store is a SQLite-backed store. It is safe for concurrent use.
+type Store struct {
+	db   *sql.DB
+	now  func() time.Time
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+// Open opens (creating if needed) the database file at path, brings its
+// schema up to date and starts the cleanup goroutine. It fails if the file
+// cannot be created or opened, is not a SQLite database, or was written by a
+// newer version of sessionkit.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlitestore: empty database path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	// Create the file ourselves so that it is private from the start:
+	// SQLite gives its -wal and -shm files the mode of the database file.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	db, err := sql.Open("sqlite", dsn(abs))
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	// SQLite has one writer at a time; a few connections let reads proceed
+	// beside it in WAL mode without piling up lock waits.
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	db.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &Store{db: db, now: opts.Now, stop: make(chan struct{}), done: make(chan struct{})}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	interval := opts.CleanupInterval
+	if interval <= 0 {
+		interval = DefaultCleanupInterval
+	}
+	go s.cleanup(interval)
+	return s, nil
+}
+
+// dsn builds the driver's connection string: every connection gets the same
+// pragmas, and write transactions take the lock when they begin, so that two
+// writers never deadlock upgrading read locks.
+func dsn(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate")
+	u := url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// DB returns the underlying database, for packages that keep their own
+// tables beside the store's. Callers must not close it.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Ping reports whether the database answers a query before ctx ends.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlitestore: ping: %w", err)
+	}
+	return nil
+}
+
+// Close stops the cleanup goroutine and closes the database. Calling it more
+// than once is safe.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.stop)
+		<-s.done
+		err = s.db.Close()
+	})
+	return err
+}
+
+func (s *Store) cleanup(interval time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			// A failed cleanup is retried at the next tick; expired rows are
+			// filtered out by every read meanwhile.
+			_, _ = s.removeExpired(ctx, s.now())
+			cancel()
+		}
+	}
+}
+
+// removeExpired deletes expired rows in batches, each its own short
+// transaction, and returns how many it deleted.
+func (s *Store) removeExpired(ctx context.Context, now time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := s.db.ExecContext(ctx,
+			`DELETE FROM deny_list WHERE rowid IN (SELECT rowid FROM deny_list WHERE until <= ? LIMIT ?)`,
+			now.UnixNano(), cleanupBatch)
+		if err != nil {
+			return total, fmt.Errorf("sqlitestore: cleanup: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("sqlitestore: cleanup: %w", err)
+		}
+		total += n
+		if n < cleanupBatch {
+			return total, nil
+		}
+	}
+}

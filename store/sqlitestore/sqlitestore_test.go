@@ -1,0 +1,129 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"sessionkit/store"
+	"sessionkit/store/sqlitestore"
+	"sessionkit/store/storetest"
+)
+
+func open(t *testing.T) *sqlitestore.Store {
+	t.Helper()
+	s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store { return open(t) })
+}
+
+// TestReopen is the reason the store exists: what it holds survives closing
+// the database and opening it again, and the file is private to its owner.
+func TestReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := sqlitestore.Open(ctx, path, sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := s.CreateUser(ctx, store.User{Name: "alice", PasswordHash: "h", Created: now, Updated: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddKey(ctx, "cookie", store.Key{ID: "k", Secret: []byte("secret"), Created: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Deny(ctx, "gone", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := fi.Mode().Perm(); mode != 0o600 {
+		t.Errorf("database file mode = %v, want -rw-------", mode)
+	}
+
+	s, err = sqlitestore.Open(ctx, path, sqlitestore.Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.User(ctx, "ALICE"); err != nil {
+		t.Errorf("account lost on reopen: %v", err)
+	}
+	keys, err := s.Keys(ctx, "cookie")
+	if err != nil || len(keys) != 1 || string(keys[0].Secret) != "secret" {
+		t.Errorf("keys after reopen = %v, %v", keys, err)
+	}
+	if ok, err := s.Denied(ctx, "gone"); err != nil || !ok {
+		t.Errorf("deny-list entry lost on reopen: %v, %v", ok, err)
+	}
+}
+
+func TestOpenRejectsNonDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "not.db")
+	if err := os.WriteFile(path, []byte("this is not a SQLite database, just some text that is long enough"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Options{}); err == nil {
+		s.Close()
+		t.Fatal("Open of a text file succeeded")
+	}
+}
+
+// TestTwoHandles opens the same file twice, as two server processes on one
+// machine would, and writes from both at once.
+func TestTwoHandles(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	a := mustOpen(t, path)
+	b := mustOpen(t, path)
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := range 50 {
+		for _, s := range []*sqlitestore.Store{a, b} {
+			wg.Go(func() {
+				now := time.Now()
+				if err := s.Deny(ctx, fmt.Sprintf("id-%d", i), now.Add(time.Hour)); err != nil {
+					errs <- err
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent Deny from two handles: %v", err)
+	}
+	for i := range 50 {
+		if ok, err := a.Denied(ctx, fmt.Sprintf("id-%d", i)); err != nil || !ok {
+			t.Fatalf("id-%d not denied after concurrent writes: %v %v", i, ok, err)
+		}
+	}
+}
+
+func mustOpen(t *testing.T, path string) *sqlitestore.Store {
+	t.Helper()
+	s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}

@@ -1,0 +1,99 @@
+// Package store defines what sessionkit keeps on the server and the contract
+// every storage backend implements.
+//
+// A backend (store/memstore, store/sqlitestore, ...) implements each of the
+// small interfaces below. Callers depend on the interface they need: the auth
+// package on [Users], the cookie package on [DenyList], the server on [Keys].
+//
+// Every method takes a context first and honours its cancellation and
+// deadline. Errors that callers act on are exported sentinels, to be tested
+// with errors.Is; any other error means the backend could not answer (it is
+// down, slow or broken) and callers should report "unavailable", never treat
+// it as "not found".
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+var (
+	// ErrNotFound reports that the record asked for does not exist (or has
+	// expired, which is the same thing to a caller).
+	ErrNotFound = errors.New("store: not found")
+
+	// ErrExists reports that a record with the same key already exists.
+	ErrExists = errors.New("store: already exists")
+)
+
+// User is an account as the store keeps it. Names compare case-insensitively
+// (ASCII): "Alice" and "alice" are the same account, and the name keeps the
+// spelling it was created with.
+type User struct {
+	Name         string    // as registered, 3–64 characters of [A-Za-z0-9_.-]
+	PasswordHash string    // a PHC string, such as "$argon2id$v=19$m=19456,t=2,p=1$…"
+	Created      time.Time // when the account was created
+	Updated      time.Time // when the password last changed
+}
+
+// Users keeps accounts.
+type Users interface {
+	// CreateUser adds u. It returns ErrExists when an account with the same
+	// name (compared case-insensitively) exists.
+	CreateUser(ctx context.Context, u User) error
+
+	// User returns the account named name, or ErrNotFound.
+	User(ctx context.Context, name string) (User, error)
+
+	// SetPasswordHash replaces the password hash of the account named name and
+	// sets its Updated time to updated. It returns ErrNotFound when there is
+	// no such account.
+	SetPasswordHash(ctx context.Context, name, hash string, updated time.Time) error
+
+	// DeleteUser removes the account named name, or returns ErrNotFound.
+	DeleteUser(ctx context.Context, name string) error
+
+	// ListUsers returns every account, ordered by name.
+	ListUsers(ctx context.Context) ([]User, error)
+}
+
+// Key is a secret the server generated for one purpose (sealing cookies,
+// signing tokens, ...). Keys are never logged and never leave the store except
+// to the process that uses them.
+type Key struct {
+	ID      string    // unique within its purpose; safe to show
+	Secret  []byte    // the key material
+	Created time.Time // when the key was generated
+}
+
+// Keys keeps the server's secrets, so that every instance sharing the store
+// uses the same ones and a restart keeps them.
+type Keys interface {
+	// Keys returns the keys of purpose, oldest first. It returns an empty
+	// slice, not an error, when there are none.
+	Keys(ctx context.Context, purpose string) ([]Key, error)
+
+	// AddKey adds k to the keys of purpose. It returns ErrExists when the
+	// purpose already has a key with the same ID.
+	AddKey(ctx context.Context, purpose string, k Key) error
+}
+
+// DenyList remembers identifiers that must be refused until a point in time:
+// the id of a sealed cookie after logout, the jti of an access token. An
+// entry is forgotten once its time has passed.
+type DenyList interface {
+	// Deny refuses id until the time until. Denying an id again keeps the
+	// later of the two times.
+	Deny(ctx context.Context, id string, until time.Time) error
+
+	// Denied reports whether id is refused now.
+	Denied(ctx context.Context, id string) (bool, error)
+}
+
+// Pinger is implemented by backends that can tell whether they answer, for
+// health checks.
+type Pinger interface {
+	// Ping returns nil when the backend answered before ctx ended.
+	Ping(ctx context.Context) error
+}

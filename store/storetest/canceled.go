@@ -1,0 +1,41 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"sessionkit/store"
+)
+
+// testCanceled checks that a call with an ended context fails instead of
+// going ahead: a server relies on it to bound how long a request waits.
+func testCanceled(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	now := time.Now()
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"CreateUser", func() error {
+			return s.CreateUser(ctx, store.User{Name: "canceled", PasswordHash: "h", Created: now, Updated: now})
+		}},
+		{"User", func() error { _, err := s.User(ctx, "canceled"); return err }},
+		{"ListUsers", func() error { _, err := s.ListUsers(ctx); return err }},
+		{"AddKey", func() error { return s.AddKey(ctx, "p", store.Key{ID: "x", Secret: []byte("s"), Created: now}) }},
+		{"Keys", func() error { _, err := s.Keys(ctx, "p"); return err }},
+		{"Deny", func() error { return s.Deny(ctx, "x", now.Add(time.Hour)) }},
+		{"Denied", func() error { _, err := s.Denied(ctx, "x"); return err }},
+		{"Ping", func() error { return s.Ping(ctx) }},
+	}
+	for _, c := range calls {
+		if err := c.call(); err == nil {
+			t.Errorf("%s with a canceled context succeeded", c.name)
+		}
+	}
+	if _, err := s.User(context.Background(), "canceled"); err == nil {
+		t.Error("CreateUser with a canceled context created the account")
+	}
+}

@@ -1,0 +1,74 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"sessionkit/store"
+)
+
+func testKeys(t *testing.T, open func(t *testing.T) Store) {
+	ctx := context.Background()
+	s := open(t)
+	keys, err := s.Keys(ctx, "cookie")
+	if err != nil {
+		t.Fatalf("Keys on an empty store: %v", err)
+	}
+	if len(keys) != 0 {
+		t.Fatalf("Keys on an empty store = %d keys, want none", len(keys))
+	}
+
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	// Added out of creation order: Keys must return them in the order they
+	// were added, which is the order the caller rotated them in.
+	added := []store.Key{
+		{ID: "k2", Secret: bytes.Repeat([]byte{2}, 32), Created: base.Add(2 * time.Hour)},
+		{ID: "k1", Secret: bytes.Repeat([]byte{1}, 32), Created: base.Add(time.Hour)},
+		{ID: "k3", Secret: bytes.Repeat([]byte{0, 255}, 64<<10), Created: base.Add(3 * time.Hour)},
+	}
+	for _, k := range added {
+		if err := s.AddKey(ctx, "cookie", k); err != nil {
+			t.Fatalf("AddKey(%s): %v", k.ID, err)
+		}
+	}
+	if err := s.AddKey(ctx, "token", store.Key{ID: "k1", Secret: []byte("other purpose"), Created: base}); err != nil {
+		t.Fatalf("AddKey with an ID used by another purpose: %v", err)
+	}
+	if err := s.AddKey(ctx, "cookie", store.Key{ID: "k1", Secret: []byte("dup"), Created: base}); !errors.Is(err, store.ErrExists) {
+		t.Errorf("AddKey with a duplicate ID: err = %v, want ErrExists", err)
+	}
+
+	keys, err = s.Keys(ctx, "cookie")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != len(added) {
+		t.Fatalf("Keys = %d keys, want %d", len(keys), len(added))
+	}
+	for i, k := range keys {
+		w := added[i]
+		if k.ID != w.ID || !bytes.Equal(k.Secret, w.Secret) || !k.Created.Equal(w.Created) {
+			t.Errorf("key %d = {%s, %d bytes, %v}, want {%s, %d bytes, %v}",
+				i, k.ID, len(k.Secret), k.Created, w.ID, len(w.Secret), w.Created)
+		}
+	}
+	// The caller owns what it got: changing it must not change the store.
+	keys[0].Secret[0] ^= 0xff
+	again, err := s.Keys(ctx, "cookie")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again[0].Secret, added[0].Secret) {
+		t.Error("changing a returned secret changed the stored key")
+	}
+	other, err := s.Keys(ctx, "token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(other) != 1 || string(other[0].Secret) != "other purpose" {
+		t.Errorf("Keys(token) = %+v, want the one token key", other)
+	}
+}
