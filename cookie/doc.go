@@ -1,0 +1,51 @@
+// Package cookie keeps data in the browser, in cookies that the browser can
+// neither read nor change: sealed cookies.
+//
+// A [KeyRing] seals a value for a cookie name with XChaCha20-Poly1305 and
+// opens it again. A [Cookie] builds on it for net/http handlers: it reads
+// and writes one cookie, gives each value a random ID and a fixed expiry,
+// sets safe attributes, and can revoke a value through a [store.DenyList].
+//
+// # Wire format
+//
+// A sealed value is base64url without padding of
+//
+//	version (1 byte, 1) | key tag (4) | nonce (24) | ciphertext | Poly1305 tag (16)
+//
+// The key tag is the start of SHA-256 over a fixed string and the key's
+// secret: it names the key that sealed the value without revealing the
+// secret. The nonce is random for each value. The plaintext is the expiry
+// (8 bytes, big-endian Unix seconds) followed by the value; a [Cookie] puts
+// the value's 16-byte ID before its data. The additional data is
+// "sessionkit/cookie/v1" followed by the cookie's name.
+//
+// # Guarantees
+//
+//   - Confidentiality: without a key of the ring, nothing of a value can be
+//     learnt but its length.
+//   - Integrity: any change to a sealed value, and any value not sealed by a
+//     key of the ring, is refused with [ErrInvalid], which never says why.
+//   - Name binding: a value sealed for one cookie name does not open under
+//     another, so a value cannot be moved from one cookie to another.
+//   - Expiry: the expiry is inside the sealed value, so a client cannot
+//     extend it, and it is enforced by the server, not only by the
+//     browser's Max-Age ([ErrExpired]).
+//   - Rotation: the newest key of the ring seals and every key opens, so a
+//     new key can be added at once and an old one dropped once the values
+//     it sealed have expired.
+//   - Size: a value that would make the cookie longer than the 4096 bytes
+//     browsers keep is refused when written ([ErrTooLarge]), instead of being
+//     dropped silently by the browser.
+//
+// # What it does not do
+//
+// A sealed cookie is a bearer credential. Whoever has a copy of it (from a
+// stolen laptop, malware, a log) can replay it until it expires, and an old
+// version of it (say, with a lower visit count) stays valid next to the new
+// one. Only a [store.DenyList] in Options can end that early, and only from
+// the moment [Cookie.Revoke] is called: revoking refuses every version of a
+// value, since they share its ID, but nothing refuses a copy before then.
+// Keep lifetimes short, serve over HTTPS so that cookies are Secure, and
+// keep data that must change atomically, or be revoked for sure, on the
+// server.
+package cookie
