@@ -1,0 +1,279 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"sessionkit/store"
+)
+
+var (
+	// ErrBadCredentials reports a failed login: the username is unknown or
+	// the password is wrong. The two cases are deliberately not told apart.
+	ErrBadCredentials = errors.New("invalid username or password")
+
+	// ErrUsernameTaken reports a registration for a name that already has
+	// an account (names compare case-insensitively).
+	ErrUsernameTaken = errors.New("that username is taken")
+)
+
+// Options configure [Accounts]. The zero value is the defaults.
+type Options struct {
+	// Params are the argon2id parameters of new hashes, and the minimum
+	// below which Login rehashes a password. The zero value means
+	// DefaultParams().
+	Params Params
+
+	// Throttle limits failed logins; nil means no throttling.
+	Throttle *Throttle
+
+	// MaxConcurrentHashes bounds how many argon2id hashes run at once,
+	// each taking Params.Memory; more wait for a turn. Zero or less means
+	// 2×runtime.GOMAXPROCS(0).
+	MaxConcurrentHashes int
+
+	// Now tells the time for the Created and Updated fields of accounts;
+	// nil means time.Now.
+	Now func() time.Time
+}
+
+// Accounts registers users and logs them in, on a [store.Users] backend. It
+// is safe for concurrent use.
+type Accounts struct {
+	users    store.Users
+	params   Params
+	throttle *Throttle
+	slots    chan struct{} // a semaphore: one token per running hash
+	now      func() time.Time
+	dummy    string // a hash of no one's password, verified for unknown users
+	kdf      kdf    // argon2.IDKey; tests replace it to observe the work done
+}
+
+// NewAccounts returns Accounts keeping users in users, with opts. It hashes a
+// random password once (taking the time and memory of one login) for use
+// with unknown usernames. It fails when users is nil or opts.Params is out of
+// bounds (an error wrapping [ErrInvalidParams]).
+func NewAccounts(users store.Users, opts Options) (*Accounts, error) {
+	if users == nil {
+		return nil, errors.New("auth: nil store.Users")
+	}
+	if opts.Params == (Params{}) {
+		opts.Params = DefaultParams()
+	}
+	if err := opts.Params.validate(); err != nil {
+		return nil, err
+	}
+	if opts.MaxConcurrentHashes <= 0 {
+		opts.MaxConcurrentHashes = 2 * runtime.GOMAXPROCS(0)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &Accounts{
+		users:    users,
+		params:   opts.Params,
+		throttle: opts.Throttle,
+		slots:    make(chan struct{}, opts.MaxConcurrentHashes),
+		now:      opts.Now,
+		kdf:      argon2.IDKey,
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, fmt.Errorf("auth: reading random bytes: %w", err)
+	}
+	dummy, err := hashPassword(a.kdf, string(secret), a.params)
+	if err != nil {
+		return nil, err
+	}
+	a.dummy = dummy
+	return a, nil
+}
+
+// Register creates an account named username with password, and returns it.
+// It returns an error wrapping [ErrInvalidUsername] or [ErrInvalidPassword]
+// for input that breaks the rules, [ErrUsernameTaken] when the name (in any
+// case) has an account, the context's error (wrapped) when ctx ends while
+// waiting to hash, and any other store error wrapped.
+func (a *Accounts) Register(ctx context.Context, username, password string) (store.User, error) {
+	if err := ValidateUsername(username); err != nil {
+		return store.User{}, err
+	}
+	if err := ValidatePassword(password); err != nil {
+		return store.User{}, err
+	}
+	hash, err := a.hash(ctx, password)
+	if err != nil {
+		return store.User{}, err
+	}
+	now := a.timestamp()
+	u := store.User{Name: username, PasswordHash: hash, Created: now, Updated: now}
+	switch err := a.users.CreateUser(ctx, u); {
+	case errors.Is(err, store.ErrExists):
+		return store.User{}, ErrUsernameTaken
+	case err != nil:
+		return store.User{}, fmt.Errorf("auth: creating account: %w", err)
+	}
+	return u, nil
+}
+
+// Login checks username and password and returns the account. It returns:
+//
+//   - an error wrapping [ErrInvalidUsername] or [ErrInvalidPassword] when
+//     the input breaks the rules (checked first, without consulting the
+//     store or the throttle, so it reveals nothing about accounts);
+//   - a [*ThrottledError] (matching [ErrThrottled]) when too many attempts
+//     for username or from clientAddr failed recently; nothing is hashed;
+//   - [ErrBadCredentials] when the user is unknown or the password wrong,
+//     after the same work in both cases; the failure is counted;
+//   - an error wrapping the context's error when ctx ends while waiting
+//     for a hashing slot, or any other store error, wrapped. These are not
+//     counted as failed attempts and callers should treat them as
+//     "unavailable", never as bad credentials. A stored hash that cannot
+//     be parsed gives an error wrapping [ErrMalformedHash].
+//
+// clientAddr is the client's IP address without a port ("" counts nothing
+// per address). An attempt counts against the limits from the moment it is
+// allowed until it turns out not to have failed, so a burst of concurrent
+// attempts cannot check more passwords than the limits allow.
+//
+// On success the user's failure count is reset (the address's is not) and,
+// when the stored hash was made with weaker parameters than the current
+// ones, the password is rehashed and saved; a failure to save it is ignored
+// (the next login tries again).
+func (a *Accounts) Login(ctx context.Context, username, password, clientAddr string) (store.User, error) {
+	if err := ValidateUsername(username); err != nil {
+		return store.User{}, err
+	}
+	if err := ValidatePassword(password); err != nil {
+		return store.User{}, err
+	}
+	res, wait, ok := a.throttle.begin(username, clientAddr)
+	if !ok {
+		return store.User{}, &ThrottledError{RetryAfter: wait}
+	}
+	u, match, err := a.check(ctx, username, password)
+	switch {
+	case err != nil:
+		a.throttle.cancel(res)
+		return store.User{}, err
+	case !match:
+		return store.User{}, ErrBadCredentials // counted by begin
+	}
+	a.throttle.succeeded(res)
+	return u, nil
+}
+
+// check looks username up and verifies password, against a dummy hash when
+// there is no such account. It returns the account and whether the password
+// matched, or an error that is not about the credentials.
+func (a *Accounts) check(ctx context.Context, username, password string) (store.User, bool, error) {
+	u, err := a.users.User(ctx, username)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.User{}, false, fmt.Errorf("auth: looking up account: %w", err)
+	}
+	encoded := a.dummy
+	if known {
+		encoded = u.PasswordHash
+	}
+
+	match, rehashed, err := a.verify(ctx, password, encoded, known)
+	switch {
+	case errors.Is(err, ErrMalformedHash):
+		return store.User{}, false, fmt.Errorf("auth: stored hash of account %q: %w", u.Name, err)
+	case err != nil:
+		return store.User{}, false, err
+	case !known || !match:
+		return store.User{}, false, nil
+	}
+	if rehashed != "" {
+		now := a.timestamp()
+		if a.users.SetPasswordHash(ctx, u.Name, rehashed, now) == nil {
+			u.PasswordHash, u.Updated = rehashed, now
+		}
+	}
+	return u, true, nil
+}
+
+// verify checks password against encoded in a hashing slot. When it matches,
+// known is true and encoded is weaker than the current parameters, it also
+// returns a new hash of password to store. An error is either the context's
+// (no slot) or one wrapping ErrMalformedHash.
+func (a *Accounts) verify(ctx context.Context, password, encoded string, known bool) (match bool, rehashed string, err error) {
+	if err := a.acquire(ctx); err != nil {
+		return false, "", err
+	}
+	defer a.release()
+	match, err = verifyPassword(a.kdf, password, encoded)
+	if err != nil {
+		// Do the work a good hash would have taken, so that a broken
+		// account does not stand out by its speed either.
+		_, _ = verifyPassword(a.kdf, password, a.dummy)
+		return false, "", err
+	}
+	if known && match && NeedsRehash(encoded, a.params) {
+		// Params were validated by NewAccounts, so this cannot fail; if
+		// it did, keeping the old hash is harmless.
+		rehashed, _ = hashPassword(a.kdf, password, a.params)
+	}
+	return match, rehashed, nil
+}
+
+// ChangePassword replaces the password of the account named username with
+// newPassword. It does not check the old password: the caller must have
+// authenticated the user (or be an administrator). It returns an error
+// wrapping [ErrInvalidUsername] or [ErrInvalidPassword] for input that breaks
+// the rules, wrapping [store.ErrNotFound] when there is no such account, the
+// context's error (wrapped) when ctx ends while waiting to hash, and any
+// other store error wrapped. Failed-login counts are left as they are.
+func (a *Accounts) ChangePassword(ctx context.Context, username, newPassword string) error {
+	if err := ValidateUsername(username); err != nil {
+		return err
+	}
+	if err := ValidatePassword(newPassword); err != nil {
+		return err
+	}
+	hash, err := a.hash(ctx, newPassword)
+	if err != nil {
+		return err
+	}
+	if err := a.users.SetPasswordHash(ctx, username, hash, a.timestamp()); err != nil {
+		return fmt.Errorf("auth: changing password: %w", err)
+	}
+	return nil
+}
+
+// hash hashes password with the current parameters in a hashing slot.
+func (a *Accounts) hash(ctx context.Context, password string) (string, error) {
+	if err := a.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer a.release()
+	return hashPassword(a.kdf, password, a.params)
+}
+
+// acquire takes a hashing slot, waiting until one is free or ctx ends.
+func (a *Accounts) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("auth: waiting to hash a password: %w", err)
+	}
+	select {
+	case a.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("auth: waiting to hash a password: %w", ctx.Err())
+	}
+}
+
+// release gives back a slot taken by acquire.
+func (a *Accounts) release() { <-a.slots }
+
+// timestamp is the time to record in an account: now, in UTC, without the
+// monotonic clock reading.
+func (a *Accounts) timestamp() time.Time { return a.now().UTC().Round(0) }

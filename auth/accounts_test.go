@@ -1,0 +1,645 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"sessionkit/store"
+)
+
+// memUsers is a store.Users in memory, for tests. Setting fail makes every
+// method return it.
+type memUsers struct {
+	mu    sync.Mutex
+	users map[string]store.User // by lowercased name
+	fail  error
+}
+
+func newMemUsers() *memUsers { return &memUsers{users: make(map[string]store.User)} }
+
+func (m *memUsers) setFail(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fail = err
+}
+
+func (m *memUsers) CreateUser(ctx context.Context, u store.User) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	k := strings.ToLower(u.Name)
+	if _, ok := m.users[k]; ok {
+		return store.ErrExists
+	}
+	m.users[k] = u
+	return nil
+}
+
+func (m *memUsers) User(ctx context.Context, name string) (store.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return store.User{}, m.fail
+	}
+	if err := ctx.Err(); err != nil {
+		return store.User{}, err
+	}
+	u, ok := m.users[strings.ToLower(name)]
+	if !ok {
+		return store.User{}, store.ErrNotFound
+	}
+	return u, nil
+}
+
+func (m *memUsers) SetPasswordHash(ctx context.Context, name, hash string, updated time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	k := strings.ToLower(name)
+	u, ok := m.users[k]
+	if !ok {
+		return store.ErrNotFound
+	}
+	u.PasswordHash, u.Updated = hash, updated
+	m.users[k] = u
+	return nil
+}
+
+func (m *memUsers) DeleteUser(ctx context.Context, name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	k := strings.ToLower(name)
+	if _, ok := m.users[k]; !ok {
+		return store.ErrNotFound
+	}
+	delete(m.users, k)
+	return nil
+}
+
+func (m *memUsers) ListUsers(ctx context.Context) ([]store.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return nil, m.fail
+	}
+	var us []store.User
+	for _, u := range m.users {
+		us = append(us, u)
+	}
+	return us, nil
+}
+
+// kdfCall records one argon2id run.
+type kdfCall struct {
+	iterations, memory uint32
+	parallelism        uint8
+	keyLen             uint32
+}
+
+// kdfRecorder counts the argon2id runs of an Accounts.
+type kdfRecorder struct {
+	mu    sync.Mutex
+	calls []kdfCall
+}
+
+// observe makes a record every argon2id run of a.
+func (r *kdfRecorder) observe(a *Accounts) {
+	a.kdf = func(pw, salt []byte, t, m uint32, p uint8, n uint32) []byte {
+		r.mu.Lock()
+		r.calls = append(r.calls, kdfCall{t, m, p, n})
+		r.mu.Unlock()
+		return argon2.IDKey(pw, salt, t, m, p, n)
+	}
+}
+
+// take returns the runs since the last take.
+func (r *kdfRecorder) take() []kdfCall {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.calls
+	r.calls = nil
+	return c
+}
+
+func newTestAccounts(t testing.TB, users store.Users, opts Options) *Accounts {
+	t.Helper()
+	if opts.Params == (Params{}) {
+		opts.Params = cheapParams
+	}
+	a, err := NewAccounts(users, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+const goodPassword = "correct horse battery staple"
+
+func TestRegisterLogin(t *testing.T) {
+	ctx := t.Context()
+	users := newMemUsers()
+	clock := newFakeClock()
+	a := newTestAccounts(t, users, Options{Now: clock.Now})
+
+	u, err := a.Register(ctx, "Alice", goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Name != "Alice" || !u.Created.Equal(clock.Now()) || !u.Updated.Equal(clock.Now()) {
+		t.Errorf("Register returned %+v", u)
+	}
+	if ok, err := VerifyPassword(goodPassword, u.PasswordHash); !ok || err != nil {
+		t.Errorf("stored hash does not verify: %v, %v", ok, err)
+	}
+	if strings.Contains(u.PasswordHash, goodPassword) {
+		t.Errorf("stored hash contains the password")
+	}
+	for _, name := range []string{"Alice", "alice", "ALICE"} {
+		got, err := a.Login(ctx, name, goodPassword, "192.0.2.1")
+		if err != nil {
+			t.Errorf("Login(%q) = %v", name, err)
+			continue
+		}
+		if got.Name != "Alice" {
+			t.Errorf("Login(%q) returned name %q, want the registered spelling", name, got.Name)
+		}
+	}
+	if _, err := a.Register(ctx, "aLiCe", "another password"); !errors.Is(err, ErrUsernameTaken) {
+		t.Errorf("Register of a taken name (other case) = %v, want ErrUsernameTaken", err)
+	}
+}
+
+func TestRegisterInvalid(t *testing.T) {
+	rec := &kdfRecorder{}
+	users := newMemUsers()
+	a := newTestAccounts(t, users, Options{})
+	rec.observe(a)
+	tests := []struct {
+		name, pw string
+		want     error
+	}{
+		{"ab", goodPassword, ErrInvalidUsername},
+		{"al ice", goodPassword, ErrInvalidUsername},
+		{"alice", "short", ErrInvalidPassword},
+		{"alice", strings.Repeat("x", 1025), ErrInvalidPassword},
+	}
+	for _, tt := range tests {
+		if _, err := a.Register(t.Context(), tt.name, tt.pw); !errors.Is(err, tt.want) {
+			t.Errorf("Register(%q, %d bytes) = %v, want %v", tt.name, len(tt.pw), err, tt.want)
+		}
+	}
+	if n := len(rec.take()); n != 0 {
+		t.Errorf("invalid registrations ran argon2 %d times", n)
+	}
+	if len(users.users) != 0 {
+		t.Errorf("invalid registrations stored %d accounts", len(users.users))
+	}
+}
+
+func TestLoginInvalidInput(t *testing.T) {
+	th := NewThrottle(ThrottleOptions{}, nil)
+	a := newTestAccounts(t, newMemUsers(), Options{Throttle: th})
+	tests := []struct {
+		name, pw string
+		want     error
+	}{
+		{"", goodPassword, ErrInvalidUsername},
+		{"a", goodPassword, ErrInvalidUsername},
+		{"alice", "", ErrInvalidPassword},
+		{"alice", strings.Repeat("é", 513), ErrInvalidPassword},
+	}
+	for _, tt := range tests {
+		if _, err := a.Login(t.Context(), tt.name, tt.pw, "192.0.2.1"); !errors.Is(err, tt.want) {
+			t.Errorf("Login(%q, %d bytes) = %v, want %v", tt.name, len(tt.pw), err, tt.want)
+		}
+	}
+	if n := th.entriesLen(); n != 0 {
+		t.Errorf("invalid input was counted by the throttle (%d entries)", n)
+	}
+}
+
+// TestLoginSameFailure checks that an unknown user and a wrong password give
+// the same error and run the same argon2id work.
+func TestLoginSameFailure(t *testing.T) {
+	ctx := t.Context()
+	rec := &kdfRecorder{}
+	a := newTestAccounts(t, newMemUsers(), Options{})
+	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	rec.observe(a)
+
+	_, errUnknown := a.Login(ctx, "mallory", goodPassword, "192.0.2.1")
+	unknownRuns := rec.take()
+	_, errWrong := a.Login(ctx, "alice", "wrong password", "192.0.2.1")
+	wrongRuns := rec.take()
+
+	if errUnknown != ErrBadCredentials || errWrong != ErrBadCredentials {
+		t.Errorf("unknown user: %v; wrong password: %v; want ErrBadCredentials for both", errUnknown, errWrong)
+	}
+	want := []kdfCall{{cheapParams.Iterations, cheapParams.Memory, cheapParams.Parallelism, cheapParams.KeyLength}}
+	if fmt.Sprint(unknownRuns) != fmt.Sprint(want) {
+		t.Errorf("unknown user ran argon2id %v, want %v", unknownRuns, want)
+	}
+	if fmt.Sprint(wrongRuns) != fmt.Sprint(want) {
+		t.Errorf("wrong password ran argon2id %v, want %v", wrongRuns, want)
+	}
+
+	// A successful login does the same work (no rehash is due).
+	if _, err := a.Login(ctx, "alice", goodPassword, "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	if runs := rec.take(); fmt.Sprint(runs) != fmt.Sprint(want) {
+		t.Errorf("successful login ran argon2id %v, want %v", runs, want)
+	}
+}
+
+// TestLoginDefaultParams runs the whole flow once at full cost.
+func TestLoginDefaultParams(t *testing.T) {
+	ctx := t.Context()
+	a, err := NewAccounts(newMemUsers(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.params != DefaultParams() {
+		t.Errorf("zero Params gave %+v, want DefaultParams()", a.params)
+	}
+	u, err := a.Register(ctx, "alice", goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Errorf("hash %q was not made with the default parameters", u.PasswordHash)
+	}
+	if !strings.HasPrefix(a.dummy, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Errorf("dummy hash %q was not made with the default parameters", a.dummy)
+	}
+	if _, err := a.Login(ctx, "alice", goodPassword, "192.0.2.1"); err != nil {
+		t.Errorf("Login = %v", err)
+	}
+	if _, err := a.Login(ctx, "alice", "wrong password", "192.0.2.1"); err != ErrBadCredentials {
+		t.Errorf("Login with a wrong password = %v", err)
+	}
+}
+
+func TestLoginThrottledPerUser(t *testing.T) {
+	ctx := t.Context()
+	clock := newFakeClock()
+	rec := &kdfRecorder{}
+	a := newTestAccounts(t, newMemUsers(), Options{Throttle: NewThrottle(ThrottleOptions{}, clock.Now)})
+	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		// From different addresses: the per-user limit applies.
+		if _, err := a.Login(ctx, "alice", "wrong password", fmt.Sprintf("192.0.2.%d", i)); err != ErrBadCredentials {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+	}
+	rec.observe(a)
+	_, err := a.Login(ctx, "ALICE", goodPassword, "198.51.100.1")
+	var te *ThrottledError
+	if !errors.As(err, &te) || !errors.Is(err, ErrThrottled) {
+		t.Fatalf("11th attempt with the right password = %v, want a ThrottledError", err)
+	}
+	if te.RetryAfter <= 0 || te.RetryAfter > 15*time.Minute {
+		t.Errorf("RetryAfter = %v, want in (0, 15m]", te.RetryAfter)
+	}
+	if errors.Is(err, ErrBadCredentials) {
+		t.Errorf("throttled error is ErrBadCredentials")
+	}
+	if n := len(rec.take()); n != 0 {
+		t.Errorf("a throttled attempt ran argon2 %d times", n)
+	}
+	// Other users are not affected.
+	if _, err := a.Login(ctx, "bob", "wrong password", "198.51.100.1"); err != ErrBadCredentials {
+		t.Errorf("other user: %v", err)
+	}
+	clock.Advance(15 * time.Minute)
+	if _, err := a.Login(ctx, "alice", goodPassword, "198.51.100.1"); err != nil {
+		t.Errorf("after the window: %v", err)
+	}
+}
+
+func TestLoginThrottledPerAddress(t *testing.T) {
+	ctx := t.Context()
+	a := newTestAccounts(t, newMemUsers(), Options{Throttle: NewThrottle(ThrottleOptions{PerAddress: 5}, newFakeClock().Now)})
+	if _, err := a.Register(ctx, "bob", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := a.Login(ctx, fmt.Sprintf("user%d", i), goodPassword, "2001:db8::1"); err != ErrBadCredentials {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+	}
+	if _, err := a.Login(ctx, "bob", goodPassword, "2001:db8::2"); !errors.Is(err, ErrThrottled) {
+		t.Errorf("same /64: %v, want ErrThrottled", err)
+	}
+	if _, err := a.Login(ctx, "bob", goodPassword, "2001:db8:0:1::1"); err != nil {
+		t.Errorf("another /64: %v", err)
+	}
+}
+
+// TestLoginConcurrentAttempts sends many wrong passwords at once: exactly
+// PerUser of them are checked, however they interleave.
+func TestLoginConcurrentAttempts(t *testing.T) {
+	ctx := t.Context()
+	a := newTestAccounts(t, newMemUsers(), Options{Throttle: NewThrottle(ThrottleOptions{}, nil)})
+	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	var bad, throttled atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			_, err := a.Login(ctx, "alice", fmt.Sprint("wrong password ", i), fmt.Sprintf("192.0.2.%d", i))
+			switch {
+			case err == ErrBadCredentials:
+				bad.Add(1)
+			case errors.Is(err, ErrThrottled):
+				throttled.Add(1)
+			default:
+				t.Errorf("Login = %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if bad.Load() != 10 || throttled.Load() != 40 {
+		t.Errorf("%d bad credentials, %d throttled; want 10, 40", bad.Load(), throttled.Load())
+	}
+}
+
+func TestLoginSucceedResetsUser(t *testing.T) {
+	ctx := t.Context()
+	a := newTestAccounts(t, newMemUsers(), Options{Throttle: NewThrottle(ThrottleOptions{PerUser: 3}, newFakeClock().Now)})
+	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		for range 2 {
+			if _, err := a.Login(ctx, "alice", "wrong password", "192.0.2.1"); err != ErrBadCredentials {
+				t.Fatalf("wrong password: %v", err)
+			}
+		}
+		if _, err := a.Login(ctx, "alice", goodPassword, "192.0.2.1"); err != nil {
+			t.Fatalf("right password after 2 failures: %v", err)
+		}
+	}
+}
+
+// TestLoginStoreError checks that a failing store is reported as such, never
+// as bad credentials, and not counted as a failed attempt.
+func TestLoginStoreError(t *testing.T) {
+	ctx := t.Context()
+	users := newMemUsers()
+	th := NewThrottle(ThrottleOptions{PerUser: 2, PerAddress: 2}, newFakeClock().Now)
+	a := newTestAccounts(t, users, Options{Throttle: th})
+	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	down := errors.New("database is down")
+	users.setFail(down)
+	for range 10 {
+		_, err := a.Login(ctx, "alice", "wrong password", "192.0.2.1")
+		if !errors.Is(err, down) || errors.Is(err, ErrBadCredentials) || errors.Is(err, ErrThrottled) {
+			t.Fatalf("Login with the store down = %v, want the store's error", err)
+		}
+	}
+	if _, err := a.Register(ctx, "bob", goodPassword); !errors.Is(err, down) || errors.Is(err, ErrUsernameTaken) {
+		t.Errorf("Register with the store down = %v", err)
+	}
+	if err := a.ChangePassword(ctx, "alice", "new password"); !errors.Is(err, down) {
+		t.Errorf("ChangePassword with the store down = %v", err)
+	}
+	if n := th.entriesLen(); n != 0 {
+		t.Errorf("store errors were counted: %d throttle entries", n)
+	}
+	users.setFail(nil)
+	if _, err := a.Login(ctx, "alice", goodPassword, "192.0.2.1"); err != nil {
+		t.Errorf("Login once the store is back = %v", err)
+	}
+}
+
+func TestLoginMalformedStoredHash(t *testing.T) {
+	ctx := t.Context()
+	users := newMemUsers()
+	th := NewThrottle(ThrottleOptions{}, nil)
+	a := newTestAccounts(t, users, Options{Throttle: th})
+	if err := users.CreateUser(ctx, store.User{Name: "broken", PasswordHash: "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA"}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &kdfRecorder{}
+	rec.observe(a)
+	_, err := a.Login(ctx, "broken", goodPassword, "192.0.2.1")
+	if !errors.Is(err, ErrMalformedHash) || errors.Is(err, ErrBadCredentials) {
+		t.Errorf("Login with a malformed stored hash = %v, want ErrMalformedHash", err)
+	}
+	if n := len(rec.take()); n != 1 {
+		t.Errorf("argon2 ran %d times, want 1 (like any other login)", n)
+	}
+	if n := th.entriesLen(); n != 0 {
+		t.Errorf("a malformed stored hash was counted as a failure")
+	}
+}
+
+func TestLoginRehash(t *testing.T) {
+	ctx := t.Context()
+	users := newMemUsers()
+	clock := newFakeClock()
+	old := newTestAccounts(t, users, Options{Now: clock.Now})
+	if _, err := old.Register(ctx, "alice", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	stronger := Params{Memory: 128, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	a := newTestAccounts(t, users, Options{Params: stronger, Now: clock.Now})
+	rec := &kdfRecorder{}
+	rec.observe(a)
+	clock.Advance(time.Hour)
+
+	// A wrong password changes nothing.
+	if _, err := a.Login(ctx, "alice", "wrong password", ""); err != ErrBadCredentials {
+		t.Fatal(err)
+	}
+	if u, _ := users.User(ctx, "alice"); !NeedsRehash(u.PasswordHash, stronger) {
+		t.Errorf("a failed login rehashed the password")
+	}
+	rec.take()
+
+	u, err := a.Login(ctx, "alice", goodPassword, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs := rec.take(); len(runs) != 2 || runs[1].memory != 128 || runs[1].iterations != 2 {
+		t.Errorf("login with an old hash ran argon2id %v, want a verify and a rehash", runs)
+	}
+	stored, _ := users.User(ctx, "alice")
+	if stored.PasswordHash != u.PasswordHash || !strings.HasPrefix(stored.PasswordHash, "$argon2id$v=19$m=128,t=2,p=1$") {
+		t.Errorf("stored hash %q, returned %q; want a rehash with m=128,t=2", stored.PasswordHash, u.PasswordHash)
+	}
+	if !stored.Updated.Equal(clock.Now()) {
+		t.Errorf("Updated = %v, want %v", stored.Updated, clock.Now())
+	}
+	if _, err := a.Login(ctx, "alice", goodPassword, ""); err != nil {
+		t.Fatal(err)
+	}
+	if runs := rec.take(); len(runs) != 1 {
+		t.Errorf("second login ran argon2id %d times, want 1", len(runs))
+	}
+	// The old Accounts, with weaker parameters, does not downgrade it.
+	if _, err := old.Login(ctx, "alice", goodPassword, ""); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := users.User(ctx, "alice"); again.PasswordHash != stored.PasswordHash {
+		t.Errorf("weaker parameters replaced a stronger hash")
+	}
+}
+
+func TestChangePassword(t *testing.T) {
+	ctx := t.Context()
+	clock := newFakeClock()
+	users := newMemUsers()
+	a := newTestAccounts(t, users, Options{Now: clock.Now})
+	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	if err := a.ChangePassword(ctx, "ALICE", "new password!"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Login(ctx, "alice", goodPassword, ""); err != ErrBadCredentials {
+		t.Errorf("old password: %v, want ErrBadCredentials", err)
+	}
+	u, err := a.Login(ctx, "alice", "new password!", "")
+	if err != nil {
+		t.Errorf("new password: %v", err)
+	}
+	if !u.Updated.Equal(clock.Now()) || u.Created.Equal(u.Updated) {
+		t.Errorf("Created %v, Updated %v", u.Created, u.Updated)
+	}
+	if err := a.ChangePassword(ctx, "nobody", "new password!"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown user: %v, want store.ErrNotFound", err)
+	}
+	if err := a.ChangePassword(ctx, "alice", "short"); !errors.Is(err, ErrInvalidPassword) {
+		t.Errorf("short password: %v", err)
+	}
+	if err := a.ChangePassword(ctx, "a b", "new password!"); !errors.Is(err, ErrInvalidUsername) {
+		t.Errorf("bad name: %v", err)
+	}
+}
+
+// blockingKDF makes a's argon2id runs wait until release is closed, and
+// reports each start on started.
+func blockingKDF(a *Accounts, started chan<- struct{}, release <-chan struct{}, inFlight, peak *atomic.Int32) {
+	a.kdf = func(pw, salt []byte, t, m uint32, p uint8, n uint32) []byte {
+		now := inFlight.Add(1)
+		for {
+			old := peak.Load()
+			if now <= old || peak.CompareAndSwap(old, now) {
+				break
+			}
+		}
+		started <- struct{}{}
+		<-release
+		inFlight.Add(-1)
+		return argon2.IDKey(pw, salt, t, m, p, n)
+	}
+}
+
+func TestMaxConcurrentHashes(t *testing.T) {
+	ctx := t.Context()
+	a := newTestAccounts(t, newMemUsers(), Options{MaxConcurrentHashes: 2})
+	started := make(chan struct{}, 100)
+	release := make(chan struct{})
+	var inFlight, peak atomic.Int32
+	blockingKDF(a, started, release, &inFlight, &peak)
+
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			if _, err := a.Login(ctx, fmt.Sprint("user", i), goodPassword, ""); err != ErrBadCredentials {
+				t.Errorf("Login = %v", err)
+			}
+		})
+	}
+	<-started
+	<-started // two hashes are running and hold both slots
+	close(release)
+	wg.Wait()
+	if p := peak.Load(); p > 2 {
+		t.Errorf("%d hashes ran at once, more than MaxConcurrentHashes (2)", p)
+	}
+}
+
+// TestLoginContextEndsWhileWaiting: a login waiting for a hashing slot gives
+// up with the context's error, which is not counted as a failure.
+func TestLoginContextEndsWhileWaiting(t *testing.T) {
+	th := NewThrottle(ThrottleOptions{}, nil)
+	a := newTestAccounts(t, newMemUsers(), Options{MaxConcurrentHashes: 1, Throttle: th})
+	started := make(chan struct{}, 10)
+	release := make(chan struct{})
+	var inFlight, peak atomic.Int32
+	blockingKDF(a, started, release, &inFlight, &peak)
+
+	first := make(chan error)
+	go func() {
+		_, err := a.Login(t.Context(), "first", goodPassword, "")
+		first <- err
+	}()
+	<-started // the only slot is taken
+
+	ctx, cancel := context.WithCancel(t.Context())
+	second := make(chan error)
+	go func() {
+		_, err := a.Login(ctx, "second", goodPassword, "192.0.2.1")
+		second <- err
+	}()
+	cancel()
+	if err := <-second; !errors.Is(err, context.Canceled) || errors.Is(err, ErrBadCredentials) {
+		t.Errorf("Login whose context ended = %v, want context.Canceled", err)
+	}
+	if _, err := a.Register(ctx, "third", goodPassword); !errors.Is(err, context.Canceled) {
+		t.Errorf("Register whose context ended = %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := <-first; err != ErrBadCredentials {
+		t.Errorf("first Login = %v", err)
+	}
+	th.mu.Lock()
+	_, counted := th.entries[userKey("second")]
+	_, countedAddr := th.entries[addressKey("192.0.2.1")]
+	th.mu.Unlock()
+	if counted || countedAddr {
+		t.Errorf("a login whose context ended was counted as a failure")
+	}
+}
+
+func TestNewAccountsErrors(t *testing.T) {
+	if _, err := NewAccounts(nil, Options{}); err == nil {
+		t.Error("NewAccounts(nil) succeeded")
+	}
+	if _, err := NewAccounts(newMemUsers(), Options{Params: Params{Memory: 64}}); !errors.Is(err, ErrInvalidParams) {
+		t.Errorf("NewAccounts with bad params = %v, want ErrInvalidParams", err)
+	}
+	a := newTestAccounts(t, newMemUsers(), Options{})
+	if cap(a.slots) < 2 {
+		t.Errorf("default MaxConcurrentHashes = %d", cap(a.slots))
+	}
+	if a.dummy == "" || NeedsRehash(a.dummy, a.params) {
+		t.Errorf("dummy hash %q does not match the parameters", a.dummy)
+	}
+}
