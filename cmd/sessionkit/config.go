@@ -1,0 +1,142 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+
+	"sessionkit/cookie"
+)
+
+// errHelp is returned when the user asked for --help: exit status 0.
+var errHelp = errors.New("help requested")
+
+// serveConfig is everything "sessionkit serve" is configured with.
+type serveConfig struct {
+	Addr            string
+	Store           string
+	SecureCookies   cookie.SecureMode
+	TrustedProxies  []netip.Prefix
+	LogLevel        slog.Level
+	LogFormat       string
+	CookieLifetime  time.Duration
+	StoreTimeout    time.Duration
+	ShutdownTimeout time.Duration
+}
+
+// parseServeFlags reads the flags of "serve", falling back to SESSIONKIT_*
+// environment variables for flags not given on the command line.
+func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+	cfg := serveConfig{
+		Addr:            "127.0.0.1:8080",
+		Store:           "sqlite:sessionkit.db",
+		LogFormat:       "text",
+		CookieLifetime:  24 * time.Hour,
+		StoreTimeout:    2 * time.Second,
+		ShutdownTimeout: 10 * time.Second,
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "`host:port` to listen on")
+	fs.StringVar(&cfg.Store, "store", cfg.Store, "where state lives: sqlite:PATH (relative to the working directory) or memory:")
+	fs.Func("secure-cookies", "Secure cookie `policy`: auto (when the request is HTTPS), always or never (default auto)", func(s string) error {
+		m, err := cookie.ParseSecureMode(s)
+		cfg.SecureCookies = m
+		return err
+	})
+	fs.Func("trusted-proxies", "comma-separated `CIDRs` or addresses of proxies trusted for X-Forwarded-For and X-Forwarded-Proto", func(s string) error {
+		p, err := parsePrefixes(s)
+		cfg.TrustedProxies = p
+		return err
+	})
+	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log `format`: text or json")
+	fs.DurationVar(&cfg.CookieLifetime, "cookie-lifetime", cfg.CookieLifetime, "how long a cookie-mode login lasts")
+	fs.DurationVar(&cfg.StoreTimeout, "store-timeout", cfg.StoreTimeout, "how long a request waits for the store before answering 503")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a shutdown waits for requests in flight")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: sessionkit serve [flags]\n\nStarts the web server. Each flag may also be set by its SESSIONKIT_* variable (--log-level: SESSIONKIT_LOG_LEVEL).\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, errHelp
+		}
+		return cfg, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if err := applyEnv(fs, getenv); err != nil {
+		return cfg, err
+	}
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		return cfg, fmt.Errorf("%w: --log-format must be text or json, not %q", errUsage, cfg.LogFormat)
+	}
+	for name, d := range map[string]time.Duration{
+		"cookie-lifetime": cfg.CookieLifetime, "store-timeout": cfg.StoreTimeout, "shutdown-timeout": cfg.ShutdownTimeout,
+	} {
+		if d <= 0 {
+			return cfg, fmt.Errorf("%w: --%s must be positive", errUsage, name)
+		}
+	}
+	return cfg, nil
+}
+
+// applyEnv sets each flag that was not on the command line from its
+// environment variable, when that is set.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil {
+			return
+		}
+		name := envName(f.Name)
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		if e := fs.Set(f.Name, v); e != nil {
+			err = fmt.Errorf("%w: %s: %v", errUsage, name, e)
+		}
+	})
+	return err
+}
+
+// envName is the environment variable of a flag: "log-level" is
+// SESSIONKIT_LOG_LEVEL.
+func envName(flagName string) string {
+	return "SESSIONKIT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parsePrefixes parses a comma-separated list of CIDRs or single addresses.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if strings.Contains(part, "/") {
+			p, err := netip.ParsePrefix(part)
+			if err != nil {
+				return nil, fmt.Errorf("trusted proxy %q: %v", part, err)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(part)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: %v", part, err)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}

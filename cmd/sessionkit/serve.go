@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"sessionkit/cookie"
+	"sessionkit/server"
+)
+
+// Limits of the HTTP server. Go's server reads up to MaxHeaderBytes plus
+// 4096 bytes of slack before it answers 431, so the setting is 4 KiB under
+// the 32 KiB the contract promises.
+const (
+	maxHeaderTotal    = 32 << 10
+	maxHeaderBytes    = maxHeaderTotal - 4096
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
+// serve runs the web server until ctx ends, then shuts it down gracefully.
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+
+	backend, err := openStore(ctx, cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+
+	initCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	srv, err := server.New(initCtx, backend, server.Config{
+		Cookies:        cookie.Policy{Secure: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies},
+		CookieLifetime: cfg.CookieLifetime,
+		StoreTimeout:   cfg.StoreTimeout,
+		Logger:         logger,
+	})
+	cancel()
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("listening", "addr", "http://"+ln.Addr().String(), "store", describeStore(cfg.Store))
+
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func newLogger(cfg serveConfig, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

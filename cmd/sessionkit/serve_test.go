@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startServe runs "sessionkit serve" in-process on a free port with args,
+// and returns its base URL and a function that stops it (as SIGTERM would)
+// and returns what serve returned.
+func startServe(t *testing.T, args ...string) (string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	env := func(string) string { return "" }
+	go func() {
+		err := run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), env, io.Discard, pw)
+		pw.Close()
+		done <- err
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`addr=(http://\S+)`)
+		sc := bufio.NewScanner(pr)
+		sent := false
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil && !sent {
+				addr <- m[1]
+				sent = true
+			}
+		}
+		if !sent {
+			close(addr)
+		}
+	}()
+	var base string
+	select {
+	case a, ok := <-addr:
+		if !ok {
+			cancel()
+			t.Fatalf("serve ended before listening: %v", <-done)
+		}
+		base = a
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("serve did not start listening within 30s")
+	}
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		return <-done
+	}
+	t.Cleanup(func() { stop() })
+	return base, stop
+}
+
+// TestServeLimits runs the real HTTP server: oversized headers answer 431
+// and do not stop it from serving the next request, and it shuts down
+// cleanly.
+func TestServeLimits(t *testing.T) {
+	base, stop := startServe(t, "--store", "memory:")
+	get := func(headerBytes int) int {
+		t.Helper()
+		req, err := http.NewRequest("GET", base+"/livez", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if headerBytes > 0 {
+			req.Header.Set("X-Padding", strings.Repeat("a", headerBytes))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	cases := []struct {
+		name   string
+		bytes  int
+		status int
+	}{
+		{"no padding", 0, http.StatusOK},
+		{"28 KiB of headers", 28 << 10, http.StatusOK},
+		{"33 KiB of headers", 33 << 10, http.StatusRequestHeaderFieldsTooLarge},
+		{"10 MB of headers", 10 << 20, http.StatusRequestHeaderFieldsTooLarge},
+		{"after the abuse", 0, http.StatusOK},
+	}
+	for _, c := range cases {
+		if got := get(c.bytes); got != c.status {
+			t.Errorf("%s: %d, want %d", c.name, got, c.status)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Errorf("graceful shutdown returned %v", err)
+	}
+}
+
+// TestServeRestartSQLite starts the server on a SQLite file, stops it, and
+// starts it again: the account registered before the restart can log in.
+func TestServeRestartSQLite(t *testing.T) {
+	store := "sqlite:" + t.TempDir() + "/serve.db"
+	base, stop := startServe(t, "--store", store)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post := func(base, path string) int {
+		t.Helper()
+		resp, err := client.Post(base+path, "application/x-www-form-urlencoded",
+			strings.NewReader("username=judy&password=password+ten"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := post(base, "/register"); s != http.StatusSeeOther {
+		t.Fatalf("register: %d", s)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	base, _ = startServe(t, "--store", store)
+	if s := post(base, "/cookie/login"); s != http.StatusSeeOther {
+		t.Errorf("login after restart: %d, want 303", s)
+	}
+}
+
+func TestServeUsageErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		code int
+	}{
+		{"no command", nil, nil, 2},
+		{"unknown command", []string{"frobnicate"}, nil, 2},
+		{"unknown flag", []string{"serve", "--nope"}, nil, 2},
+		{"bad store kind", []string{"serve", "--store", "mysql://x"}, nil, 2},
+		{"bad secure policy", []string{"serve", "--secure-cookies", "sometimes"}, nil, 2},
+		{"bad proxy", []string{"serve", "--trusted-proxies", "not-an-ip"}, nil, 2},
+		{"bad env", []string{"serve"}, map[string]string{"SESSIONKIT_LOG_LEVEL": "loud"}, 2},
+		{"help", []string{"serve", "--help"}, nil, 0},
+		{"top help", []string{"help"}, nil, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var stderr strings.Builder
+			err := run(context.Background(), c.args, func(k string) string { return c.env[k] }, io.Discard, &stderr)
+			var out strings.Builder
+			if code := exitCode(err, &out); code != c.code {
+				t.Errorf("exit code %d, want %d (err %v)", code, c.code, err)
+			}
+			if c.code != 0 && strings.Count(strings.TrimSpace(out.String()), "\n") != 0 {
+				t.Errorf("error is not one line: %q", out.String())
+			}
+		})
+	}
+}
+
+func TestEnvConfig(t *testing.T) {
+	env := map[string]string{
+		"SESSIONKIT_ADDR":            "127.0.0.1:9999",
+		"SESSIONKIT_STORE":           "memory:",
+		"SESSIONKIT_SECURE_COOKIES":  "always",
+		"SESSIONKIT_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
+		"SESSIONKIT_COOKIE_LIFETIME": "2h",
+	}
+	cfg, err := parseServeFlags([]string{"--addr", "127.0.0.1:7777"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:7777" {
+		t.Errorf("flag did not win over the environment: addr %s", cfg.Addr)
+	}
+	if cfg.Store != "memory:" || cfg.SecureCookies.String() != "always" || cfg.CookieLifetime != 2*time.Hour {
+		t.Errorf("environment not applied: %+v", cfg)
+	}
+	if len(cfg.TrustedProxies) != 2 || cfg.TrustedProxies[1].String() != "192.0.2.1/32" {
+		t.Errorf("trusted proxies = %v", cfg.TrustedProxies)
+	}
+}

@@ -1,0 +1,33 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// healthTimeout bounds how long a health check waits for the store.
+const healthTimeout = time.Second
+
+// ready answers 200 when the store answers within a second, 503 otherwise:
+// a load balancer sends no traffic to an instance that cannot serve it.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	noStore(w)
+	if err := s.backend.Ping(ctx); err != nil {
+		s.log.Warn("health check failed", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("store unavailable\n"))
+		return
+	}
+	w.Write([]byte("ok\n"))
+}
+
+// live answers 200 while the process serves requests.
+func live(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	noStore(w)
+	w.Write([]byte("ok\n"))
+}

@@ -1,0 +1,33 @@
+package server
+
+import "net/http"
+
+// mode is one way of recognising a returning browser, as the start page
+// lists it.
+type mode struct {
+	Name  string
+	Href  string
+	About string
+}
+
+// modes returns the mechanisms this server offers, in the order the start
+// page lists them.
+func modes() []mode {
+	return []mode{
+		{Name: "Sealed cookie", Href: "/cookie/login",
+			About: "your data lives in a cookie, encrypted and authenticated so that nobody can read or edit it"},
+	}
+}
+
+// indexPage is the data of templates/index.html.
+type indexPage struct {
+	Modes      []mode
+	Registered bool
+}
+
+func (s *Server) index(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "index", "Sessions, three ways", indexPage{
+		Modes:      modes(),
+		Registered: r.URL.Query().Get("registered") == "1",
+	})
+}

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"sessionkit/auth"
+	"sessionkit/store"
+)
+
+// loginPage is the data of templates/login.html.
+type loginPage struct {
+	Action   string // where the form posts, with its next parameter
+	Username string
+	Error    string
+}
+
+// login reads and checks the login form. On failure it answers (400, 401,
+// 413, 429 or 503, with the form again where that helps) and returns false.
+func (s *Server) login(w http.ResponseWriter, r *http.Request, action, title string) (store.User, bool) {
+	form := loginPage{Action: loginAction(action, r)}
+	c, ferr := s.readCredentials(w, r)
+	if ferr != nil {
+		form.Username, form.Error = c.Username, ferr.Message
+		s.render(w, ferr.Status, "login", title, form)
+		return store.User{}, false
+	}
+	form.Username = c.Username
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.LoginTimeout)
+	defer cancel()
+	client := s.clientAddr(r)
+	u, err := s.accounts.Login(ctx, c.Username, c.Password, client)
+	var throttled *auth.ThrottledError
+	switch {
+	case err == nil:
+		s.log.Info("login", "user", u.Name, "client", client)
+		return u, true
+	case errors.As(err, &throttled):
+		s.log.Warn("login throttled", "user", c.Username, "client", client)
+		w.Header().Set("Retry-After", retryAfterSeconds(throttled.RetryAfter))
+		form.Error = "Too many failed logins. Wait a while and try again."
+		s.render(w, http.StatusTooManyRequests, "login", title, form)
+	case errors.Is(err, auth.ErrBadCredentials):
+		s.log.Warn("login failed", "user", c.Username, "client", client)
+		form.Error = "Invalid username or password."
+		s.render(w, http.StatusUnauthorized, "login", title, form)
+	case errors.Is(err, auth.ErrInvalidUsername), errors.Is(err, auth.ErrInvalidPassword):
+		form.Error = invalidInputMessage(err)
+		s.render(w, http.StatusBadRequest, "login", title, form)
+	default:
+		s.unavailable(w, r, "logging in", err)
+	}
+	return store.User{}, false
+}
+
+// retryAfterSeconds formats d for a Retry-After header: whole seconds,
+// rounded up, at least 1.
+func retryAfterSeconds(d time.Duration) string {
+	secs := int64((d + time.Second - 1) / time.Second)
+	return strconv.FormatInt(max(secs, 1), 10)
+}

@@ -1,0 +1,43 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"sessionkit/auth"
+)
+
+// registerPage is the data of templates/register.html.
+type registerPage struct {
+	Username string
+	Error    string
+}
+
+func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "register", "Register", registerPage{})
+}
+
+// register creates an account: 303 to the start page on success, 400 for
+// invalid input, 409 when the name is taken, 503 when the store fails.
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	c, ferr := s.readCredentials(w, r)
+	if ferr != nil {
+		s.render(w, ferr.Status, "register", "Register", registerPage{Username: c.Username, Error: ferr.Message})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.LoginTimeout)
+	defer cancel()
+	_, err := s.accounts.Register(ctx, c.Username, c.Password)
+	switch {
+	case err == nil:
+		s.log.Info("account created", "user", c.Username, "client", s.clientAddr(r))
+		http.Redirect(w, r, "/?registered=1", http.StatusSeeOther)
+	case errors.Is(err, auth.ErrInvalidUsername), errors.Is(err, auth.ErrInvalidPassword):
+		s.render(w, http.StatusBadRequest, "register", "Register", registerPage{Username: c.Username, Error: invalidInputMessage(err)})
+	case errors.Is(err, auth.ErrUsernameTaken):
+		s.render(w, http.StatusConflict, "register", "Register", registerPage{Username: c.Username, Error: "That username is taken. Choose another."})
+	default:
+		s.unavailable(w, r, "registering", err)
+	}
+}

@@ -1,0 +1,181 @@
+// Package server is sessionkit's reference web application: the tutorial's
+// login form, profile page and logout, done with each of sessionkit's
+// mechanisms, plus registration and health checks.
+//
+// New builds a Server from a store backend and a Config; a Server is an
+// http.Handler. Running it (listening, timeouts, shutdown) is the job of
+// cmd/sessionkit, or of any program that embeds it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"sessionkit/auth"
+	"sessionkit/cookie"
+	"sessionkit/store"
+)
+
+// Backend is what the server keeps its state in: accounts, keys and the
+// deny list. Every store backend implements it.
+type Backend interface {
+	store.Users
+	store.Keys
+	store.DenyList
+	store.Pinger
+}
+
+// Defaults used by New for the zero values of Config.
+const (
+	DefaultCookieLifetime = 24 * time.Hour
+	DefaultStoreTimeout   = 2 * time.Second
+	DefaultLoginTimeout   = 10 * time.Second
+	DefaultMaxBodyBytes   = 64 << 10
+)
+
+// Config configures a Server. The zero value is usable: it gives the
+// defaults above, SecureAuto cookies and no trusted proxies.
+type Config struct {
+	// Cookies decides the Secure attribute (and __Host- prefix) of every
+	// cookie, and which proxies are trusted to say a request was HTTPS.
+	// Its TrustedProxies are also trusted for the client address
+	// (X-Forwarded-For), which login throttling counts by.
+	Cookies cookie.Policy
+
+	// CookieLifetime is how long a cookie-mode login lasts.
+	CookieLifetime time.Duration
+
+	// StoreTimeout bounds each request's wait for the store; past it the
+	// request answers 503.
+	StoreTimeout time.Duration
+
+	// LoginTimeout bounds a login or registration, which includes hashing
+	// a password and may wait for a hashing slot.
+	LoginTimeout time.Duration
+
+	// MaxBodyBytes bounds form bodies; larger ones answer 413.
+	MaxBodyBytes int64
+
+	// Throttle configures login throttling.
+	Throttle auth.ThrottleOptions
+
+	// PasswordParams are the argon2id parameters for new hashes; the zero
+	// value means auth.DefaultParams().
+	PasswordParams auth.Params
+
+	// Logger receives one line per request and security events. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is the web application. It is an http.Handler, safe for concurrent
+// use.
+type Server struct {
+	cfg      Config
+	backend  Backend
+	accounts *auth.Accounts
+	sealed   *cookie.Cookie
+	pages    *pages
+	log      *slog.Logger
+	handler  http.Handler
+}
+
+// New builds a Server on backend. On first start it generates the keys the
+// server needs and keeps them in backend, so that a restart, or another
+// instance on the same store, keeps every cookie valid. It fails when the
+// backend cannot be read or written within ctx.
+func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
+	if backend == nil {
+		return nil, errors.New("server: nil backend")
+	}
+	cfg = withDefaults(cfg)
+	s := &Server{cfg: cfg, backend: backend, log: cfg.Logger}
+
+	var err error
+	s.accounts, err = auth.NewAccounts(backend, auth.Options{
+		Params:   cfg.PasswordParams,
+		Throttle: auth.NewThrottle(cfg.Throttle, nil),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	ring, err := loadKeyRing(ctx, backend, cookieKeyPurpose)
+	if err != nil {
+		return nil, err
+	}
+	s.sealed, err = cookie.New(ring, cookie.Options{
+		Name:     "sk_cookie",
+		MaxAge:   cfg.CookieLifetime,
+		Policy:   cfg.Cookies,
+		DenyList: backend,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.pages, err = parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.CookieLifetime <= 0 {
+		cfg.CookieLifetime = DefaultCookieLifetime
+	}
+	if cfg.StoreTimeout <= 0 {
+		cfg.StoreTimeout = DefaultStoreTimeout
+	}
+	if cfg.LoginTimeout <= 0 {
+		cfg.LoginTimeout = DefaultLoginTimeout
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.PasswordParams == (auth.Params{}) {
+		cfg.PasswordParams = auth.DefaultParams()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg
+}
+
+// ServeHTTP answers one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// routes builds the handler: every route, wrapped in cross-origin
+// protection (state-changing requests from other origins are refused),
+// security headers, panic recovery and request logging.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.index)
+	mux.HandleFunc("GET /static/style.css", serveStyle)
+	mux.HandleFunc("GET /register", s.registerForm)
+	mux.HandleFunc("POST /register", s.register)
+
+	mux.HandleFunc("GET /cookie/login", s.cookieLoginForm)
+	mux.HandleFunc("POST /cookie/login", s.cookieLogin)
+	mux.HandleFunc("GET /cookie/profile", s.cookieProfile)
+	mux.HandleFunc("GET /cookie/logout", s.cookieLogoutForm)
+	mux.HandleFunc("POST /cookie/logout", s.cookieLogout)
+
+	mux.HandleFunc("GET /healthz", s.ready)
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.HandleFunc("GET /livez", live)
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginRefused))
+	var h http.Handler = cop.Handler(mux)
+	h = securityHeaders(h)
+	h = s.recoverPanics(h)
+	h = s.logRequests(h)
+	return h
+}

@@ -1,0 +1,446 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"sessionkit/auth"
+	"sessionkit/cookie"
+	"sessionkit/server"
+	"sessionkit/store/memstore"
+	"sessionkit/store/sqlitestore"
+)
+
+// cheapParams keep password hashing fast in tests that log in many times.
+// (The default parameters are exercised by the auth package and the
+// browser test.)
+var cheapParams = auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+// newServer starts the application on backend and returns its URL.
+func newServer(t *testing.T, backend server.Backend, cfg server.Config) *httptest.Server {
+	t.Helper()
+	if cfg.PasswordParams == (auth.Params{}) {
+		cfg.PasswordParams = cheapParams
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	}
+	srv, err := server.New(context.Background(), backend, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+func newMemServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	st := memstore.New(memstore.Options{})
+	t.Cleanup(func() { st.Close() })
+	return newServer(t, st, server.Config{})
+}
+
+// browser is an HTTP client with a cookie jar that does not follow
+// redirects, so that tests see each 303.
+type browser struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &browser{t: t, base: base, c: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// response is what a test looks at: status, Location, body.
+type response struct {
+	Status   int
+	Location string
+	Body     string
+	Header   http.Header
+}
+
+func (b *browser) do(req *http.Request) response {
+	b.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return response{resp.StatusCode, resp.Header.Get("Location"), string(body), resp.Header}
+}
+
+func (b *browser) get(path string) response {
+	b.t.Helper()
+	req, err := http.NewRequest("GET", b.base+path, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return b.do(req)
+}
+
+func (b *browser) post(path string, form url.Values) response {
+	b.t.Helper()
+	return b.postRaw(path, form.Encode())
+}
+
+func (b *browser) postRaw(path, body string) response {
+	b.t.Helper()
+	req, err := http.NewRequest("POST", b.base+path, strings.NewReader(body))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+func creds(user, pass string) url.Values {
+	return url.Values{"username": {user}, "password": {pass}}
+}
+
+// register creates an account and fails the test if that does not work.
+func (b *browser) register(user, pass string) {
+	b.t.Helper()
+	if r := b.post("/register", creds(user, pass)); r.Status != http.StatusSeeOther {
+		b.t.Fatalf("register %s: status %d, body %q", user, r.Status, r.Body)
+	}
+}
+
+// login logs in through cookie mode and fails the test if that does not
+// work.
+func (b *browser) login(user, pass string) {
+	b.t.Helper()
+	r := b.post("/cookie/login", creds(user, pass))
+	if r.Status != http.StatusSeeOther || r.Location != "/cookie/profile" {
+		b.t.Fatalf("login %s: status %d, location %q, body %q", user, r.Status, r.Location, r.Body)
+	}
+}
+
+// profileCount fetches the profile and returns the greeting it shows, or
+// fails the test when the profile does not answer 200.
+func (b *browser) profile() string {
+	b.t.Helper()
+	r := b.get("/cookie/profile")
+	if r.Status != http.StatusOK {
+		b.t.Fatalf("profile: status %d, location %q", r.Status, r.Location)
+	}
+	return greeting(b.t, r.Body)
+}
+
+func greeting(t *testing.T, body string) string {
+	t.Helper()
+	i := strings.Index(body, "welcome ")
+	if i < 0 {
+		t.Fatalf("no greeting in the page: %q", body)
+	}
+	rest := body[i:]
+	return rest[:strings.Index(rest, "<")]
+}
+
+// cookieValue returns the value of the login cookie the browser holds.
+func (b *browser) cookieValue() string {
+	b.t.Helper()
+	u, _ := url.Parse(b.base)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == "sk_cookie" {
+			return c.Value
+		}
+	}
+	b.t.Fatal("the browser holds no sk_cookie")
+	return ""
+}
+
+// withCookie sends a GET with exactly the given Cookie header, over a raw
+// connection so that any bytes can be sent (net/http's client refuses some
+// that a hostile client would send).
+func withCookie(t *testing.T, base, path, cookieHeader string) response {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := "GET " + path + " HTTP/1.1\r\nHost: " + u.Host + "\r\nConnection: close\r\n"
+	if cookieHeader != "" {
+		req += "Cookie: " + cookieHeader + "\r\n"
+	}
+	if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{resp.StatusCode, resp.Header.Get("Location"), string(body), resp.Header}
+}
+
+func TestCookieModeFlow(t *testing.T) {
+	ts := newMemServer(t)
+	b := newBrowser(t, ts.URL)
+	b.register("Alice", "password one")
+
+	if r := b.get("/cookie/profile"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/cookie/login") {
+		t.Fatalf("profile before login: %d %q, want 303 to the login page", r.Status, r.Location)
+	}
+	// Usernames are case-insensitive for login; the page shows the name
+	// as registered.
+	b.login("alice", "password one")
+	for i, want := range []string{"welcome Alice with the count: 1", "welcome Alice with the count: 2", "welcome Alice with the count: 3"} {
+		if got := b.profile(); got != want {
+			t.Fatalf("view %d: %q, want %q", i+1, got, want)
+		}
+	}
+	if r := b.get("/cookie/login"); r.Status != http.StatusSeeOther || r.Location != "/cookie/profile" {
+		t.Errorf("login page while logged in: %d %q, want 303 to the profile", r.Status, r.Location)
+	}
+	if r := b.get("/cookie/logout"); r.Status != http.StatusOK || !strings.Contains(r.Body, `method="post"`) {
+		t.Errorf("logout page: %d, want 200 with a POST form", r.Status)
+	}
+	if got := b.profile(); got != "welcome Alice with the count: 4" {
+		t.Errorf("viewing the logout page changed state: %q", got)
+	}
+	if r := b.post("/cookie/logout", nil); r.Status != http.StatusSeeOther || r.Location != "/cookie/login" {
+		t.Fatalf("logout: %d %q, want 303 to /cookie/login", r.Status, r.Location)
+	}
+	if r := b.get("/cookie/profile"); r.Status != http.StatusSeeOther {
+		t.Errorf("profile after logout: %d, want 303", r.Status)
+	}
+	// Logging in again starts a new count.
+	b.login("Alice", "password one")
+	if got := b.profile(); got != "welcome Alice with the count: 1" {
+		t.Errorf("after a new login: %q", got)
+	}
+}
+
+// TestCookieReplayAfterLogout copies the cookie before logout and sends the
+// copy afterwards: the deny list refuses it.
+func TestCookieReplayAfterLogout(t *testing.T) {
+	ts := newMemServer(t)
+	b := newBrowser(t, ts.URL)
+	b.register("bob", "password two")
+	b.login("bob", "password two")
+	b.profile()
+	stolen := b.cookieValue()
+	if r := withCookie(t, ts.URL, "/cookie/profile", "sk_cookie="+stolen); r.Status != http.StatusOK {
+		t.Fatalf("the copy does not work before logout (status %d): the test proves nothing", r.Status)
+	}
+	if r := b.post("/cookie/logout", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", r.Status)
+	}
+	r := withCookie(t, ts.URL, "/cookie/profile", "sk_cookie="+stolen)
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/cookie/login") {
+		t.Errorf("replayed cookie after logout: %d %q, want 303 to login", r.Status, r.Location)
+	}
+}
+
+// TestCookieGarbage sends cookies nobody sealed: each is "not logged in".
+func TestCookieGarbage(t *testing.T) {
+	ts := newMemServer(t)
+	b := newBrowser(t, ts.URL)
+	b.register("carol", "password three")
+	b.login("carol", "password three")
+	valid := b.cookieValue()
+
+	cases := map[string]string{
+		"empty":          "",
+		"10 KB":          strings.Repeat("A", 10<<10),
+		"invalid base64": "!!!not*base64$$$",
+		"binary":         "\x80\xfe\xff\xc3\x28\x7e",
+		"truncated":      valid[:len(valid)/2],
+		"one char short": valid[:len(valid)-1],
+		"one char more":  valid + "A",
+	}
+	// Change every character of the valid cookie, one at a time.
+	for i := range valid {
+		c := byte('A')
+		if valid[i] == 'A' {
+			c = 'B'
+		}
+		cases["tampered at "+strconv.Itoa(i)] = valid[:i] + string(c) + valid[i+1:]
+	}
+	for name, value := range cases {
+		r := withCookie(t, ts.URL, "/cookie/profile", "sk_cookie="+value)
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/cookie/login") {
+			t.Errorf("%s: %d %q, want 303 to the login page", name, r.Status, r.Location)
+		}
+	}
+	// Control bytes in a header are refused by net/http itself, before any
+	// handler runs: a 400, and still nobody is logged in.
+	if r := withCookie(t, ts.URL, "/cookie/profile", "sk_cookie=\x01\x02"); r.Status != http.StatusBadRequest {
+		t.Errorf("control bytes: %d, want 400", r.Status)
+	}
+	// The valid one still works: the cases above failed for their own
+	// reason, not because cookies do not work at all.
+	if r := withCookie(t, ts.URL, "/cookie/profile", "sk_cookie="+valid); r.Status != http.StatusOK {
+		t.Errorf("the untouched cookie: %d, want 200", r.Status)
+	}
+}
+
+// TestRestartKeepsLogin closes the server and its database and opens them
+// again: the browser is still logged in and its count goes on.
+func TestRestartKeepsLogin(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "restart.db")
+	st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newServer(t, st, server.Config{})
+	b := newBrowser(t, ts.URL)
+	b.register("dave", "password four")
+	b.login("dave", "password four")
+	b.profile()
+	b.profile()
+	ts.Close()
+	st.Close()
+
+	st, err = sqlitestore.Open(ctx, path, sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ts2 := newServer(t, st, server.Config{})
+	b2 := newBrowser(t, ts2.URL)
+	r := withCookie(t, ts2.URL, "/cookie/profile", "sk_cookie="+b.cookieValue())
+	if r.Status != http.StatusOK {
+		t.Fatalf("after restart: %d %q, want 200", r.Status, r.Location)
+	}
+	if got := greeting(t, r.Body); got != "welcome dave with the count: 3" {
+		t.Errorf("after restart: %q, want the count to go on at 3", got)
+	}
+	// The account survived too.
+	b2.login("dave", "password four")
+}
+
+// failingStore is a memory store whose deny list and ping fail, as a store
+// that is down would.
+type failingStore struct {
+	*memstore.Store
+}
+
+var errDown = errors.New("store is down")
+
+func (failingStore) Denied(context.Context, string) (bool, error) { return false, errDown }
+func (failingStore) Ping(context.Context) error                   { return errDown }
+
+// TestStoreDown checks that a store that cannot answer gives 503, never
+// "logged out", and that health checks say so.
+func TestStoreDown(t *testing.T) {
+	mem := memstore.New(memstore.Options{})
+	t.Cleanup(func() { mem.Close() })
+	up := newServer(t, mem, server.Config{})
+	b := newBrowser(t, up.URL)
+	b.register("erin", "password five")
+	b.login("erin", "password five")
+	value := b.cookieValue()
+
+	down := newServer(t, failingStore{mem}, server.Config{})
+	r := withCookie(t, down.URL, "/cookie/profile", "sk_cookie="+value)
+	if r.Status != http.StatusServiceUnavailable {
+		t.Errorf("profile with the store down: %d %q, want 503", r.Status, r.Location)
+	}
+	if r.Header.Get("Set-Cookie") != "" {
+		t.Error("profile with the store down touched the cookie")
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if r := withCookie(t, down.URL, path, ""); r.Status != http.StatusServiceUnavailable {
+			t.Errorf("%s with the store down: %d, want 503", path, r.Status)
+		}
+		if r := withCookie(t, up.URL, path, ""); r.Status != http.StatusOK {
+			t.Errorf("%s with the store up: %d, want 200", path, r.Status)
+		}
+	}
+	if r := withCookie(t, down.URL, "/livez", ""); r.Status != http.StatusOK {
+		t.Errorf("/livez with the store down: %d, want 200", r.Status)
+	}
+	// Nothing was lost: the same cookie works once the store is back.
+	if r := withCookie(t, up.URL, "/cookie/profile", "sk_cookie="+value); r.Status != http.StatusOK {
+		t.Errorf("profile with the store back: %d, want 200", r.Status)
+	}
+}
+
+// TestCookieForgedWithServerKey seals values with the server's own key, as
+// an attacker who somehow had it could not, to prove what the key alone
+// does not allow: a value sealed for another cookie name, or one past its
+// expiry, is refused. The control case shows the crafted value is
+// otherwise accepted.
+func TestCookieForgedWithServerKey(t *testing.T) {
+	ctx := context.Background()
+	mem := memstore.New(memstore.Options{})
+	t.Cleanup(func() { mem.Close() })
+	ts := newServer(t, mem, server.Config{})
+	keys, err := mem.Keys(ctx, "cookie")
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("the server stored no cookie key: %v", err)
+	}
+	ring, err := cookie.NewKeyRing(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The plaintext a cookie.Cookie seals: a 16-byte id, then the data
+	// (format byte, count varint, name).
+	plain := append(make([]byte, 16), append([]byte{1, 0}, "mallory"...)...)
+	seal := func(name string, expires time.Time) string {
+		t.Helper()
+		v, err := ring.Seal(name, plain, expires)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	future, past := time.Now().Add(time.Hour), time.Now().Add(-time.Second)
+	cases := []struct {
+		name   string
+		value  string
+		status int
+	}{
+		{"control: sealed for sk_cookie", seal("sk_cookie", future), http.StatusOK},
+		{"sealed for another cookie name", seal("sk_session", future), http.StatusSeeOther},
+		{"sealed for the __Host- name", seal("__Host-sk_cookie", future), http.StatusSeeOther},
+		{"expired", seal("sk_cookie", past), http.StatusSeeOther},
+	}
+	for _, c := range cases {
+		r := withCookie(t, ts.URL, "/cookie/profile", "sk_cookie="+c.value)
+		if r.Status != c.status {
+			t.Errorf("%s: %d, want %d", c.name, r.Status, c.status)
+		}
+		if c.status == http.StatusSeeOther && !strings.HasPrefix(r.Location, "/cookie/login") {
+			t.Errorf("%s: redirected to %q, want the login page", c.name, r.Location)
+		}
+	}
+}
