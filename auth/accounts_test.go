@@ -13,95 +13,64 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"sessionkit/store"
+	"sessionkit/store/memstore"
 )
 
-// memUsers is a store.Users in memory, for tests. Setting fail makes every
-// method return it.
-type memUsers struct {
-	mu    sync.Mutex
-	users map[string]store.User // by lowercased name
-	fail  error
+// newUsers returns an empty memstore.Store, closed when the test ends.
+func newUsers(tb testing.TB) *memstore.Store {
+	tb.Helper()
+	s := memstore.New(memstore.Options{})
+	tb.Cleanup(func() { s.Close() })
+	return s
 }
 
-func newMemUsers() *memUsers { return &memUsers{users: make(map[string]store.User)} }
-
-func (m *memUsers) setFail(err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.fail = err
+// failingUsers is a memstore.Store whose CreateUser, User and
+// SetPasswordHash return an injected error, once setFail has set one.
+type failingUsers struct {
+	*memstore.Store
+	fail atomic.Pointer[error]
 }
 
-func (m *memUsers) CreateUser(ctx context.Context, u store.User) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
+func newFailingUsers(tb testing.TB) *failingUsers {
+	tb.Helper()
+	return &failingUsers{Store: newUsers(tb)}
+}
+
+// setFail makes the overridden methods return err; nil makes them work again.
+func (f *failingUsers) setFail(err error) {
+	if err == nil {
+		f.fail.Store(nil)
+		return
 	}
-	k := strings.ToLower(u.Name)
-	if _, ok := m.users[k]; ok {
-		return store.ErrExists
+	f.fail.Store(&err)
+}
+
+func (f *failingUsers) err() error {
+	if p := f.fail.Load(); p != nil {
+		return *p
 	}
-	m.users[k] = u
 	return nil
 }
 
-func (m *memUsers) User(ctx context.Context, name string) (store.User, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return store.User{}, m.fail
+func (f *failingUsers) CreateUser(ctx context.Context, u store.User) error {
+	if err := f.err(); err != nil {
+		return err
 	}
-	if err := ctx.Err(); err != nil {
+	return f.Store.CreateUser(ctx, u)
+}
+
+func (f *failingUsers) User(ctx context.Context, name string) (store.User, error) {
+	if err := f.err(); err != nil {
 		return store.User{}, err
 	}
-	u, ok := m.users[strings.ToLower(name)]
-	if !ok {
-		return store.User{}, store.ErrNotFound
-	}
-	return u, nil
+	return f.Store.User(ctx, name)
 }
 
-func (m *memUsers) SetPasswordHash(ctx context.Context, name, hash string, updated time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
+func (f *failingUsers) SetPasswordHash(ctx context.Context, name, hash string, updated time.Time) error {
+	if err := f.err(); err != nil {
+		return err
 	}
-	k := strings.ToLower(name)
-	u, ok := m.users[k]
-	if !ok {
-		return store.ErrNotFound
-	}
-	u.PasswordHash, u.Updated = hash, updated
-	m.users[k] = u
-	return nil
-}
-
-func (m *memUsers) DeleteUser(ctx context.Context, name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
-	}
-	k := strings.ToLower(name)
-	if _, ok := m.users[k]; !ok {
-		return store.ErrNotFound
-	}
-	delete(m.users, k)
-	return nil
-}
-
-func (m *memUsers) ListUsers(ctx context.Context) ([]store.User, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return nil, m.fail
-	}
-	var us []store.User
-	for _, u := range m.users {
-		us = append(us, u)
-	}
-	return us, nil
+	return f.Store.SetPasswordHash(ctx, name, hash, updated)
 }
 
 // kdfCall records one argon2id run.
@@ -152,7 +121,7 @@ const goodPassword = "correct horse battery staple"
 
 func TestRegisterLogin(t *testing.T) {
 	ctx := t.Context()
-	users := newMemUsers()
+	users := newUsers(t)
 	clock := newFakeClock()
 	a := newTestAccounts(t, users, Options{Now: clock.Now})
 
@@ -186,7 +155,7 @@ func TestRegisterLogin(t *testing.T) {
 
 func TestRegisterInvalid(t *testing.T) {
 	rec := &kdfRecorder{}
-	users := newMemUsers()
+	users := newUsers(t)
 	a := newTestAccounts(t, users, Options{})
 	rec.observe(a)
 	tests := []struct {
@@ -206,14 +175,18 @@ func TestRegisterInvalid(t *testing.T) {
 	if n := len(rec.take()); n != 0 {
 		t.Errorf("invalid registrations ran argon2 %d times", n)
 	}
-	if len(users.users) != 0 {
-		t.Errorf("invalid registrations stored %d accounts", len(users.users))
+	stored, err := users.ListUsers(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 0 {
+		t.Errorf("invalid registrations stored %d accounts", len(stored))
 	}
 }
 
 func TestLoginInvalidInput(t *testing.T) {
 	th := NewThrottle(ThrottleOptions{}, nil)
-	a := newTestAccounts(t, newMemUsers(), Options{Throttle: th})
+	a := newTestAccounts(t, newUsers(t), Options{Throttle: th})
 	tests := []struct {
 		name, pw string
 		want     error
@@ -238,7 +211,7 @@ func TestLoginInvalidInput(t *testing.T) {
 func TestLoginSameFailure(t *testing.T) {
 	ctx := t.Context()
 	rec := &kdfRecorder{}
-	a := newTestAccounts(t, newMemUsers(), Options{})
+	a := newTestAccounts(t, newUsers(t), Options{})
 	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +245,7 @@ func TestLoginSameFailure(t *testing.T) {
 // TestLoginDefaultParams runs the whole flow once at full cost.
 func TestLoginDefaultParams(t *testing.T) {
 	ctx := t.Context()
-	a, err := NewAccounts(newMemUsers(), Options{})
+	a, err := NewAccounts(newUsers(t), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +274,7 @@ func TestLoginThrottledPerUser(t *testing.T) {
 	ctx := t.Context()
 	clock := newFakeClock()
 	rec := &kdfRecorder{}
-	a := newTestAccounts(t, newMemUsers(), Options{Throttle: NewThrottle(ThrottleOptions{}, clock.Now)})
+	a := newTestAccounts(t, newUsers(t), Options{Throttle: NewThrottle(ThrottleOptions{}, clock.Now)})
 	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +311,7 @@ func TestLoginThrottledPerUser(t *testing.T) {
 
 func TestLoginThrottledPerAddress(t *testing.T) {
 	ctx := t.Context()
-	a := newTestAccounts(t, newMemUsers(), Options{Throttle: NewThrottle(ThrottleOptions{PerAddress: 5}, newFakeClock().Now)})
+	a := newTestAccounts(t, newUsers(t), Options{Throttle: NewThrottle(ThrottleOptions{PerAddress: 5}, newFakeClock().Now)})
 	if _, err := a.Register(ctx, "bob", goodPassword); err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +332,7 @@ func TestLoginThrottledPerAddress(t *testing.T) {
 // PerUser of them are checked, however they interleave.
 func TestLoginConcurrentAttempts(t *testing.T) {
 	ctx := t.Context()
-	a := newTestAccounts(t, newMemUsers(), Options{Throttle: NewThrottle(ThrottleOptions{}, nil)})
+	a := newTestAccounts(t, newUsers(t), Options{Throttle: NewThrottle(ThrottleOptions{}, nil)})
 	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +359,7 @@ func TestLoginConcurrentAttempts(t *testing.T) {
 
 func TestLoginSucceedResetsUser(t *testing.T) {
 	ctx := t.Context()
-	a := newTestAccounts(t, newMemUsers(), Options{Throttle: NewThrottle(ThrottleOptions{PerUser: 3}, newFakeClock().Now)})
+	a := newTestAccounts(t, newUsers(t), Options{Throttle: NewThrottle(ThrottleOptions{PerUser: 3}, newFakeClock().Now)})
 	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +379,7 @@ func TestLoginSucceedResetsUser(t *testing.T) {
 // as bad credentials, and not counted as a failed attempt.
 func TestLoginStoreError(t *testing.T) {
 	ctx := t.Context()
-	users := newMemUsers()
+	users := newFailingUsers(t)
 	th := NewThrottle(ThrottleOptions{PerUser: 2, PerAddress: 2}, newFakeClock().Now)
 	a := newTestAccounts(t, users, Options{Throttle: th})
 	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
@@ -437,7 +410,7 @@ func TestLoginStoreError(t *testing.T) {
 
 func TestLoginMalformedStoredHash(t *testing.T) {
 	ctx := t.Context()
-	users := newMemUsers()
+	users := newUsers(t)
 	th := NewThrottle(ThrottleOptions{}, nil)
 	a := newTestAccounts(t, users, Options{Throttle: th})
 	if err := users.CreateUser(ctx, store.User{Name: "broken", PasswordHash: "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA"}); err != nil {
@@ -459,7 +432,7 @@ func TestLoginMalformedStoredHash(t *testing.T) {
 
 func TestLoginRehash(t *testing.T) {
 	ctx := t.Context()
-	users := newMemUsers()
+	users := newUsers(t)
 	clock := newFakeClock()
 	old := newTestAccounts(t, users, Options{Now: clock.Now})
 	if _, err := old.Register(ctx, "alice", goodPassword); err != nil {
@@ -512,7 +485,7 @@ func TestLoginRehash(t *testing.T) {
 func TestChangePassword(t *testing.T) {
 	ctx := t.Context()
 	clock := newFakeClock()
-	users := newMemUsers()
+	users := newUsers(t)
 	a := newTestAccounts(t, users, Options{Now: clock.Now})
 	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
 		t.Fatal(err)
@@ -562,7 +535,7 @@ func blockingKDF(a *Accounts, started chan<- struct{}, release <-chan struct{}, 
 
 func TestMaxConcurrentHashes(t *testing.T) {
 	ctx := t.Context()
-	a := newTestAccounts(t, newMemUsers(), Options{MaxConcurrentHashes: 2})
+	a := newTestAccounts(t, newUsers(t), Options{MaxConcurrentHashes: 2})
 	started := make(chan struct{}, 100)
 	release := make(chan struct{})
 	var inFlight, peak atomic.Int32
@@ -589,7 +562,7 @@ func TestMaxConcurrentHashes(t *testing.T) {
 // up with the context's error, which is not counted as a failure.
 func TestLoginContextEndsWhileWaiting(t *testing.T) {
 	th := NewThrottle(ThrottleOptions{}, nil)
-	a := newTestAccounts(t, newMemUsers(), Options{MaxConcurrentHashes: 1, Throttle: th})
+	a := newTestAccounts(t, newUsers(t), Options{MaxConcurrentHashes: 1, Throttle: th})
 	started := make(chan struct{}, 10)
 	release := make(chan struct{})
 	var inFlight, peak atomic.Int32
@@ -632,10 +605,10 @@ func TestNewAccountsErrors(t *testing.T) {
 	if _, err := NewAccounts(nil, Options{}); err == nil {
 		t.Error("NewAccounts(nil) succeeded")
 	}
-	if _, err := NewAccounts(newMemUsers(), Options{Params: Params{Memory: 64}}); !errors.Is(err, ErrInvalidParams) {
+	if _, err := NewAccounts(newUsers(t), Options{Params: Params{Memory: 64}}); !errors.Is(err, ErrInvalidParams) {
 		t.Errorf("NewAccounts with bad params = %v, want ErrInvalidParams", err)
 	}
-	a := newTestAccounts(t, newMemUsers(), Options{})
+	a := newTestAccounts(t, newUsers(t), Options{})
 	if cap(a.slots) < 2 {
 		t.Errorf("default MaxConcurrentHashes = %d", cap(a.slots))
 	}

@@ -30,7 +30,7 @@ func BenchmarkVerifyPassword(b *testing.B) {
 // (which would refuse them after a few).
 func benchmarkLogin(b *testing.B, username string) {
 	ctx := b.Context()
-	a, err := NewAccounts(newMemUsers(), Options{})
+	a, err := NewAccounts(newUsers(b), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

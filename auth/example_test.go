@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"sessionkit/auth"
-	"sessionkit/store"
+	"sessionkit/store/memstore"
 )
 
 func ExampleHashPassword() {
@@ -30,68 +27,11 @@ func ExampleHashPassword() {
 	// false <nil>
 }
 
-// users is a store.Users in memory: enough for an example.
-type users struct {
-	mu sync.Mutex
-	m  map[string]store.User // by lowercased name
-}
-
-func (s *users) CreateUser(_ context.Context, u store.User) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m[strings.ToLower(u.Name)]; ok {
-		return store.ErrExists
-	}
-	s.m[strings.ToLower(u.Name)] = u
-	return nil
-}
-
-func (s *users) User(_ context.Context, name string) (store.User, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.m[strings.ToLower(name)]
-	if !ok {
-		return store.User{}, store.ErrNotFound
-	}
-	return u, nil
-}
-
-func (s *users) SetPasswordHash(_ context.Context, name, hash string, updated time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.m[strings.ToLower(name)]
-	if !ok {
-		return store.ErrNotFound
-	}
-	u.PasswordHash, u.Updated = hash, updated
-	s.m[strings.ToLower(name)] = u
-	return nil
-}
-
-func (s *users) DeleteUser(_ context.Context, name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m[strings.ToLower(name)]; !ok {
-		return store.ErrNotFound
-	}
-	delete(s.m, strings.ToLower(name))
-	return nil
-}
-
-func (s *users) ListUsers(context.Context) ([]store.User, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var list []store.User
-	for _, u := range s.m {
-		list = append(list, u)
-	}
-	slices.SortFunc(list, func(a, b store.User) int { return strings.Compare(a.Name, b.Name) })
-	return list, nil
-}
-
 func ExampleAccounts() {
+	users := memstore.New(memstore.Options{})
+	defer users.Close()
 	ctx := context.Background()
-	accounts, err := auth.NewAccounts(&users{m: map[string]store.User{}}, auth.Options{
+	accounts, err := auth.NewAccounts(users, auth.Options{
 		// Cheap parameters keep the example fast; use the defaults in
 		// production.
 		Params:   auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32},

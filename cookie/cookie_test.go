@@ -231,7 +231,7 @@ func TestCookieClear(t *testing.T) {
 
 func TestCookieRevoke(t *testing.T) {
 	var c *testCookie
-	deny := newMemDenyList(func() time.Time { return c.now })
+	deny := newDenyList(t, func() time.Time { return c.now })
 	c = newTestCookie(t, deny)
 
 	stolen := c.write(t, request(false), Value{Data: []byte("alice")})
@@ -250,9 +250,24 @@ func TestCookieRevoke(t *testing.T) {
 	if cleared := onlyCookie(t, w); cleared.Name != "sk" || cleared.MaxAge >= 0 {
 		t.Errorf("Revoke set %q, want the cookie cleared", w.Header().Get("Set-Cookie"))
 	}
-	if until := deny.until(v.ID); !until.Equal(v.Expires) {
-		t.Errorf("deny-listed until %v, want the value's expiry %v", until, v.Expires)
+	// The ID is deny-listed until the value's expiry, to the instant: still
+	// refused just before it, and forgotten from it on, when the value would
+	// be refused as expired anyway.
+	revokedAt := c.now
+	c.now = v.Expires.Add(-time.Nanosecond)
+	if denied, err := deny.Denied(context.Background(), v.ID); err != nil || !denied {
+		t.Errorf("Denied just before the value's expiry %v = %v, %v; want true", v.Expires, denied, err)
 	}
+	if _, err := c.Read(request(false, current)); !errors.Is(err, ErrRevoked) {
+		t.Errorf("Read just before the value's expiry: error = %v, want ErrRevoked", err)
+	}
+	for _, at := range []time.Time{v.Expires, v.Expires.Add(time.Second)} {
+		c.now = at
+		if denied, err := deny.Denied(context.Background(), v.ID); err != nil || denied {
+			t.Errorf("Denied at %v, the value expiring at %v = %v, %v; want false", at, v.Expires, denied, err)
+		}
+	}
+	c.now = revokedAt
 	for what, hc := range map[string]*http.Cookie{"current": current, "older copy": stolen} {
 		if _, err := c.Read(request(false, hc)); !errors.Is(err, ErrRevoked) {
 			t.Errorf("Read of the %s value after Revoke: error = %v, want ErrRevoked", what, err)
@@ -323,7 +338,7 @@ func TestCookieDenyListDown(t *testing.T) {
 
 func TestCookieDenyListGetsRequestContext(t *testing.T) {
 	var c *testCookie
-	c = newTestCookie(t, newMemDenyList(func() time.Time { return c.now }))
+	c = newTestCookie(t, newDenyList(t, func() time.Time { return c.now }))
 	hc := c.write(t, request(false), Value{Data: []byte("x")})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -338,7 +353,7 @@ func TestCookieDenyListGetsRequestContext(t *testing.T) {
 
 func TestCookieSeveralWithTheSameName(t *testing.T) {
 	var c *testCookie
-	deny := newMemDenyList(func() time.Time { return c.now })
+	deny := newDenyList(t, func() time.Time { return c.now })
 	c = newTestCookie(t, deny)
 
 	first := c.write(t, request(false), Value{Data: []byte("first")})

@@ -5,11 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"sessionkit/store"
+	"sessionkit/store/memstore"
 )
 
 // testNow returns the fixed time tests start from.
@@ -59,44 +59,22 @@ func collidingSecrets(t testing.TB) (a, b []byte) {
 	return nil, nil
 }
 
-// memDenyList is a store.DenyList in memory, for tests.
-type memDenyList struct {
-	mu     sync.Mutex
-	now    func() time.Time
-	denied map[string]time.Time
-}
-
-func newMemDenyList(now func() time.Time) *memDenyList {
-	return &memDenyList{now: now, denied: make(map[string]time.Time)}
-}
-
-func (d *memDenyList) Deny(ctx context.Context, id string, until time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if until.After(d.denied[id]) {
-		d.denied[id] = until
-	}
-	return nil
-}
-
-func (d *memDenyList) Denied(ctx context.Context, id string) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	until, ok := d.denied[id]
-	return ok && d.now().Before(until), nil
-}
-
-// until returns when id stops being denied, or the zero time.
-func (d *memDenyList) until(id string) time.Time {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.denied[id]
+// newDenyList returns a memstore deny list whose clock is now, closed when
+// the test ends.
+//
+// The tests move their clock without locking, so the store's background
+// cleanup, which reads the clock from its own goroutine, is set to run far
+// later than any test lasts: cleanup is not what these tests are about, and
+// Denied answers by the clock whether or not expired entries are forgotten.
+func newDenyList(t testing.TB, now func() time.Time) *memstore.Store {
+	t.Helper()
+	s := memstore.New(memstore.Options{Now: now, CleanupInterval: 24 * time.Hour})
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("closing the deny list: %v", err)
+		}
+	})
+	return s
 }
 
 // errStoreDown is what brokenDenyList answers.
