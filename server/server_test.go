@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -442,5 +443,89 @@ func TestCookieForgedWithServerKey(t *testing.T) {
 		if c.status == http.StatusSeeOther && !strings.HasPrefix(r.Location, "/cookie/login") {
 			t.Errorf("%s: redirected to %q, want the login page", c.name, r.Location)
 		}
+	}
+}
+
+// TestKeyRotationKeepsLogins adds a new cookie key to the store, as a key
+// rotation does, and restarts the server: a cookie sealed with the old key
+// still opens, and the cookie written back is sealed with the new one.
+func TestKeyRotationKeepsLogins(t *testing.T) {
+	ctx := context.Background()
+	mem := memstore.New(memstore.Options{})
+	t.Cleanup(func() { mem.Close() })
+	before := newServer(t, mem, server.Config{})
+	b := newBrowser(t, before.URL)
+	b.register("kim", "password eleven")
+	b.login("kim", "password eleven")
+	oldCookie := b.cookieValue()
+
+	newKey, err := cookie.GenerateKey(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.AddKey(ctx, "cookie", newKey); err != nil {
+		t.Fatal(err)
+	}
+	after := newServer(t, mem, server.Config{})
+	r := withCookie(t, after.URL, "/cookie/profile", "sk_cookie="+oldCookie)
+	if r.Status != http.StatusOK {
+		t.Fatalf("cookie sealed with the old key after rotation: %d %q, want 200", r.Status, r.Location)
+	}
+	if got := greeting(t, r.Body); got != "welcome kim with the count: 1" {
+		t.Errorf("after rotation: %q", got)
+	}
+	rewritten := ""
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		if c.Name == "sk_cookie" {
+			rewritten = c.Value
+		}
+	}
+	onlyNew, err := cookie.NewKeyRing(newKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := onlyNew.Open("sk_cookie", rewritten, time.Now()); err != nil {
+		t.Errorf("the rewritten cookie does not open with the new key alone: %v", err)
+	}
+}
+
+// TestSecureBehindTrustedProxy logs in through a trusted proxy that says
+// the client used HTTPS: the cookie is Secure with the __Host- prefix, and
+// it works on the next request through the same proxy.
+func TestSecureBehindTrustedProxy(t *testing.T) {
+	mem := memstore.New(memstore.Options{})
+	t.Cleanup(func() { mem.Close() })
+	ts := newServer(t, mem, server.Config{Cookies: cookie.Policy{
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+	}})
+	b := newBrowser(t, ts.URL)
+	b.register("lena", "password twelve")
+
+	req, err := http.NewRequest("POST", ts.URL+"/cookie/login", strings.NewReader(creds("lena", "password twelve").Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	r := b.do(req)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("login through the proxy: %d", r.Status)
+	}
+	set := r.Header.Get("Set-Cookie")
+	for _, want := range []string{"__Host-sk_cookie=", "; Secure", "; HttpOnly", "; SameSite=Lax", "; Path=/"} {
+		if !strings.Contains(set, want) {
+			t.Errorf("Set-Cookie %q lacks %q", set, want)
+		}
+	}
+	value := strings.TrimPrefix(strings.SplitN(set, ";", 2)[0], "__Host-sk_cookie=")
+
+	profile, err := http.NewRequest("GET", ts.URL+"/cookie/profile", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile.Header.Set("X-Forwarded-Proto", "https")
+	profile.Header.Set("Cookie", "__Host-sk_cookie="+value)
+	if r := b.do(profile); r.Status != http.StatusOK {
+		t.Errorf("profile through the proxy: %d %q, want 200", r.Status, r.Location)
 	}
 }
