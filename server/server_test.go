@@ -48,11 +48,17 @@ func newServer(t *testing.T, backend server.Backend, cfg server.Config) *httptes
 	return ts
 }
 
-func newMemServer(t *testing.T) *httptest.Server {
+// newMem returns a memory store closed when the test ends.
+func newMem(t *testing.T) *memstore.Store {
 	t.Helper()
 	st := memstore.New(memstore.Options{})
 	t.Cleanup(func() { st.Close() })
-	return newServer(t, st, server.Config{})
+	return st
+}
+
+func newMemServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	return newServer(t, newMem(t), server.Config{})
 }
 
 // browser is an HTTP client with a cookie jar that does not follow
@@ -362,8 +368,7 @@ func (failingStore) Ping(context.Context) error                   { return errDo
 // TestStoreDown checks that a store that cannot answer gives 503, never
 // "logged out", and that health checks say so.
 func TestStoreDown(t *testing.T) {
-	mem := memstore.New(memstore.Options{})
-	t.Cleanup(func() { mem.Close() })
+	mem := newMem(t)
 	up := newServer(t, mem, server.Config{})
 	b := newBrowser(t, up.URL)
 	b.register("erin", "password five")
@@ -395,15 +400,13 @@ func TestStoreDown(t *testing.T) {
 	}
 }
 
-// TestCookieForgedWithServerKey seals values with the server's own key, as
-// an attacker who somehow had it could not, to prove what the key alone
-// does not allow: a value sealed for another cookie name, or one past its
-// expiry, is refused. The control case shows the crafted value is
-// otherwise accepted.
+// TestCookieForgedWithServerKey seals values with the server's own key, to
+// show that even a correctly keyed value is refused when it was sealed for
+// another cookie name or has expired. The control case shows that the
+// crafted value is otherwise accepted.
 func TestCookieForgedWithServerKey(t *testing.T) {
 	ctx := context.Background()
-	mem := memstore.New(memstore.Options{})
-	t.Cleanup(func() { mem.Close() })
+	mem := newMem(t)
 	ts := newServer(t, mem, server.Config{})
 	keys, err := mem.Keys(ctx, "cookie")
 	if err != nil || len(keys) == 0 {
@@ -451,8 +454,7 @@ func TestCookieForgedWithServerKey(t *testing.T) {
 // still opens, and the cookie written back is sealed with the new one.
 func TestKeyRotationKeepsLogins(t *testing.T) {
 	ctx := context.Background()
-	mem := memstore.New(memstore.Options{})
-	t.Cleanup(func() { mem.Close() })
+	mem := newMem(t)
 	before := newServer(t, mem, server.Config{})
 	b := newBrowser(t, before.URL)
 	b.register("kim", "password eleven")
@@ -493,8 +495,7 @@ func TestKeyRotationKeepsLogins(t *testing.T) {
 // the client used HTTPS: the cookie is Secure with the __Host- prefix, and
 // it works on the next request through the same proxy.
 func TestSecureBehindTrustedProxy(t *testing.T) {
-	mem := memstore.New(memstore.Options{})
-	t.Cleanup(func() { mem.Close() })
+	mem := newMem(t)
 	ts := newServer(t, mem, server.Config{Cookies: cookie.Policy{
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 	}})
