@@ -32,8 +32,13 @@ type ThrottledError struct {
 
 // Error says how long to wait, in whole seconds rounded up.
 func (e *ThrottledError) Error() string {
-	secs := (e.RetryAfter + time.Second - 1) / time.Second
-	return fmt.Sprintf("too many failed logins; try again in %s", max(secs, 1)*time.Second)
+	return fmt.Sprintf("too many failed logins; try again in %s", time.Duration(e.Seconds())*time.Second)
+}
+
+// Seconds is RetryAfter in whole seconds, rounded up and at least 1: the
+// value of an HTTP Retry-After header.
+func (e *ThrottledError) Seconds() int64 {
+	return max(int64((e.RetryAfter+time.Second-1)/time.Second), 1)
 }
 
 // Is reports whether target is [ErrThrottled].

@@ -337,3 +337,22 @@ func TestThrottledError(t *testing.T) {
 		t.Error("a ThrottledError is ErrBadCredentials")
 	}
 }
+
+func TestThrottledErrorSeconds(t *testing.T) {
+	cases := []struct {
+		after time.Duration
+		want  int64
+	}{
+		{0, 1},
+		{time.Nanosecond, 1},
+		{time.Second, 1},
+		{time.Second + time.Nanosecond, 2},
+		{90*time.Second + time.Millisecond, 91},
+		{15 * time.Minute, 900},
+	}
+	for _, c := range cases {
+		if got := (&ThrottledError{RetryAfter: c.after}).Seconds(); got != c.want {
+			t.Errorf("Seconds() for %v = %d, want %d", c.after, got, c.want)
+		}
+	}
+}

@@ -131,6 +131,13 @@ func (p Policy) trusted(remote string) bool {
 	} else if addr, err = netip.ParseAddr(remote); err != nil {
 		return false
 	}
+	return p.Trusts(addr)
+}
+
+// Trusts reports whether addr is in one of p.TrustedProxies. A zone is
+// ignored and an IPv4-mapped IPv6 address counts as IPv4. Servers use it to
+// decide whether to believe X-Forwarded-For as well.
+func (p Policy) Trusts(addr netip.Addr) bool {
 	addr = addr.WithZone("").Unmap()
 	for _, prefix := range p.TrustedProxies {
 		if prefix.Contains(addr) {

@@ -110,3 +110,28 @@ func TestParseSecureMode(t *testing.T) {
 		t.Errorf("SecureMode(7).String() = %q", got)
 	}
 }
+
+func TestPolicyTrusts(t *testing.T) {
+	p := Policy{TrustedProxies: []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("fd00::/8"),
+	}}
+	cases := []struct {
+		addr string
+		want bool
+	}{
+		{"10.1.2.3", true},
+		{"11.1.2.3", false},
+		{"::ffff:10.1.2.3", true}, // IPv4-mapped counts as IPv4
+		{"fd00::1%eth0", true},    // the zone is ignored
+		{"2001:db8::1", false},
+	}
+	for _, c := range cases {
+		if got := p.Trusts(netip.MustParseAddr(c.addr)); got != c.want {
+			t.Errorf("Trusts(%s) = %v, want %v", c.addr, got, c.want)
+		}
+	}
+	if (Policy{}).Trusts(netip.MustParseAddr("10.1.2.3")) {
+		t.Error("a Policy without trusted proxies trusts an address")
+	}
+}

@@ -16,7 +16,7 @@ func (s *Server) clientAddr(r *http.Request) string {
 	if !peer.IsValid() {
 		return r.RemoteAddr
 	}
-	if !s.trusted(peer) {
+	if !s.cfg.Cookies.Trusts(peer) {
 		return peer.String()
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
@@ -26,20 +26,11 @@ func (s *Server) clientAddr(r *http.Request) string {
 			break
 		}
 		ip = ip.Unmap()
-		if !s.trusted(ip) {
+		if !s.cfg.Cookies.Trusts(ip) {
 			return ip.String()
 		}
 	}
 	return peer.String()
-}
-
-func (s *Server) trusted(ip netip.Addr) bool {
-	for _, p := range s.cfg.Cookies.TrustedProxies {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
 }
 
 // remoteIP parses the host part of a RemoteAddr such as "1.2.3.4:5678" or

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"sessionkit/auth"
 	"sessionkit/store"
@@ -40,7 +39,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, action, title str
 		return u, true
 	case errors.As(err, &throttled):
 		s.log.Warn("login throttled", "user", c.Username, "client", client)
-		w.Header().Set("Retry-After", retryAfterSeconds(throttled.RetryAfter))
+		w.Header().Set("Retry-After", strconv.FormatInt(throttled.Seconds(), 10))
 		form.Error = "Too many failed logins. Wait a while and try again."
 		s.render(w, http.StatusTooManyRequests, "login", title, form)
 	case errors.Is(err, auth.ErrBadCredentials):
@@ -54,11 +53,4 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, action, title str
 		s.unavailable(w, r, "logging in", err)
 	}
 	return store.User{}, false
-}
-
-// retryAfterSeconds formats d for a Retry-After header: whole seconds,
-// rounded up, at least 1.
-func retryAfterSeconds(d time.Duration) string {
-	secs := int64((d + time.Second - 1) / time.Second)
-	return strconv.FormatInt(max(secs, 1), 10)
 }
