@@ -28,7 +28,7 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Store keeps accounts, keys and deny-listed ids in memory.
+// Store keeps accounts, keys, deny-listed ids and session records in memory.
 type Store struct {
 	now  func() time.Time
 	stop chan struct{}
@@ -39,6 +39,12 @@ type Store struct {
 	users map[string]store.User // by lower-case name
 	keys  map[string][]store.Key
 	deny  map[string]time.Time
+
+	// Sessions have their own lock, so that session traffic (a read and
+	// often a save on every request) does not wait on the rest.
+	smu      sync.RWMutex
+	sessions map[store.SessionID]store.Record
+	byUser   map[string]map[store.SessionID]struct{} // by foldUser(User); only non-empty users
 }
 
 // New returns an empty Store and starts its cleanup goroutine.
@@ -50,6 +56,9 @@ func New(opts Options) *Store {
 		users: make(map[string]store.User),
 		keys:  make(map[string][]store.Key),
 		deny:  make(map[string]time.Time),
+
+		sessions: make(map[store.SessionID]store.Record),
+		byUser:   make(map[string]map[store.SessionID]struct{}),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -91,12 +100,15 @@ func (s *Store) cleanup(interval time.Duration) {
 	}
 }
 
+// removeExpired forgets the deny-list entries and sessions that have
+// expired by now.
 func (s *Store) removeExpired(now time.Time) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for id, until := range s.deny {
 		if !now.Before(until) {
 			delete(s.deny, id)
 		}
 	}
+	s.mu.Unlock()
+	s.removeExpiredSessions(now)
 }

@@ -28,6 +28,22 @@ var migrations = [...]string{
 		until INTEGER NOT NULL
 	) STRICT;
 	CREATE INDEX deny_list_until ON deny_list (until);`,
+
+	// Server-side sessions. id is the SHA-256 of the token (store.SessionID);
+	// user is empty for a session nobody has logged in to, and only named
+	// users are indexed for listing.
+	`CREATE TABLE sessions (
+		id         BLOB    NOT NULL PRIMARY KEY CHECK (length(id) = 32),
+		user       TEXT    NOT NULL COLLATE NOCASE,
+		data       BLOB    NOT NULL,
+		version    INTEGER NOT NULL,
+		created    INTEGER NOT NULL,
+		last_seen  INTEGER NOT NULL,
+		expires    INTEGER NOT NULL,
+		user_agent TEXT    NOT NULL
+	) STRICT;
+	CREATE INDEX sessions_user ON sessions (user, created) WHERE user <> '';
+	CREATE INDEX sessions_expires ON sessions (expires);`,
 }
 
 // migrate applies the migrations the database has not seen yet, each in its

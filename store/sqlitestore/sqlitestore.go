@@ -5,8 +5,9 @@
 // The database runs in WAL mode with a busy timeout, so it is safe for
 // concurrent use by many goroutines (and by several processes on the same
 // machine). The file is created readable by its owner only, since it holds
-// password hashes and the server's keys. Expired rows are deleted
-// periodically in small batches; Close stops that and closes the database.
+// password hashes, the server's keys and session data. Expired rows
+// (deny-list entries and sessions) are deleted periodically in small
+// batches; Close stops that and closes the database.
 package sqlitestore
 
 import (
@@ -153,24 +154,34 @@ func (s *Store) cleanup(interval time.Duration) {
 	}
 }
 
-// removeExpired deletes expired rows in batches, each its own short
-// transaction, and returns how many it deleted.
+// expiring lists, for each table whose rows expire, the statement that
+// deletes one batch of its expired rows. Each takes the current time
+// (UnixNano) and the batch size.
+var expiring = [...]struct{ table, deleteBatch string }{
+	{"deny_list", `DELETE FROM deny_list WHERE rowid IN (SELECT rowid FROM deny_list WHERE until <= ? LIMIT ?)`},
+	{"sessions", `DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires <= ? LIMIT ?)`},
+}
+
+// removeExpired deletes expired rows from every table in expiring, in
+// batches, each its own short transaction, and returns how many it deleted.
+// It stops at the first error.
 func (s *Store) removeExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
-	for {
-		res, err := s.db.ExecContext(ctx,
-			`DELETE FROM deny_list WHERE rowid IN (SELECT rowid FROM deny_list WHERE until <= ? LIMIT ?)`,
-			now.UnixNano(), cleanupBatch)
-		if err != nil {
-			return total, fmt.Errorf("sqlitestore: cleanup: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, fmt.Errorf("sqlitestore: cleanup: %w", err)
-		}
-		total += n
-		if n < cleanupBatch {
-			return total, nil
+	for _, e := range expiring {
+		for {
+			res, err := s.db.ExecContext(ctx, e.deleteBatch, now.UnixNano(), cleanupBatch)
+			if err != nil {
+				return total, fmt.Errorf("sqlitestore: cleanup %s: %w", e.table, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return total, fmt.Errorf("sqlitestore: cleanup %s: %w", e.table, err)
+			}
+			total += n
+			if n < cleanupBatch {
+				break
+			}
 		}
 	}
+	return total, nil
 }

@@ -47,6 +47,11 @@ func TestReopen(t *testing.T) {
 	if err := s.Deny(ctx, "gone", now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	session := store.Record{ID: store.HashToken("token"), User: "alice", Data: []byte("data"),
+		Created: now, LastSeen: now, Expires: now.Add(time.Hour), UserAgent: "curl"}
+	if _, err := s.SaveSession(ctx, session); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +78,9 @@ func TestReopen(t *testing.T) {
 	}
 	if ok, err := s.Denied(ctx, "gone"); err != nil || !ok {
 		t.Errorf("deny-list entry lost on reopen: %v, %v", ok, err)
+	}
+	if r, err := s.Session(ctx, session.ID); err != nil || string(r.Data) != "data" || r.Version != 1 {
+		t.Errorf("session after reopen = %q at version %d, %v; want %q at version 1", r.Data, r.Version, err, "data")
 	}
 }
 

@@ -25,6 +25,7 @@ type Store interface {
 	store.Keys
 	store.DenyList
 	store.Pinger
+	store.Sessions
 }
 
 // Run runs the whole suite. open must return a new, empty store each time it
@@ -35,4 +36,11 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("DenyList", func(t *testing.T) { testDenyList(t, open) })
 	t.Run("Canceled", func(t *testing.T) { testCanceled(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, open) })
+	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
+	t.Run("SessionFields", func(t *testing.T) { testSessionFields(t, open) })
+	t.Run("SessionCopies", func(t *testing.T) { testSessionCopies(t, open) })
+	t.Run("LargeSession", func(t *testing.T) { testLargeSession(t, open) })
+	t.Run("SessionExpiry", func(t *testing.T) { testSessionExpiry(t, open) })
+	t.Run("UserSessions", func(t *testing.T) { testUserSessions(t, open) })
+	t.Run("SessionsConcurrent", func(t *testing.T) { testSessionsConcurrent(t, open) })
 }

@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+)
+
+// ErrConflict reports that a compare-and-swap save lost: the record was
+// changed (or created, or deleted) by someone else since the caller read it.
+// The caller should read the record again and decide what to do.
+var ErrConflict = errors.New("store: version conflict")
+
+// SessionID is how a store names a session: the SHA-256 of the session token
+// the browser holds. Stores never see the token itself, so a copy of the
+// database holds no credential a browser could present.
+type SessionID [sha256.Size]byte
+
+// HashToken returns the SessionID of a session token.
+func HashToken(token string) SessionID {
+	return sha256.Sum256([]byte(token))
+}
+
+// String returns the id in lower-case hex. It is safe to log and to show:
+// it cannot be turned back into the token.
+func (id SessionID) String() string {
+	return hex.EncodeToString(id[:])
+}
+
+// Record is a session as a store keeps it.
+type Record struct {
+	ID SessionID
+
+	// User is the account the session belongs to; empty for a session that
+	// belongs to nobody yet (before login). Only sessions with a User are
+	// listed by UserSessions.
+	User string
+
+	// Data is the session's values, encoded by the session package. Stores
+	// keep it as opaque bytes.
+	Data []byte
+
+	// Version is the number of times the record has been saved: 1 after it
+	// is created. A save names the version it read; see SaveSession.
+	Version uint64
+
+	// Times are kept to at least the millisecond, and must lie between
+	// the years 1970 and 2262 (backends may store Unix nanoseconds).
+	Created   time.Time // when the session began
+	LastSeen  time.Time // when a request last extended it
+	Expires   time.Time // when the store forgets it
+	UserAgent string    // of the browser that created it, for listings
+}
+
+// Sessions keeps server-side session records. Every record has an expiry;
+// an expired record is never returned, by any method, even if the backend
+// has not removed it yet.
+type Sessions interface {
+	// Session returns the record named id, or ErrNotFound when there is no
+	// such record or it has expired.
+	Session(ctx context.Context, id SessionID) (Record, error)
+
+	// SaveSession saves r by compare-and-swap. r.Version is the version the
+	// caller read: 0 to create a new record. The save succeeds only if the
+	// stored record still has that version (for 0: no live record named
+	// r.ID exists); the stored version becomes r.Version+1 and is returned.
+	// Otherwise nothing changes and the error is ErrConflict. Of many
+	// concurrent saves naming the same version, at most one succeeds (one
+	// does if that version is the stored one). A record saved with an
+	// Expires in the past is at once treated as expired.
+	SaveSession(ctx context.Context, r Record) (version uint64, err error)
+
+	// DeleteSession removes the record named id. Removing a record that
+	// does not exist is not an error.
+	DeleteSession(ctx context.Context, id SessionID) error
+
+	// UserSessions returns the live records whose User is user (compared
+	// case-insensitively in ASCII, like account names), most recently
+	// created first. The empty user matches no record.
+	UserSessions(ctx context.Context, user string) ([]Record, error)
+
+	// DeleteUserSessions removes every record whose User is user and
+	// returns how many live records it removed. The empty user matches no
+	// record: anonymous sessions are never removed in bulk.
+	DeleteUserSessions(ctx context.Context, user string) (int, error)
+}

@@ -1,0 +1,173 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"sessionkit/store"
+)
+
+// sessionColumns are the columns scanRecord reads, in its order.
+const sessionColumns = `id, user, data, version, created, last_seen, expires, user_agent`
+
+// Session returns the record named id, or store.ErrNotFound when there is
+// none or it has expired. Any other error means the database did not answer
+// (or ctx ended first).
+func (s *Store) Session(ctx context.Context, id store.SessionID) (store.Record, error) {
+	row := s.db.QueryRowContext(ctx,
+		`SELECT `+sessionColumns+` FROM sessions WHERE id = ? AND expires > ?`,
+		id[:], s.now().UnixNano())
+	r, err := scanRecord(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Record{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Record{}, fmt.Errorf("sqlitestore: get session: %w", err)
+	}
+	return r, nil
+}
+
+// SaveSession stores r if the stored record still has version r.Version (0:
+// no live record named r.ID exists) and returns the new version, r.Version+1.
+// Otherwise it changes nothing and returns store.ErrConflict. Each case is a
+// single statement, so of concurrent saves naming the same version exactly
+// one succeeds, across connections and processes. Any other error means the
+// database did not answer (or ctx ended first) and nothing was saved.
+func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error) {
+	data := r.Data
+	if data == nil {
+		data = []byte{} // the column is NOT NULL; nil and empty mean the same
+	}
+	now := s.now().UnixNano()
+	var res sql.Result
+	var err error
+	switch {
+	case r.Version == 0:
+		// Insert, or take over the row of an expired record that cleanup
+		// has not deleted yet.
+		res, err = s.db.ExecContext(ctx,
+			`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, 1, ?, ?, ?, ?)
+			 ON CONFLICT (id) DO UPDATE SET
+				user = excluded.user, data = excluded.data, version = 1,
+				created = excluded.created, last_seen = excluded.last_seen,
+				expires = excluded.expires, user_agent = excluded.user_agent
+			 WHERE sessions.expires <= ?`,
+			r.ID[:], r.User, data, r.Created.UnixNano(), r.LastSeen.UnixNano(),
+			r.Expires.UnixNano(), r.UserAgent, now)
+	case r.Version < math.MaxInt64:
+		res, err = s.db.ExecContext(ctx,
+			`UPDATE sessions SET
+				user = ?, data = ?, version = version + 1, created = ?,
+				last_seen = ?, expires = ?, user_agent = ?
+			 WHERE id = ? AND version = ? AND expires > ?`,
+			r.User, data, r.Created.UnixNano(), r.LastSeen.UnixNano(),
+			r.Expires.UnixNano(), r.UserAgent, r.ID[:], int64(r.Version), now)
+	default:
+		// No stored record reaches this version: versions are SQLite
+		// integers, and this one could not be incremented.
+		return 0, store.ErrConflict
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: save session: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: save session: %w", err)
+	}
+	if n == 0 {
+		return 0, store.ErrConflict
+	}
+	return r.Version + 1, nil
+}
+
+// DeleteSession removes the record named id; a missing record is not an
+// error. An error means the database did not answer (or ctx ended first).
+func (s *Store) DeleteSession(ctx context.Context, id store.SessionID) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id[:]); err != nil {
+		return fmt.Errorf("sqlitestore: delete session: %w", err)
+	}
+	return nil
+}
+
+// UserSessions returns the live records of user (compared
+// case-insensitively, ASCII only, like account names), most recently created
+// first. An empty user has no sessions: records without a User are never
+// listed. An error means the database did not answer (or ctx ended first).
+func (s *Store) UserSessions(ctx context.Context, user string) ([]store.Record, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT `+sessionColumns+` FROM sessions
+		 WHERE user = ? AND user <> '' AND expires > ?
+		 ORDER BY created DESC, id`,
+		user, s.now().UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list sessions: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Record{}
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: list sessions: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list sessions: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteUserSessions removes every record of user (compared
+// case-insensitively), expired ones included, in one statement, and returns
+// how many live records it removed. An empty user matches nothing, so
+// anonymous sessions are never removed this way. An error means the database
+// did not answer (or ctx ended first); the records may then be gone or not.
+func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int, error) {
+	now := s.now().UnixNano()
+	// SQLite makes all the changes of a DELETE ... RETURNING on its first
+	// step, before the first row comes back: the rows describe a delete that
+	// has already happened as a whole.
+	rows, err := s.db.QueryContext(ctx,
+		`DELETE FROM sessions WHERE user = ? AND user <> '' RETURNING expires`, user)
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: delete user sessions: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var expires int64
+		if err := rows.Scan(&expires); err != nil {
+			return 0, fmt.Errorf("sqlitestore: delete user sessions: %w", err)
+		}
+		if expires > now {
+			n++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("sqlitestore: delete user sessions: %w", err)
+	}
+	return n, nil
+}
+
+// scanRecord reads one row of sessionColumns.
+func scanRecord(row interface{ Scan(...any) error }) (store.Record, error) {
+	var r store.Record
+	var id []byte
+	var version, created, lastSeen, expires int64
+	if err := row.Scan(&id, &r.User, &r.Data, &version, &created, &lastSeen, &expires, &r.UserAgent); err != nil {
+		return store.Record{}, err
+	}
+	if len(id) != len(r.ID) {
+		return store.Record{}, fmt.Errorf("session id of %d bytes, want %d", len(id), len(r.ID))
+	}
+	copy(r.ID[:], id)
+	r.Version = uint64(version)
+	r.Created = time.Unix(0, created)
+	r.LastSeen = time.Unix(0, lastSeen)
+	r.Expires = time.Unix(0, expires)
+	return r, nil
+}
