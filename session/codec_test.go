@@ -1,0 +1,79 @@
+package session
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestCodecRoundTrip(t *testing.T) {
+	values := map[string]any{
+		"s": "text", "b": []byte{1, 2}, "i": int64(-7), "t": true, "f": false,
+		"x": 1.5, "when": time.Unix(0, 1700000000123456789), "": "",
+	}
+	got, err := decode(encode(nil, values))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(values) {
+		t.Fatalf("decoded %d values, want %d", len(got), len(values))
+	}
+	for k, v := range values {
+		switch v := v.(type) {
+		case []byte:
+			if !bytes.Equal(got[k].([]byte), v) {
+				t.Errorf("%q = %v, want %v", k, got[k], v)
+			}
+		case time.Time:
+			if !got[k].(time.Time).Equal(v) {
+				t.Errorf("%q = %v, want %v", k, got[k], v)
+			}
+		default:
+			if got[k] != v {
+				t.Errorf("%q = %v, want %v", k, got[k], v)
+			}
+		}
+	}
+}
+
+func TestDecodeRejectsMalformed(t *testing.T) {
+	valid := encode(nil, map[string]any{"k": "value"})
+	cases := map[string][]byte{
+		"unknown version": {9, 0},
+		"truncated":       valid[:len(valid)-2],
+		"trailing bytes":  append(append([]byte{}, valid...), 0),
+		"huge count":      {codecVersion, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"unknown kind":    {codecVersion, 1, 1, 'k', 99, 0},
+		"bad bool":        {codecVersion, 1, 1, 'k', kindBool, 2},
+		"huge length":     {codecVersion, 1, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"short float":     {codecVersion, 1, 1, 'k', kindFloat, 1, 2},
+	}
+	for name, data := range cases {
+		if _, err := decode(data); !errors.Is(err, errCorrupt) {
+			t.Errorf("%s: decode = %v, want errCorrupt", name, err)
+		}
+	}
+}
+
+// FuzzDecode checks that no stored bytes make decode panic, and that what
+// decodes encodes back to something that decodes the same.
+func FuzzDecode(f *testing.F) {
+	f.Add(encode(nil, map[string]any{"count": int64(3), "user": "alice", "ok": true}))
+	f.Add(encode(nil, map[string]any{"t": time.Unix(5, 6), "f": 2.5, "b": []byte("x")}))
+	f.Add([]byte{})
+	f.Add([]byte{codecVersion, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		values, err := decode(data)
+		if err != nil {
+			return
+		}
+		again, err := decode(encode(nil, values))
+		if err != nil {
+			t.Fatalf("re-encoding decoded values does not decode: %v", err)
+		}
+		if len(again) != len(values) {
+			t.Fatalf("round trip changed the number of values: %d → %d", len(values), len(again))
+		}
+	})
+}

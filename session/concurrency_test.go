@@ -1,0 +1,117 @@
+package session_test
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"sessionkit/session"
+)
+
+// TestNoLostUpdates is the reason for compare-and-swap: 200 concurrent
+// increments of one session add exactly 200.
+func TestNoLostUpdates(t *testing.T) {
+	f := newFixture(t, session.Options{})
+	token := mustToken(t, f.serve(counter, ""))
+	const n = 200
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	for i := range n {
+		wg.Go(func() { codes[i] = f.serve(counter, token).StatusCode })
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusOK {
+			t.Errorf("request %d answered %d", i, c)
+		}
+	}
+	if got := f.count(token); got != n+1 {
+		t.Errorf("after 1 + %d concurrent increments the count is %d", n, got)
+	}
+}
+
+// Changes of different keys made by two overlapping requests are both kept,
+// whichever saves first.
+func TestOverlappingRequestsKeepBothChanges(t *testing.T) {
+	f := newFixture(t, session.Options{})
+	token := mustToken(t, f.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		session.Put(s, "a", "old")
+		session.Put(s, "flash", "hello")
+	}, ""))
+	loaded, release := make(chan struct{}), make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.serve(func(w http.ResponseWriter, r *http.Request) {
+			close(loaded)
+			<-release
+			session.Put(session.From(r), "a", "new")
+		}, token)
+	}()
+	<-loaded
+	f.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		session.Pop[string](s, "flash")
+		session.Put(s, "b", 2)
+	}, token)
+	close(release)
+	<-done
+
+	f.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		if a, _ := session.Get[string](s, "a"); a != "new" {
+			t.Errorf("a = %q, want new", a)
+		}
+		if b, _ := session.Get[int](s, "b"); b != 2 {
+			t.Errorf("b = %d, want 2", b)
+		}
+		if s.Has("flash") {
+			t.Error("the popped flash came back")
+		}
+	}, token)
+}
+
+// TestStreaming checks that the response is not buffered: the first chunk
+// reaches the client, with the session cookie, while the handler is still
+// running, and a change made after that is saved too.
+func TestStreaming(t *testing.T) {
+	f := newFixture(t, session.Options{})
+	proceed := make(chan struct{})
+	srv := httptest.NewServer(f.mgr.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		session.Put(s, "before", true)
+		io.WriteString(w, "first\n")
+		http.NewResponseController(w).Flush()
+		<-proceed
+		session.Put(s, "after", true)
+		io.WriteString(w, "second\n")
+	})))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	token := mustToken(t, resp)
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != "first\n" {
+		t.Fatalf("first chunk = %q, %v", line, err)
+	}
+	close(proceed)
+	rest, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(rest), "second") {
+		t.Errorf("rest of the body = %q", rest)
+	}
+	f.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		if !s.Has("before") || !s.Has("after") {
+			t.Errorf("saved values: before=%v after=%v; want both", s.Has("before"), s.Has("after"))
+		}
+	}, token)
+}

@@ -1,0 +1,251 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"sessionkit/cookie"
+	"sessionkit/store"
+)
+
+// Defaults used by New for the zero values of Options.
+const (
+	DefaultCookieName  = "sk_session"
+	DefaultIdleTimeout = time.Hour
+	DefaultLifetime    = 24 * time.Hour
+	DefaultTimeout     = 2 * time.Second
+	DefaultMaxRetries  = 16
+
+	// maxUserAgent bounds the user agent kept with a session.
+	maxUserAgent = 256
+)
+
+// ErrHeaderWritten reports a change that needs a new cookie (Renew) after
+// the response's status line was written, when the cookie can no longer be
+// sent.
+var ErrHeaderWritten = errors.New("session: response header already written")
+
+// Options configures a Manager. The zero value gives the defaults above.
+type Options struct {
+	// CookieName is the session cookie's name. When the cookie is Secure
+	// (see Policy) it gets the "__Host-" prefix.
+	CookieName string
+
+	// Policy decides the cookie's Secure attribute. Cookies are always
+	// HttpOnly, SameSite=Lax and Path=/.
+	Policy cookie.Policy
+
+	// IdleTimeout ends a session that has seen no request for this long.
+	// Negative means no idle timeout (only Lifetime applies).
+	IdleTimeout time.Duration
+
+	// Lifetime ends a session this long after it began (or was renewed),
+	// however active it is. The cookie's Max-Age matches it.
+	Lifetime time.Duration
+
+	// TouchInterval is how often a request that changes nothing writes to
+	// extend the idle deadline. Zero means a minute, or IdleTimeout/2 if
+	// that is shorter.
+	TouchInterval time.Duration
+
+	// SaveEmpty stores sessions that hold nothing (and sets their cookie).
+	// By default a session is stored only once it holds a value or a user.
+	SaveEmpty bool
+
+	// Timeout bounds each store call. A call that takes longer fails, and
+	// the request answers with ErrorHandler.
+	Timeout time.Duration
+
+	// MaxRetries bounds how often one save is retried after a conflict
+	// with another request before the request fails.
+	MaxRetries int
+
+	// ErrorHandler answers a request whose session could not be loaded or
+	// saved (the store failed or timed out, or conflicts exhausted the
+	// retries). Nil answers 503 Service Unavailable with Retry-After: 1.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Logger receives failures that can no longer change the response: a
+	// save after the body started. Nil means slog.Default().
+	Logger *slog.Logger
+
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Manager loads and saves sessions around the handlers it wraps. It is safe
+// for concurrent use; one Manager serves every request.
+type Manager struct {
+	store store.Sessions
+	opts  Options
+
+	// locks serialize the saves of one session within this process, so
+	// that concurrent requests retry at most once each instead of
+	// colliding again and again. Other processes still race through the
+	// store's compare-and-swap.
+	locks [64]sync.Mutex
+}
+
+// New returns a Manager keeping sessions in st.
+func New(st store.Sessions, opts Options) *Manager {
+	if opts.CookieName == "" {
+		opts.CookieName = DefaultCookieName
+	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.Lifetime <= 0 {
+		opts.Lifetime = DefaultLifetime
+	}
+	if opts.TouchInterval <= 0 {
+		opts.TouchInterval = time.Minute
+		if opts.IdleTimeout > 0 && opts.IdleTimeout/2 < opts.TouchInterval {
+			opts.TouchInterval = opts.IdleTimeout / 2
+		}
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxRetries <= 0 {
+		opts.MaxRetries = DefaultMaxRetries
+	}
+	if opts.ErrorHandler == nil {
+		opts.ErrorHandler = unavailable
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Manager{store: st, opts: opts}
+}
+
+// unavailable is the default ErrorHandler.
+func unavailable(w http.ResponseWriter, _ *http.Request, _ error) {
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, "session store unavailable, try again", http.StatusServiceUnavailable)
+}
+
+// Handler returns middleware that loads the request's session before next
+// runs and saves it as the response goes out. A session cookie that is
+// malformed, unknown or expired is ignored (and removed from the browser);
+// a store that fails answers with Options.ErrorHandler.
+func (m *Manager) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := m.load(r)
+		if err != nil {
+			m.opts.ErrorHandler(w, r, err)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), contextKey{}, s))
+		s.r = r
+		sw := &writer{ResponseWriter: w, s: s}
+		next.ServeHTTP(sw, r)
+		sw.finish()
+	})
+}
+
+// load finds the request's session in the store, or starts an empty one.
+func (m *Manager) load(r *http.Request) (*Session, error) {
+	s := &Session{m: m, r: r, now: m.opts.Now(), values: map[string]any{}}
+	c, err := r.Cookie(m.opts.Policy.Name(m.opts.CookieName, r))
+	if err != nil {
+		return s, nil // no cookie: a new, empty session
+	}
+	s.hadCookie = true
+	if !validToken(c.Value) {
+		return s, nil
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), m.opts.Timeout)
+	defer cancel()
+	rec, err := m.store.Session(ctx, store.HashToken(c.Value))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return s, nil
+	case err != nil:
+		return nil, fmt.Errorf("session: load: %w", err)
+	}
+	if !m.live(rec, s.now) {
+		return s, nil
+	}
+	values, err := decode(rec.Data)
+	if err != nil {
+		m.opts.Logger.ErrorContext(r.Context(), "session record unreadable; starting a new session",
+			"session", rec.ID.String()[:16], "err", err)
+		return s, nil
+	}
+	s.token, s.rec, s.values, s.user = c.Value, rec, values, rec.User
+	return s, nil
+}
+
+// live reports whether rec is within both its idle and absolute deadlines.
+func (m *Manager) live(rec store.Record, now time.Time) bool {
+	return now.Before(m.expires(rec.Created, rec.LastSeen))
+}
+
+// expires returns when a session created and last seen at those times ends.
+func (m *Manager) expires(created, lastSeen time.Time) time.Time {
+	end := created.Add(m.opts.Lifetime)
+	if m.opts.IdleTimeout > 0 {
+		if idle := lastSeen.Add(m.opts.IdleTimeout); idle.Before(end) {
+			end = idle
+		}
+	}
+	return end
+}
+
+// storeContext bounds one store call. Saves and deletes are not canceled
+// when the client goes away: a change the handler made is kept.
+func (m *Manager) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), m.opts.Timeout)
+}
+
+func (m *Manager) deleteRecord(ctx context.Context, id store.SessionID) error {
+	ctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	return m.store.DeleteSession(ctx, id)
+}
+
+// Sessions returns the live sessions of user, most recent first, for a
+// "where you are logged in" page. The records' Data is the package's
+// encoding; their IDs are safe to show.
+func (m *Manager) Sessions(ctx context.Context, user string) ([]store.Record, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
+	defer cancel()
+	recs, err := m.store.UserSessions(ctx, user)
+	if err != nil {
+		return nil, fmt.Errorf("session: listing sessions: %w", err)
+	}
+	return recs, nil
+}
+
+// DestroyAll ends every session of user ("log out everywhere") and returns
+// how many there were. Requests carrying those sessions' cookies find no
+// session from then on. The caller's own session, if it is one of them,
+// keeps its values for the rest of the request: call [Session.Destroy] on
+// it too so its cookie is removed.
+func (m *Manager) DestroyAll(ctx context.Context, user string) (int, error) {
+	ctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	n, err := m.store.DeleteUserSessions(ctx, user)
+	if err != nil {
+		return 0, fmt.Errorf("session: destroying sessions of a user: %w", err)
+	}
+	return n, nil
+}
+
+// userAgent returns the user agent to keep with a new session.
+func userAgent(r *http.Request) string {
+	ua := strings.ToValidUTF8(r.UserAgent(), "")
+	if len(ua) > maxUserAgent {
+		ua = strings.ToValidUTF8(ua[:maxUserAgent], "")
+	}
+	return ua
+}

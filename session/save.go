@@ -1,0 +1,133 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+
+	"sessionkit/store"
+)
+
+// save stores the session's changes, if it has any, or extends its idle
+// deadline when a touch is due. It is called with s.mu held, once before the
+// status line is written and once after the handler returns.
+func (s *Session) save() error {
+	if s.rec.Version == 0 {
+		return s.create()
+	}
+	return s.update()
+}
+
+// create stores a session that is not stored yet, under a new token. A
+// session that holds nothing is not stored (unless SaveEmpty), and neither
+// is one first filled after the status line went out: its cookie could no
+// longer reach the browser.
+func (s *Session) create() error {
+	m := s.m
+	if !m.opts.SaveEmpty && (s.empty() || !s.dirty) {
+		s.ops, s.dirty = nil, false
+		return nil
+	}
+	if s.headerWritten {
+		m.opts.Logger.WarnContext(s.r.Context(),
+			"session values put after the response header was written; a new session cannot be sent to the browser, so they are dropped")
+		s.ops, s.dirty = nil, false
+		return nil
+	}
+	now := m.opts.Now()
+	rec := store.Record{
+		User:      s.user,
+		Data:      encode(nil, s.values),
+		Created:   now,
+		LastSeen:  now,
+		Expires:   m.expires(now, now),
+		UserAgent: userAgent(s.r),
+	}
+	ctx, cancel := m.storeContext(s.r.Context())
+	defer cancel()
+	// A conflict here means a 256-bit random token collided with a live
+	// one; drawing another is the whole remedy.
+	for range 3 {
+		token := newToken()
+		rec.ID = store.HashToken(token)
+		v, err := m.store.SaveSession(ctx, rec)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("session: save: %w", err)
+		}
+		rec.Version = v
+		s.token, s.issued, s.rec = token, true, rec
+		s.ops, s.dirty = nil, false
+		return nil
+	}
+	return fmt.Errorf("session: save: new tokens keep colliding: %w", store.ErrConflict)
+}
+
+// update saves a stored session by compare-and-swap. When another request
+// saved first, it reloads the newest record, applies this request's changes
+// to it again and retries, at most MaxRetries times.
+func (s *Session) update() error {
+	m := s.m
+	now := m.opts.Now()
+	touch := now.Sub(s.rec.LastSeen) >= m.opts.TouchInterval
+	if !s.dirty && !touch {
+		return nil
+	}
+	lock := &m.locks[s.rec.ID[0]%byte(len(m.locks))]
+	lock.Lock()
+	defer lock.Unlock()
+	ctx, cancel := m.storeContext(s.r.Context())
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		rec := s.rec
+		rec.User = s.user
+		rec.Data = encode(nil, s.values)
+		rec.LastSeen = now
+		rec.Expires = m.expires(rec.Created, now)
+		v, err := m.store.SaveSession(ctx, rec)
+		if err == nil {
+			rec.Version = v
+			s.rec = rec
+			s.ops, s.dirty = nil, false
+			return nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("session: save: %w", err)
+		}
+		if !s.dirty {
+			// Only a touch, and another request saved first, which
+			// extended the idle deadline just as well.
+			return nil
+		}
+		if attempt >= m.opts.MaxRetries {
+			return fmt.Errorf("session: save: gave up after %d conflicting saves: %w", attempt+1, err)
+		}
+		fresh, err := m.store.Session(ctx, rec.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			s.ended()
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("session: save: reloading after a conflict: %w", err)
+		}
+		values, err := decode(fresh.Data)
+		if err != nil || !m.live(fresh, now) {
+			s.ended()
+			return nil
+		}
+		s.rec, s.values, s.user = fresh, values, fresh.User
+		for _, o := range s.ops {
+			s.apply(o)
+		}
+	}
+}
+
+// ended handles a session that another request destroyed (logout, "log out
+// everywhere") while this one was running: its changes are dropped, not
+// written back as a new session, and the browser's cookie is removed.
+func (s *Session) ended() {
+	s.reset()
+	s.values = map[string]any{}
+	s.user = ""
+}
