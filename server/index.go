@@ -16,6 +16,8 @@ func modes() []mode {
 	return []mode{
 		{Name: "Sealed cookie", Href: "/cookie/login",
 			About: "your data lives in a cookie, encrypted and authenticated so that nobody can read or edit it"},
+		{Name: "Server-side session", Href: "/session/login",
+			About: "your cookie holds only a random token; your data lives on the server and survives a restart"},
 	}
 }
 

@@ -10,6 +10,11 @@ type profilePage struct {
 	Username   string
 	Count      int64
 	LogoutHref string
+
+	// Session mode only: the user's sessions, and where "log out
+	// everywhere" posts. Empty in the other modes.
+	Sessions        []sessionRow
+	LogoutAllAction string
 }
 
 // logoutPage is the data of templates/logout.html.

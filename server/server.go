@@ -17,21 +17,25 @@ import (
 
 	"sessionkit/auth"
 	"sessionkit/cookie"
+	"sessionkit/session"
 	"sessionkit/store"
 )
 
-// Backend is what the server keeps its state in: accounts, keys and the
-// deny list. Every store backend implements it.
+// Backend is what the server keeps its state in: accounts, keys, the deny
+// list and sessions. Every store backend implements it.
 type Backend interface {
 	store.Users
 	store.Keys
 	store.DenyList
+	store.Sessions
 	store.Pinger
 }
 
 // Defaults used by New for the zero values of Config.
 const (
 	DefaultCookieLifetime = 24 * time.Hour
+	DefaultSessionIdle    = session.DefaultIdleTimeout
+	DefaultSessionLife    = session.DefaultLifetime
 	DefaultStoreTimeout   = 2 * time.Second
 	DefaultLoginTimeout   = 10 * time.Second
 	DefaultMaxBodyBytes   = 64 << 10
@@ -48,6 +52,12 @@ type Config struct {
 
 	// CookieLifetime is how long a cookie-mode login lasts.
 	CookieLifetime time.Duration
+
+	// SessionIdleTimeout ends a session-mode login after this long without
+	// a request; SessionLifetime ends it this long after login, however
+	// active. Both are enforced on the server.
+	SessionIdleTimeout time.Duration
+	SessionLifetime    time.Duration
 
 	// StoreTimeout bounds each request's wait for the store; past it the
 	// request answers 503.
@@ -79,6 +89,7 @@ type Server struct {
 	backend  Backend
 	accounts *auth.Accounts
 	sealed   *cookie.Cookie
+	sessions *session.Manager
 	pages    *pages
 	log      *slog.Logger
 	handler  http.Handler
@@ -116,6 +127,9 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	s.sessions = newSessionManager(backend, cfg, func(w http.ResponseWriter, r *http.Request, err error) {
+		s.unavailable(w, r, "loading or saving the session", err)
+	})
 	s.pages, err = parsePages()
 	if err != nil {
 		return nil, err
@@ -127,6 +141,12 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 func withDefaults(cfg Config) Config {
 	if cfg.CookieLifetime <= 0 {
 		cfg.CookieLifetime = DefaultCookieLifetime
+	}
+	if cfg.SessionIdleTimeout == 0 {
+		cfg.SessionIdleTimeout = DefaultSessionIdle
+	}
+	if cfg.SessionLifetime <= 0 {
+		cfg.SessionLifetime = DefaultSessionLife
 	}
 	if cfg.StoreTimeout <= 0 {
 		cfg.StoreTimeout = DefaultStoreTimeout
@@ -166,6 +186,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /cookie/profile", s.cookieProfile)
 	mux.HandleFunc("GET /cookie/logout", s.cookieLogoutForm)
 	mux.HandleFunc("POST /cookie/logout", s.cookieLogout)
+
+	s.sessionRoutes(mux)
 
 	mux.HandleFunc("GET /healthz", s.ready)
 	mux.HandleFunc("GET /readyz", s.ready)

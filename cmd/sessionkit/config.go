@@ -25,6 +25,8 @@ type serveConfig struct {
 	LogLevel        slog.Level
 	LogFormat       string
 	CookieLifetime  time.Duration
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
 	StoreTimeout    time.Duration
 	ShutdownTimeout time.Duration
 }
@@ -37,6 +39,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		Store:           "sqlite:sessionkit.db",
 		LogFormat:       "text",
 		CookieLifetime:  24 * time.Hour,
+		SessionIdle:     time.Hour,
+		SessionLifetime: 24 * time.Hour,
 		StoreTimeout:    2 * time.Second,
 		ShutdownTimeout: 10 * time.Second,
 	}
@@ -57,6 +61,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log `format`: text or json")
 	fs.DurationVar(&cfg.CookieLifetime, "cookie-lifetime", cfg.CookieLifetime, "how long a cookie-mode login lasts")
+	fs.DurationVar(&cfg.SessionIdle, "session-idle-timeout", cfg.SessionIdle, "how long a session-mode login lasts without a request")
+	fs.DurationVar(&cfg.SessionLifetime, "session-lifetime", cfg.SessionLifetime, "how long a session-mode login lasts at most, however active")
 	fs.DurationVar(&cfg.StoreTimeout, "store-timeout", cfg.StoreTimeout, "how long a request waits for the store before answering 503")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a shutdown waits for requests in flight")
 	fs.Usage = func() {
@@ -80,6 +86,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	for name, d := range map[string]time.Duration{
 		"cookie-lifetime": cfg.CookieLifetime, "store-timeout": cfg.StoreTimeout, "shutdown-timeout": cfg.ShutdownTimeout,
+		"session-idle-timeout": cfg.SessionIdle, "session-lifetime": cfg.SessionLifetime,
 	} {
 		if d <= 0 {
 			return cfg, fmt.Errorf("%w: --%s must be positive", errUsage, name)

@@ -42,10 +42,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	initCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	srv, err := server.New(initCtx, backend, server.Config{
-		Cookies:        cookie.Policy{Secure: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies},
-		CookieLifetime: cfg.CookieLifetime,
-		StoreTimeout:   cfg.StoreTimeout,
-		Logger:         logger,
+		Cookies:            cookie.Policy{Secure: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies},
+		CookieLifetime:     cfg.CookieLifetime,
+		SessionIdleTimeout: cfg.SessionIdle,
+		SessionLifetime:    cfg.SessionLifetime,
+		StoreTimeout:       cfg.StoreTimeout,
+		Logger:             logger,
 	})
 	cancel()
 	if err != nil {

@@ -1,0 +1,155 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"sessionkit/session"
+	"sessionkit/store"
+)
+
+// Session mode: the browser holds a random token; the user's name and count
+// live in the store, under the token's hash. Logout deletes the record, so a
+// copy of the cookie names nothing afterwards.
+
+// sessionRoutes registers the /session/ pages, each behind the session
+// manager's middleware.
+func (s *Server) sessionRoutes(mux *http.ServeMux) {
+	handle := func(pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, s.sessions.Handler(h))
+	}
+	handle("GET /session/login", s.sessionLoginForm)
+	handle("POST /session/login", s.sessionLogin)
+	handle("GET /session/profile", s.sessionProfile)
+	handle("GET /session/logout", s.sessionLogoutForm)
+	handle("POST /session/logout", s.sessionLogout)
+	handle("POST /session/logout-all", s.sessionLogoutAll)
+}
+
+const sessionLoginTitle = "Log in: server-side session"
+
+func (s *Server) sessionLoginForm(w http.ResponseWriter, r *http.Request) {
+	if session.From(r).User() != "" {
+		http.Redirect(w, r, "/session/profile", http.StatusSeeOther)
+		return
+	}
+	s.render(w, http.StatusOK, "login", sessionLoginTitle, loginPage{Action: loginAction("/session/login", r)})
+}
+
+// sessionLogin checks the credentials and, when they are right, moves the
+// session to a new token (whatever the browser held before is dead) and
+// starts the count again.
+func (s *Server) sessionLogin(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.login(w, r, "/session/login", sessionLoginTitle)
+	if !ok {
+		return
+	}
+	ss := session.From(r)
+	if err := ss.Renew(r.Context()); err != nil {
+		s.unavailable(w, r, "renewing the session", err)
+		return
+	}
+	ss.SetUser(u.Name)
+	ss.Delete("count")
+	http.Redirect(w, r, nextPath(r, "/session/profile"), http.StatusSeeOther)
+}
+
+// sessionRow is one line of the profile's list of the user's sessions.
+type sessionRow struct {
+	Created   time.Time
+	LastSeen  time.Time
+	UserAgent string
+	Current   bool
+}
+
+// sessionProfile counts the view in the session and lists the user's
+// sessions. The count is saved by compare-and-swap as the page goes out, so
+// concurrent views all count.
+func (s *Server) sessionProfile(w http.ResponseWriter, r *http.Request) {
+	ss := session.From(r)
+	user := ss.User()
+	if user == "" {
+		http.Redirect(w, r, "/session/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		return
+	}
+	// List first: if the store fails here the count must not move.
+	recs, err := s.sessions.Sessions(r.Context(), user)
+	if err != nil {
+		s.unavailable(w, r, "listing sessions", err)
+		return
+	}
+	count := ss.Increment("count", 1)
+	current, _ := ss.ID()
+	rows := make([]sessionRow, len(recs))
+	for i, rec := range recs {
+		rows[i] = sessionRow{
+			Created:   rec.Created,
+			LastSeen:  rec.LastSeen,
+			UserAgent: rec.UserAgent,
+			Current:   rec.ID == current,
+		}
+	}
+	noStore(w)
+	s.render(w, http.StatusOK, "profile", "Profile: server-side session", profilePage{
+		Username:        user,
+		Count:           count,
+		LogoutHref:      "/session/logout",
+		Sessions:        rows,
+		LogoutAllAction: "/session/logout-all",
+	})
+}
+
+func (s *Server) sessionLogoutForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "logout", "Log out: server-side session", logoutPage{Action: "/session/logout"})
+}
+
+// sessionLogout deletes the session's record and clears its cookie. If the
+// store cannot delete it, the answer is 503 and the cookie stays, so the
+// user can try again.
+func (s *Server) sessionLogout(w http.ResponseWriter, r *http.Request) {
+	ss := session.From(r)
+	user := ss.User()
+	if err := ss.Destroy(r.Context()); err != nil {
+		s.unavailable(w, r, "ending the session", err)
+		return
+	}
+	if user != "" {
+		s.log.Info("logged out", "mode", "session", "user", user, "client", s.clientAddr(r))
+	}
+	http.Redirect(w, r, "/session/login", http.StatusSeeOther)
+}
+
+// sessionLogoutAll ends every session of the user, this one included.
+func (s *Server) sessionLogoutAll(w http.ResponseWriter, r *http.Request) {
+	ss := session.From(r)
+	user := ss.User()
+	if user == "" {
+		http.Redirect(w, r, "/session/login", http.StatusSeeOther)
+		return
+	}
+	n, err := s.sessions.DestroyAll(r.Context(), user)
+	if err != nil {
+		s.unavailable(w, r, "ending the user's sessions", err)
+		return
+	}
+	if err := ss.Destroy(r.Context()); err != nil {
+		s.unavailable(w, r, "ending the session", err)
+		return
+	}
+	s.log.Info("logged out everywhere", "mode", "session", "user", user, "sessions", n, "client", s.clientAddr(r))
+	http.Redirect(w, r, "/session/login", http.StatusSeeOther)
+}
+
+// newSessionManager builds the session manager of session mode.
+func newSessionManager(st store.Sessions, cfg Config, unavailable func(http.ResponseWriter, *http.Request, error)) *session.Manager {
+	return session.New(st, session.Options{
+		CookieName:   "sk_session",
+		Policy:       cfg.Cookies,
+		IdleTimeout:  cfg.SessionIdleTimeout,
+		Lifetime:     cfg.SessionLifetime,
+		Timeout:      cfg.StoreTimeout,
+		ErrorHandler: unavailable,
+		Logger:       cfg.Logger,
+	})
+}

@@ -1,0 +1,337 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"sessionkit/server"
+	"sessionkit/store"
+	"sessionkit/store/sqlitestore"
+)
+
+// backends are the stores session mode is tested on.
+var backends = []struct {
+	name string
+	open func(t *testing.T) server.Backend
+}{
+	{"memory", func(t *testing.T) server.Backend { return newMem(t) }},
+	{"sqlite", func(t *testing.T) server.Backend { return openSQLite(t, filepath.Join(t.TempDir(), "s.db")) }},
+}
+
+func openSQLite(t *testing.T, path string) *sqlitestore.Store {
+	t.Helper()
+	st, err := sqlitestore.Open(context.Background(), path, sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// sessionLogin logs in through session mode and fails the test if that does
+// not work.
+func (b *browser) sessionLogin(user, pass string) {
+	b.t.Helper()
+	r := b.post("/session/login", creds(user, pass))
+	if r.Status != http.StatusSeeOther || r.Location != "/session/profile" {
+		b.t.Fatalf("session login %s: status %d, location %q, body %q", user, r.Status, r.Location, r.Body)
+	}
+}
+
+// sessionProfile fetches the session-mode profile and returns its greeting.
+func (b *browser) sessionProfile() string {
+	b.t.Helper()
+	r := b.get("/session/profile")
+	if r.Status != http.StatusOK {
+		b.t.Fatalf("session profile: status %d, location %q", r.Status, r.Location)
+	}
+	return greeting(b.t, r.Body)
+}
+
+// sessionToken returns the session cookie the browser holds, or "".
+func (b *browser) sessionToken() string {
+	u, _ := url.Parse(b.base)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == "sk_session" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func TestSessionModeFlow(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			ts := newServer(t, be.open(t), server.Config{})
+			b := newBrowser(t, ts.URL)
+			b.register("Alice", "password one")
+
+			if r := b.get("/session/profile"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/session/login") {
+				t.Fatalf("profile before login: %d %q, want 303 to the login page", r.Status, r.Location)
+			}
+			if tok := b.sessionToken(); tok != "" {
+				t.Error("visiting pages before login created a session cookie")
+			}
+			if r := b.post("/session/login", creds("alice", "wrong password")); r.Status != http.StatusUnauthorized {
+				t.Errorf("wrong password: %d, want 401", r.Status)
+			}
+			b.sessionLogin("alice", "password one")
+			for i, want := range []string{"welcome Alice with the count: 1", "welcome Alice with the count: 2", "welcome Alice with the count: 3"} {
+				if got := b.sessionProfile(); got != want {
+					t.Fatalf("view %d: %q, want %q", i+1, got, want)
+				}
+			}
+			page := b.get("/session/profile").Body
+			if !strings.Contains(page, "this browser") || !strings.Contains(page, "Go-http-client") {
+				t.Errorf("the profile does not list this session with its user agent:\n%s", page)
+			}
+			if r := b.get("/session/login"); r.Status != http.StatusSeeOther || r.Location != "/session/profile" {
+				t.Errorf("login page while logged in: %d %q, want 303 to the profile", r.Status, r.Location)
+			}
+			if r := b.get("/session/logout"); r.Status != http.StatusOK || !strings.Contains(r.Body, `method="post"`) {
+				t.Errorf("logout page: %d, want 200 with a POST form", r.Status)
+			}
+			if got := b.sessionProfile(); got != "welcome Alice with the count: 5" {
+				t.Errorf("viewing the logout page changed state: %q", got)
+			}
+			if r := b.post("/session/logout", nil); r.Status != http.StatusSeeOther || r.Location != "/session/login" {
+				t.Fatalf("logout: %d %q, want 303 to /session/login", r.Status, r.Location)
+			}
+			if r := b.get("/session/profile"); r.Status != http.StatusSeeOther {
+				t.Errorf("profile after logout: %d, want 303", r.Status)
+			}
+			b.sessionLogin("Alice", "password one")
+			if got := b.sessionProfile(); got != "welcome Alice with the count: 1" {
+				t.Errorf("after a new login: %q, want the count to start again", got)
+			}
+		})
+	}
+}
+
+// TestSessionFixation plants a token in the browser before login, and
+// checks that login issues a different one and the planted one stays
+// useless, and that logging in again while logged in changes the id too.
+func TestSessionFixation(t *testing.T) {
+	ts := newMemServer(t)
+	b := newBrowser(t, ts.URL)
+	b.register("fixme", "password six")
+	planted := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	u, _ := url.Parse(ts.URL)
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "sk_session", Value: planted, Path: "/"}})
+
+	b.sessionLogin("fixme", "password six")
+	first := b.sessionToken()
+	if first == "" || first == planted {
+		t.Fatalf("after login the browser holds %q; want a new token, not the planted %q", first, planted)
+	}
+	if r := withCookie(t, ts.URL, "/session/profile", "sk_session="+planted); r.Status != http.StatusSeeOther {
+		t.Errorf("the planted token reaches the profile: %d", r.Status)
+	}
+	b.sessionLogin("fixme", "password six")
+	second := b.sessionToken()
+	if second == first {
+		t.Error("logging in again kept the session id")
+	}
+	if r := withCookie(t, ts.URL, "/session/profile", "sk_session="+first); r.Status != http.StatusSeeOther {
+		t.Errorf("the id from before the second login still works: %d", r.Status)
+	}
+}
+
+func TestSessionReplayAfterLogout(t *testing.T) {
+	ts := newMemServer(t)
+	b := newBrowser(t, ts.URL)
+	b.register("bob", "password two")
+	b.sessionLogin("bob", "password two")
+	b.sessionProfile()
+	stolen := b.sessionToken()
+	if r := withCookie(t, ts.URL, "/session/profile", "sk_session="+stolen); r.Status != http.StatusOK {
+		t.Fatalf("the copy does not work before logout (status %d): the test proves nothing", r.Status)
+	}
+	if r := b.post("/session/logout", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", r.Status)
+	}
+	r := withCookie(t, ts.URL, "/session/profile", "sk_session="+stolen)
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/session/login") {
+		t.Errorf("replayed cookie after logout: %d %q, want 303 to login", r.Status, r.Location)
+	}
+}
+
+func TestSessionLogoutAll(t *testing.T) {
+	ts := newMemServer(t)
+	laptop, phone, other := newBrowser(t, ts.URL), newBrowser(t, ts.URL), newBrowser(t, ts.URL)
+	laptop.register("carol", "password three")
+	other.register("dan", "password seven")
+	laptop.sessionLogin("carol", "password three")
+	phone.sessionLogin("Carol", "password three")
+	other.sessionLogin("dan", "password seven")
+	page := phone.get("/session/profile").Body
+	if n := strings.Count(page, "<tr><td>"); n != 2 {
+		t.Errorf("carol's profile lists %d sessions, want 2", n)
+	}
+
+	if r := phone.post("/session/logout-all", nil); r.Status != http.StatusSeeOther || r.Location != "/session/login" {
+		t.Fatalf("logout-all: %d %q, want 303 to /session/login", r.Status, r.Location)
+	}
+	for name, b := range map[string]*browser{"laptop": laptop, "phone": phone} {
+		if r := b.get("/session/profile"); r.Status != http.StatusSeeOther {
+			t.Errorf("%s after logout-all: %d, want 303 to login", name, r.Status)
+		}
+	}
+	if got := other.sessionProfile(); got != "welcome dan with the count: 1" {
+		t.Errorf("another user's session after carol's logout-all: %q", got)
+	}
+	if r := newBrowser(t, ts.URL).post("/session/logout-all", nil); r.Status != http.StatusSeeOther {
+		t.Errorf("logout-all without a session: %d, want 303", r.Status)
+	}
+}
+
+// TestSessionConcurrentViews: 200 concurrent profile views with one cookie,
+// then one more, show count 201. Last-write-wins stores lose most of them.
+func TestSessionConcurrentViews(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			ts := newServer(t, be.open(t), server.Config{})
+			b := newBrowser(t, ts.URL)
+			b.register("eve", "password eight")
+			b.sessionLogin("eve", "password eight")
+			token := b.sessionToken()
+
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}}
+			defer client.CloseIdleConnections()
+			const n = 200
+			var wg sync.WaitGroup
+			status := make([]int, n)
+			for i := range n {
+				wg.Go(func() {
+					req, _ := http.NewRequest("GET", ts.URL+"/session/profile", nil)
+					req.Header.Set("Cookie", "sk_session="+token)
+					resp, err := client.Do(req)
+					if err != nil {
+						t.Errorf("request %d: %v", i, err)
+						return
+					}
+					resp.Body.Close()
+					status[i] = resp.StatusCode
+				})
+			}
+			wg.Wait()
+			for i, s := range status {
+				if s != http.StatusOK && s != 0 {
+					t.Errorf("request %d answered %d", i, s)
+				}
+			}
+			if got := b.sessionProfile(); got != "welcome eve with the count: 201" {
+				t.Errorf("after 200 concurrent views and one more: %q, want count 201", got)
+			}
+		})
+	}
+}
+
+// TestSessionRestart closes the server and its database and opens them
+// again: the browser is still logged in and its count goes on; and nothing
+// in the database files holds the token the browser has.
+func TestSessionRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "restart.db")
+	st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newServer(t, st, server.Config{})
+	b := newBrowser(t, ts.URL)
+	b.register("frank", "password nine")
+	b.sessionLogin("frank", "password nine")
+	b.sessionProfile()
+	b.sessionProfile()
+	token := b.sessionToken()
+	ts.Close()
+
+	raw, _ := base64.RawURLEncoding.DecodeString(token)
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte(token)) || bytes.Contains(data, raw) {
+			t.Errorf("%s holds the session token as the browser has it", filepath.Base(f))
+		}
+	}
+	hash := store.HashToken(token)
+	if _, err := st.Session(ctx, hash); err != nil {
+		t.Errorf("the session is not stored under the token's hash: %v", err)
+	}
+	st.Close()
+
+	ts2 := newServer(t, openSQLite(t, path), server.Config{})
+	r := withCookie(t, ts2.URL, "/session/profile", "sk_session="+token)
+	if r.Status != http.StatusOK {
+		t.Fatalf("after restart: %d %q, want 200", r.Status, r.Location)
+	}
+	if got := greeting(t, r.Body); got != "welcome frank with the count: 3" {
+		t.Errorf("after restart: %q, want the count to go on at 3", got)
+	}
+}
+
+// TestSessionBadCookies: anything but a live session's token is "not logged
+// in" (303 to the login page), never a 500.
+func TestSessionBadCookies(t *testing.T) {
+	ts := newMemServer(t)
+	cases := map[string]string{
+		"empty":      "",
+		"garbage":    "!!!not*base64$$$",
+		"binary":     "\x80\xfe\xff\xc3\x28\x7e",
+		"oversized":  strings.Repeat("A", 20<<10),
+		"unknown":    base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)),
+		"short":      base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{9}, 31)),
+		"two values": "a; sk_session=b",
+	}
+	for name, value := range cases {
+		r := withCookie(t, ts.URL, "/session/profile", "sk_session="+value)
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/session/login") {
+			t.Errorf("%s: %d %q, want 303 to the login page", name, r.Status, r.Location)
+		}
+	}
+}
+
+// failingSessions is a memory store whose session calls fail, as a store
+// that went down would.
+type failingSessions struct{ failingStore }
+
+func (failingSessions) Session(context.Context, store.SessionID) (store.Record, error) {
+	return store.Record{}, errDown
+}
+
+func (failingSessions) UserSessions(context.Context, string) ([]store.Record, error) {
+	return nil, errDown
+}
+
+func TestSessionStoreDown(t *testing.T) {
+	mem := newMem(t)
+	up := newServer(t, mem, server.Config{})
+	b := newBrowser(t, up.URL)
+	b.register("gina", "password ten")
+	b.sessionLogin("gina", "password ten")
+	token := b.sessionToken()
+
+	down := newServer(t, failingSessions{failingStore{mem}}, server.Config{})
+	r := withCookie(t, down.URL, "/session/profile", "sk_session="+token)
+	if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
+		t.Errorf("profile with the store down: %d %q, want 503 with Retry-After", r.Status, r.Location)
+	}
+	if r.Header.Get("Set-Cookie") != "" {
+		t.Error("profile with the store down touched the cookie")
+	}
+	if got := b.sessionProfile(); got != "welcome gina with the count: 1" {
+		t.Errorf("with the store back: %q, want count 1 (nothing lost, nothing counted twice)", got)
+	}
+}
