@@ -14,12 +14,22 @@ import (
 )
 
 // BenchmarkRequest measures one request through the middleware on a
-// logged-in session: load, increment a count, save by compare-and-swap.
+// stored session: load, increment a count, save by compare-and-swap.
 func BenchmarkRequest(b *testing.B) {
+	forEachStore(b, func(b *testing.B, st store.Sessions) { benchmarkRequest(b, st, counter) })
+}
+
+// BenchmarkReadOnlyRequest measures a request that only reads the session:
+// one load, no write.
+func BenchmarkReadOnlyRequest(b *testing.B) {
+	forEachStore(b, func(b *testing.B, st store.Sessions) { benchmarkRequest(b, st, reader) })
+}
+
+func forEachStore(b *testing.B, bench func(*testing.B, store.Sessions)) {
 	b.Run("memstore", func(b *testing.B) {
 		mem := memstore.New(memstore.Options{})
 		b.Cleanup(func() { mem.Close() })
-		benchmarkRequest(b, mem)
+		bench(b, mem)
 	})
 	b.Run("sqlitestore", func(b *testing.B) {
 		db, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlitestore.Options{})
@@ -27,24 +37,43 @@ func BenchmarkRequest(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { db.Close() })
-		benchmarkRequest(b, db)
+		bench(b, db)
 	})
 }
 
-func benchmarkRequest(b *testing.B, st store.Sessions) {
+// benchmarkRequest creates a session with one counting request, then
+// measures handler h on it.
+func benchmarkRequest(b *testing.B, st store.Sessions, h http.HandlerFunc) {
 	mgr := session.New(st, session.Options{})
-	h := mgr.Handler(http.HandlerFunc(counter))
+	create := mgr.Handler(http.HandlerFunc(counter))
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	create.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 	token := mustToken(b, w.Result())
+	handler := mgr.Handler(h)
 	r := httptest.NewRequest("GET", "/", nil)
 	r.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: token})
 	b.ReportAllocs()
 	for b.Loop() {
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
+		handler.ServeHTTP(w, r)
 		if w.Code != http.StatusOK {
 			b.Fatalf("status %d", w.Code)
 		}
+	}
+}
+
+// BenchmarkBareHandler is the same counting page without sessions (the
+// count is a global), to show what the middleware adds.
+func BenchmarkBareHandler(b *testing.B) {
+	var n int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n++
+		w.Write([]byte{byte('0' + n%10)})
+	})
+	r := httptest.NewRequest("GET", "/", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"sessionkit/cookie"
 	"sessionkit/session"
 	"sessionkit/store"
 )
@@ -324,5 +325,28 @@ func TestFailedSaveReplacesTheResponse(t *testing.T) {
 	}
 	if n := f.count(token); n != 1 {
 		t.Errorf("count = %d after a failed save, want 1 (unchanged)", n)
+	}
+}
+
+// With Secure cookies the name carries the __Host- prefix, and the session
+// is found under that name on the next request.
+func TestSecureCookie(t *testing.T) {
+	f := newFixture(t, session.Options{Policy: cookie.Policy{Secure: cookie.SecureAlways}})
+	resp := f.serve(counter, "")
+	var c *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "__Host-"+session.DefaultCookieName {
+			c = ck
+		}
+	}
+	if c == nil || !c.Secure || c.Path != "/" || c.Domain != "" {
+		t.Fatalf("secure session cookie = %v; want __Host-%s, Secure, Path=/, no Domain", c, session.DefaultCookieName)
+	}
+	r := httptest.NewRequest("GET", "https://example.com/", nil)
+	r.AddCookie(c)
+	w := httptest.NewRecorder()
+	f.mgr.Handler(http.HandlerFunc(counter)).ServeHTTP(w, r)
+	if w.Body.String() != "2" {
+		t.Errorf("second request under the __Host- name counted %q, want 2", w.Body.String())
 	}
 }
