@@ -83,54 +83,24 @@ func TestBrowserCookieMode(t *testing.T) {
 	base := startServer(t)
 	ctx := newBrowser(t)
 
-	const user, pass = "alice_e2e", "correct horse battery"
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	text := func(step string, sel chromedp.CSS) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-		return strings.TrimSpace(v)
-	}
-	location := func() string {
-		t.Helper()
-		loc, err := chromedp.Run(ctx, chromedp.Location())
-		if err != nil {
-			t.Fatalf("location: %v", err)
-		}
-		return loc
-	}
-	fillAndSubmit := func(pageURL string) chromedp.Action[chromedp.Void] {
-		return chromedp.Steps(
-			chromedp.Navigate(pageURL),
-			chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
-			chromedp.SendKeys(chromedp.CSS(`input[name=username]`), user),
-			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), pass),
-			chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-		)
-	}
+	b := &tab{t: t, ctx: ctx}
 
-	do("register", fillAndSubmit(base+"/register"), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
-	if notice := text("register", `.notice`); !strings.Contains(notice, "account is ready") {
+	const user, pass = "alice_e2e", "correct horse battery"
+	b.do("register", submitCredentials(base+"/register", user, pass))
+	if notice := b.text("register", `.notice`); !strings.Contains(notice, "account is ready") {
 		t.Fatalf("after registering, the page says %q", notice)
 	}
 
-	do("log in", fillAndSubmit(base+"/cookie/login"), chromedp.WaitVisible(chromedp.CSS(`.welcome`)))
-	if got, want := text("first view", `.welcome`), "welcome "+user+" with the count: 1"; got != want {
+	b.do("log in", submitCredentials(base+"/cookie/login", user, pass))
+	if got, want := b.text("first view", `.welcome`), "welcome "+user+" with the count: 1"; got != want {
 		t.Fatalf("first profile view says %q, want %q", got, want)
 	}
-	if loc := location(); loc != base+"/cookie/profile" {
+	if loc := b.location(); loc != base+"/cookie/profile" {
 		t.Errorf("after login the browser is at %s, want %s/cookie/profile", loc, base)
 	}
 
-	do("profile again", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`.welcome`)))
-	if got, want := text("second view", `.welcome`), "welcome "+user+" with the count: 2"; got != want {
+	b.do("profile again", chromedp.Reload())
+	if got, want := b.text("second view", `.welcome`), "welcome "+user+" with the count: 2"; got != want {
 		t.Fatalf("second profile view says %q, want %q", got, want)
 	}
 
@@ -158,21 +128,16 @@ func TestBrowserCookieMode(t *testing.T) {
 		t.Errorf("page script can read the login cookie: document.cookie = %q", jsCookies)
 	}
 
-	do("log out",
-		chromedp.Navigate(base+"/cookie/logout"),
-		chromedp.WaitVisible(chromedp.CSS(`button[type=submit]`)),
-		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
-	)
-	if loc := location(); loc != base+"/cookie/login" {
+	b.do("log out", logOut(base+"/cookie/logout"))
+	if loc := b.location(); loc != base+"/cookie/login" {
 		t.Errorf("after logout the browser is at %s, want %s/cookie/login", loc, base)
 	}
 
-	do("profile after logout",
+	b.do("profile after logout",
 		chromedp.Navigate(base+"/cookie/profile"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
 	)
-	if loc := location(); !strings.HasPrefix(loc, base+"/cookie/login") {
+	if loc := b.location(); !strings.HasPrefix(loc, base+"/cookie/login") {
 		t.Errorf("the profile after logout left the browser at %s, want the login page", loc)
 	}
 }
