@@ -170,17 +170,29 @@ func greeting(t *testing.T, body string) string {
 	return rest[:strings.Index(rest, "<")]
 }
 
-// cookieValue returns the value of the login cookie the browser holds.
-func (b *browser) cookieValue() string {
-	b.t.Helper()
+// cookieNames are the login cookies of each mode.
+var cookieNames = map[string]string{"cookie": "sk_cookie", "session": "sk_session"}
+
+// cookie returns the value of the browser's cookie called name, or "".
+func (b *browser) cookie(name string) string {
 	u, _ := url.Parse(b.base)
 	for _, c := range b.c.Jar.Cookies(u) {
-		if c.Name == "sk_cookie" {
+		if c.Name == name {
 			return c.Value
 		}
 	}
-	b.t.Fatal("the browser holds no sk_cookie")
 	return ""
+}
+
+// cookieValue returns the value of the cookie-mode login cookie, failing
+// the test if the browser has none.
+func (b *browser) cookieValue() string {
+	b.t.Helper()
+	v := b.cookie("sk_cookie")
+	if v == "" {
+		b.t.Fatal("the browser holds no sk_cookie")
+	}
+	return v
 }
 
 // withCookie sends a GET with exactly the given Cookie header, over a raw
@@ -216,24 +228,30 @@ func withCookie(t *testing.T, base, path, cookieHeader string) response {
 	return response{resp.StatusCode, resp.Header.Get("Location"), string(body), resp.Header}
 }
 
-// TestCookieReplayAfterLogout copies the cookie before logout and sends the
-// copy afterwards: the deny list refuses it.
-func TestCookieReplayAfterLogout(t *testing.T) {
-	ts := newMemServer(t)
-	b := newBrowser(t, ts.URL)
-	b.register("bob", "password two")
-	b.login("cookie", "bob", "password two")
-	b.profile("cookie")
-	stolen := b.cookieValue()
-	if r := withCookie(t, ts.URL, "/cookie/profile", "sk_cookie="+stolen); r.Status != http.StatusOK {
-		t.Fatalf("the copy does not work before logout (status %d): the test proves nothing", r.Status)
-	}
-	if r := b.post("/cookie/logout", nil); r.Status != http.StatusSeeOther {
-		t.Fatalf("logout: %d", r.Status)
-	}
-	r := withCookie(t, ts.URL, "/cookie/profile", "sk_cookie="+stolen)
-	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/cookie/login") {
-		t.Errorf("replayed cookie after logout: %d %q, want 303 to login", r.Status, r.Location)
+// TestReplayAfterLogout copies the login cookie before logout and sends the
+// copy afterwards: cookie mode's deny list and session mode's deleted record
+// both refuse it.
+func TestReplayAfterLogout(t *testing.T) {
+	for mode, name := range cookieNames {
+		t.Run(mode, func(t *testing.T) {
+			ts := newMemServer(t)
+			b := newBrowser(t, ts.URL)
+			b.register("bob", "password two")
+			b.login(mode, "bob", "password two")
+			b.profile(mode)
+			stolen := name + "=" + b.cookie(name)
+			profile := "/" + mode + "/profile"
+			if r := withCookie(t, ts.URL, profile, stolen); r.Status != http.StatusOK {
+				t.Fatalf("the copy does not work before logout (status %d): the test proves nothing", r.Status)
+			}
+			if r := b.post("/"+mode+"/logout", nil); r.Status != http.StatusSeeOther {
+				t.Fatalf("logout: %d", r.Status)
+			}
+			r := withCookie(t, ts.URL, profile, stolen)
+			if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/"+mode+"/login") {
+				t.Errorf("replayed cookie after logout: %d %q, want 303 to login", r.Status, r.Location)
+			}
+		})
 	}
 }
 

@@ -36,17 +36,6 @@ func openSQLite(t *testing.T, path string) *sqlitestore.Store {
 	return st
 }
 
-// sessionToken returns the session cookie the browser holds, or "".
-func (b *browser) sessionToken() string {
-	u, _ := url.Parse(b.base)
-	for _, c := range b.c.Jar.Cookies(u) {
-		if c.Name == "sk_session" {
-			return c.Value
-		}
-	}
-	return ""
-}
-
 // TestSessionProfileListsSessions: the profile shows where the user is
 // logged in, marking this browser.
 func TestSessionProfileListsSessions(t *testing.T) {
@@ -72,7 +61,7 @@ func TestSessionFixation(t *testing.T) {
 	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "sk_session", Value: planted, Path: "/"}})
 
 	b.login("session", "fixme", "password six")
-	first := b.sessionToken()
+	first := b.cookie("sk_session")
 	if first == "" || first == planted {
 		t.Fatalf("after login the browser holds %q; want a new token, not the planted %q", first, planted)
 	}
@@ -80,31 +69,12 @@ func TestSessionFixation(t *testing.T) {
 		t.Errorf("the planted token reaches the profile: %d", r.Status)
 	}
 	b.login("session", "fixme", "password six")
-	second := b.sessionToken()
+	second := b.cookie("sk_session")
 	if second == first {
 		t.Error("logging in again kept the session id")
 	}
 	if r := withCookie(t, ts.URL, "/session/profile", "sk_session="+first); r.Status != http.StatusSeeOther {
 		t.Errorf("the id from before the second login still works: %d", r.Status)
-	}
-}
-
-func TestSessionReplayAfterLogout(t *testing.T) {
-	ts := newMemServer(t)
-	b := newBrowser(t, ts.URL)
-	b.register("bob", "password two")
-	b.login("session", "bob", "password two")
-	b.profile("session")
-	stolen := b.sessionToken()
-	if r := withCookie(t, ts.URL, "/session/profile", "sk_session="+stolen); r.Status != http.StatusOK {
-		t.Fatalf("the copy does not work before logout (status %d): the test proves nothing", r.Status)
-	}
-	if r := b.post("/session/logout", nil); r.Status != http.StatusSeeOther {
-		t.Fatalf("logout: %d", r.Status)
-	}
-	r := withCookie(t, ts.URL, "/session/profile", "sk_session="+stolen)
-	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/session/login") {
-		t.Errorf("replayed cookie after logout: %d %q, want 303 to login", r.Status, r.Location)
 	}
 }
 
@@ -146,7 +116,7 @@ func TestSessionConcurrentViews(t *testing.T) {
 			b := newBrowser(t, ts.URL)
 			b.register("eve", "password eight")
 			b.login("session", "eve", "password eight")
-			token := b.sessionToken()
+			token := b.cookie("sk_session")
 
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}}
 			defer client.CloseIdleConnections()
@@ -196,7 +166,7 @@ func TestSessionRestart(t *testing.T) {
 	b.login("session", "frank", "password nine")
 	b.profile("session")
 	b.profile("session")
-	token := b.sessionToken()
+	token := b.cookie("sk_session")
 	ts.Close()
 
 	raw, _ := base64.RawURLEncoding.DecodeString(token)
@@ -265,7 +235,7 @@ func TestSessionStoreDown(t *testing.T) {
 	b := newBrowser(t, up.URL)
 	b.register("gina", "password ten")
 	b.login("session", "gina", "password ten")
-	token := b.sessionToken()
+	token := b.cookie("sk_session")
 
 	down := newServer(t, failingSessions{failingStore{mem}}, server.Config{})
 	r := withCookie(t, down.URL, "/session/profile", "sk_session="+token)
