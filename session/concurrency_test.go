@@ -3,6 +3,7 @@ package session_test
 import (
 	"bufio"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -114,4 +115,35 @@ func TestStreaming(t *testing.T) {
 			t.Errorf("saved values: before=%v after=%v; want both", s.Has("before"), s.Has("after"))
 		}
 	}, token)
+}
+
+// TestLateSaveFailureAbortsTheResponse: when a change made after the body
+// started cannot be saved, the client sees a broken response, not a
+// complete one that claims the change was kept.
+func TestLateSaveFailureAbortsTheResponse(t *testing.T) {
+	f := newFixture(t, session.Options{})
+	token := mustToken(t, f.serve(counter, ""))
+	srv := httptest.NewServer(f.mgr.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "started\n")
+		http.NewResponseController(w).Flush()
+		f.store.down.Store(true)
+		session.From(r).Increment("n", 1)
+	})))
+	defer srv.Close()
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	req.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: token})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Error("the response completed although its change was not saved")
+	}
+	f.store.down.Store(false)
+	if n := f.count(token); n != 1 {
+		t.Errorf("count = %d, want 1", n)
+	}
 }
