@@ -83,7 +83,7 @@ func (s *Store) UserSessions(ctx context.Context, user string) ([]store.Record, 
 	now := s.now()
 	out := []store.Record{}
 	s.smu.RLock()
-	for id := range s.byUser[foldUser(user)] {
+	for id := range s.byUser[foldName(user)] {
 		if r := s.sessions[id]; live(r, now) {
 			r.Data = slices.Clone(r.Data)
 			out = append(out, r)
@@ -109,7 +109,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int, error
 		return 0, err
 	}
 	now := s.now()
-	k := foldUser(user)
+	k := foldName(user)
 	s.smu.Lock()
 	defer s.smu.Unlock()
 	n := 0
@@ -141,7 +141,7 @@ func (s *Store) index(r store.Record) {
 	if r.User == "" {
 		return
 	}
-	k := foldUser(r.User)
+	k := foldName(r.User)
 	if s.byUser[k] == nil {
 		s.byUser[k] = make(map[store.SessionID]struct{})
 	}
@@ -153,7 +153,7 @@ func (s *Store) unindex(r store.Record) {
 	if r.User == "" {
 		return
 	}
-	k := foldUser(r.User)
+	k := foldName(r.User)
 	ids := s.byUser[k]
 	delete(ids, r.ID)
 	if len(ids) == 0 {
@@ -164,17 +164,4 @@ func (s *Store) unindex(r store.Record) {
 // live reports whether r has not expired at now.
 func live(r store.Record, now time.Time) bool {
 	return now.Before(r.Expires)
-}
-
-// foldUser returns the key a user name is indexed by: the name with ASCII
-// letters in lower case, the way account names compare. Other characters
-// are kept as they are, as SQLite's NOCASE does.
-func foldUser(name string) string {
-	b := []byte(name)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + ('a' - 'A')
-		}
-	}
-	return string(b)
 }
