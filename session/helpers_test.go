@@ -124,6 +124,15 @@ func mustToken(t testing.TB, resp *http.Response) string {
 	return c.Value
 }
 
+// wantCookieRemoved fails the test unless resp tells the browser to drop
+// its session cookie (the session of what is gone).
+func wantCookieRemoved(t *testing.T, resp *http.Response, what string) {
+	t.Helper()
+	if c := sessionCookie(resp); c == nil || c.MaxAge >= 0 {
+		t.Errorf("the cookie of %s was not removed: %v", what, c)
+	}
+}
+
 // counter is a handler that counts views in the session and writes the
 // count.
 func counter(w http.ResponseWriter, r *http.Request) {

@@ -24,13 +24,15 @@ func (s *Session) save() error {
 func (s *Session) create() error {
 	m := s.m
 	if !m.opts.SaveEmpty && (s.empty() || !s.dirty) {
-		s.ops, s.dirty = nil, false
+		s.forgetChanges()
 		return nil
 	}
 	if s.headerWritten {
-		m.opts.Logger.WarnContext(s.r.Context(),
-			"session values put after the response header was written; a new session cannot be sent to the browser, so they are dropped")
-		s.ops, s.dirty = nil, false
+		if s.dirty {
+			m.opts.Logger.WarnContext(s.r.Context(),
+				"session values put after the response header was written; a new session cannot be sent to the browser, so they are dropped")
+		}
+		s.forgetChanges()
 		return nil
 	}
 	now := m.opts.Now()
@@ -58,7 +60,7 @@ func (s *Session) create() error {
 		}
 		rec.Version = v
 		s.token, s.issued, s.rec = token, true, rec
-		s.ops, s.dirty = nil, false
+		s.forgetChanges()
 		return nil
 	}
 	return fmt.Errorf("session: save: new tokens keep colliding: %w", store.ErrConflict)
@@ -89,7 +91,7 @@ func (s *Session) update() error {
 		if err == nil {
 			rec.Version = v
 			s.rec = rec
-			s.ops, s.dirty = nil, false
+			s.forgetChanges()
 			return nil
 		}
 		if !errors.Is(err, store.ErrConflict) {

@@ -191,8 +191,12 @@ func (s *Session) reset() {
 	s.token = ""
 	s.issued = false
 	s.rec = store.Record{}
-	s.ops = nil
-	s.dirty = false
+	s.forgetChanges()
+}
+
+// forgetChanges drops the recorded changes: they are saved, or not to be.
+func (s *Session) forgetChanges() {
+	s.ops, s.dirty = nil, false
 }
 
 // empty reports whether there is nothing worth storing.
