@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,7 +21,6 @@ import (
 	"sessionkit/cookie"
 	"sessionkit/server"
 	"sessionkit/store/memstore"
-	"sessionkit/store/sqlitestore"
 )
 
 // cheapParams keep password hashing fast in tests that log in many times.
@@ -296,42 +294,6 @@ func TestCookieGarbage(t *testing.T) {
 	if r := withCookie(t, ts.URL, "/cookie/profile", "sk_cookie="+valid); r.Status != http.StatusOK {
 		t.Errorf("the untouched cookie: %d, want 200", r.Status)
 	}
-}
-
-// TestRestartKeepsLogin closes the server and its database and opens them
-// again: the browser is still logged in and its count goes on.
-func TestRestartKeepsLogin(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "restart.db")
-	st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := newServer(t, st, server.Config{})
-	b := newBrowser(t, ts.URL)
-	b.register("dave", "password four")
-	b.login("cookie", "dave", "password four")
-	b.profile("cookie")
-	b.profile("cookie")
-	ts.Close()
-	st.Close()
-
-	st, err = sqlitestore.Open(ctx, path, sqlitestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ts2 := newServer(t, st, server.Config{})
-	b2 := newBrowser(t, ts2.URL)
-	r := withCookie(t, ts2.URL, "/cookie/profile", "sk_cookie="+b.cookieValue())
-	if r.Status != http.StatusOK {
-		t.Fatalf("after restart: %d %q, want 200", r.Status, r.Location)
-	}
-	if got := greeting(t, r.Body); got != "welcome dave with the count: 3" {
-		t.Errorf("after restart: %q, want the count to go on at 3", got)
-	}
-	// The account survived too.
-	b2.login("cookie", "dave", "password four")
 }
 
 // failingStore is a memory store whose deny list and ping fail, as a store
