@@ -77,6 +77,11 @@ type Keys interface {
 	// AddKey adds k to the keys of purpose. It returns ErrExists when the
 	// purpose already has a key with the same ID.
 	AddKey(ctx context.Context, purpose string, k Key) error
+
+	// DeleteKey removes the key of purpose named id, so that nothing it
+	// sealed or signed is accepted any more. It returns ErrNotFound when
+	// the purpose has no such key.
+	DeleteKey(ctx context.Context, purpose, id string) error
 }
 
 // DenyList remembers identifiers that must be refused until a point in time:

@@ -40,3 +40,20 @@ func (s *Store) AddKey(ctx context.Context, purpose string, k store.Key) error {
 	s.keys[purpose] = append(s.keys[purpose], k)
 	return nil
 }
+
+// DeleteKey removes the key of purpose named id, or returns
+// store.ErrNotFound.
+func (s *Store) DeleteKey(ctx context.Context, purpose, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := s.keys[purpose]
+	i := slices.IndexFunc(keys, func(k store.Key) bool { return k.ID == id })
+	if i < 0 {
+		return store.ErrNotFound
+	}
+	s.keys[purpose] = slices.Delete(keys, i, i+1)
+	return nil
+}

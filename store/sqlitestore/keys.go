@@ -47,3 +47,20 @@ func (s *Store) AddKey(ctx context.Context, purpose string, k store.Key) error {
 	}
 	return nil
 }
+
+// DeleteKey removes the key of purpose named id, or returns
+// store.ErrNotFound.
+func (s *Store) DeleteKey(ctx context.Context, purpose, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM keys WHERE purpose = ? AND id = ?`, purpose, id)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: delete key: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlitestore: delete key: %w", err)
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}

@@ -32,6 +32,7 @@ func testCanceled(t *testing.T, open func(t *testing.T) Store) {
 		{"ListUsers", func() error { _, err := s.ListUsers(ctx); return err }},
 		{"AddKey", func() error { return s.AddKey(ctx, "p", store.Key{ID: "x", Secret: []byte("s"), Created: now}) }},
 		{"Keys", func() error { _, err := s.Keys(ctx, "p"); return err }},
+		{"DeleteKey", func() error { return s.DeleteKey(ctx, "p", "x") }},
 		{"Deny", func() error { return s.Deny(ctx, "x", now.Add(time.Hour)) }},
 		{"Denied", func() error { _, err := s.Denied(ctx, "x"); return err }},
 		{"Ping", func() error { return s.Ping(ctx) }},

@@ -71,4 +71,44 @@ func testKeys(t *testing.T, open func(t *testing.T) Store) {
 	if len(other) != 1 || string(other[0].Secret) != "other purpose" {
 		t.Errorf("Keys(token) = %+v, want the one token key", other)
 	}
+
+	// Deleting a key removes it from its purpose only, keeps the order of
+	// the rest, and a deleted ID can be used again.
+	if err := s.DeleteKey(ctx, "cookie", "k1"); err != nil {
+		t.Fatalf("DeleteKey(k1): %v", err)
+	}
+	if err := s.DeleteKey(ctx, "cookie", "k1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteKey of a deleted key: err = %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteKey(ctx, "nothing", "k2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteKey in a purpose without keys: err = %v, want ErrNotFound", err)
+	}
+	left, err := s.Keys(ctx, "cookie")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 2 || left[0].ID != "k2" || left[1].ID != "k3" {
+		t.Errorf("after DeleteKey(k1), Keys = %v, want [k2 k3]", keyIDs(left))
+	}
+	if other, _ := s.Keys(ctx, "token"); len(other) != 1 {
+		t.Errorf("DeleteKey(cookie, k1) changed the token keys: %v", keyIDs(other))
+	}
+	if err := s.AddKey(ctx, "cookie", store.Key{ID: "k1", Secret: []byte("again"), Created: base.Add(4 * time.Hour)}); err != nil {
+		t.Fatalf("AddKey with a deleted ID: %v", err)
+	}
+	left, err = s.Keys(ctx, "cookie")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := keyIDs(left); len(ids) != 3 || ids[2] != "k1" {
+		t.Errorf("a key added after a delete must come last: Keys = %v", ids)
+	}
+}
+
+func keyIDs(keys []store.Key) []string {
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID
+	}
+	return ids
 }
