@@ -1,0 +1,27 @@
+// Package token issues and verifies JWT access tokens and keeps rotating
+// refresh tokens.
+//
+// Access tokens are short-lived JWS (RFC 7519, typ "at+jwt" of RFC 9068),
+// signed by the newest key of a key ring and verified against every key that
+// may still have live tokens. The algorithm is pinned by the key a token's
+// "kid" names: a token cannot choose its own algorithm, so "none", RS/HS
+// confusion and keys carried in the header ("jwk", "jku", "x5u") are refused.
+// Signing and verifying use github.com/golang-jwt/jwt/v5; JWK and JWKS
+// (keys at rest, /.well-known/jwks.json) use github.com/go-jose/go-jose/v4.
+//
+//   - A [Ring] keeps signing keys in a [store.Keys], generates the first one,
+//     rotates to a new primary, and stops trusting an old key once every
+//     token it signed has expired. A [KeySet] is a fixed set of keys, for
+//     instance one read from another service's JWKS with [ParseJWKS].
+//   - An [Issuer] signs access tokens; a [Verifier] checks them (signature,
+//     exp, nbf, iat, iss, aud, jti, and a deny list of revoked token ids).
+//   - A [Refresher] keeps refresh tokens: opaque 256-bit values, stored only
+//     as hashes, grouped in families (one per login). Each use spends the
+//     token and returns a new one; using a spent token again revokes the
+//     whole family, so a stolen refresh token stops working for thief and
+//     owner alike.
+//
+// Errors that mean "this token is not acceptable" wrap [ErrInvalid]; any
+// other error means the store could not be reached, and the caller should
+// answer "unavailable", not "logged out".
+package token

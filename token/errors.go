@@ -1,0 +1,45 @@
+package token
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrInvalid is wrapped by every error that rejects a token: malformed,
+	// badly signed, signed by an unknown or retired key, with the wrong
+	// algorithm, header, issuer or audience, expired, not yet valid, or
+	// revoked. A caller that sees it should ask the client to log in again
+	// (401 or a redirect), never answer 500.
+	ErrInvalid = errors.New("token: invalid")
+
+	// ErrExpired is wrapped, with ErrInvalid, by the error for an access
+	// token that is authentic but past its expiry (beyond the leeway), or a
+	// refresh token past its family's idle or absolute lifetime.
+	ErrExpired = errors.New("token: expired")
+
+	// ErrRevoked is wrapped, with ErrInvalid, by the error for a token that
+	// was authentic but has been revoked: an access token whose id is on
+	// the deny list, or a refresh token whose family has ended (logout,
+	// revocation, reuse).
+	ErrRevoked = errors.New("token: revoked")
+
+	// ErrReused is wrapped, with ErrInvalid and ErrRevoked, by the error for
+	// a refresh token that was already spent and is presented again after
+	// the grace window. Its whole family has been revoked as a result.
+	ErrReused = errors.New("token: refresh token reused")
+
+	// ErrNoKey is returned when a key set has no key that can sign.
+	ErrNoKey = errors.New("token: no signing key")
+)
+
+// invalid returns an error wrapping ErrInvalid with a reason.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// rejected returns an error wrapping ErrInvalid and why (ErrExpired,
+// ErrRevoked, ...), with a reason.
+func rejected(why error, format string, args ...any) error {
+	return fmt.Errorf("%w: %w: %s", ErrInvalid, why, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,335 @@
+package token
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"sessionkit/store"
+)
+
+// Defaults of RefreshOptions.
+const (
+	DefaultRefreshIdle     = 24 * time.Hour
+	DefaultRefreshLifetime = 7 * 24 * time.Hour
+	DefaultRefreshGrace    = 10 * time.Second
+	DefaultMaxRetries      = 16
+)
+
+// familyIDBytes and secretBytes make a refresh token: the family it belongs
+// to and 256 random bits, in one opaque base64url string.
+const (
+	familyIDBytes = 16
+	secretBytes   = 32
+)
+
+// familyDomain separates a family's store id from session ids: a session
+// token hashes to its id directly, a family id only with this prefix.
+const familyDomain = "sessionkit/token refresh family\x00"
+
+// RefreshOptions configures NewRefresher. The zero value gives the defaults.
+type RefreshOptions struct {
+	// IdleTimeout ends a family this long after its last rotation;
+	// Lifetime ends it this long after login, however active.
+	IdleTimeout time.Duration
+	Lifetime    time.Duration
+
+	// Grace is how long after a rotation the token it spent is still
+	// accepted, so that two tabs refreshing at the same moment are not
+	// taken for a thief. Each use within the window gets a new token of its
+	// own; the others stay valid. Zero means DefaultRefreshGrace; a negative
+	// value means no grace.
+	Grace time.Duration
+
+	// MaxRetries bounds the compare-and-swap retries of one call.
+	MaxRetries int
+
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Family is one login's chain of refresh tokens, as a Refresher keeps it.
+type Family struct {
+	ID        string    // the "sid" of the access tokens issued with it; safe to show
+	User      string    // who logged in
+	Created   time.Time // when the user logged in
+	LastUsed  time.Time // when a refresh token of the family was last spent
+	Expires   time.Time // when the family ends unless used again
+	UserAgent string    // of the client that logged in
+	Data      []byte    // the application's data, set by Update
+}
+
+// A Refresher keeps refresh-token families in a store.Sessions, as records
+// whose ids are derived from the family id (so they never collide with
+// server-side sessions kept in the same store) and whose owner is the user
+// (so a user's families are listed, and ended, with the user's sessions).
+// Tokens are never stored: only their SHA-256. It is safe for concurrent
+// use, across processes sharing the store.
+type Refresher struct {
+	store store.Sessions
+	opts  RefreshOptions
+}
+
+// NewRefresher returns a Refresher keeping families in s.
+func NewRefresher(s store.Sessions, opts RefreshOptions) (*Refresher, error) {
+	if s == nil {
+		return nil, errors.New("token: nil store")
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultRefreshIdle
+	}
+	if opts.Lifetime <= 0 {
+		opts.Lifetime = DefaultRefreshLifetime
+	}
+	switch {
+	case opts.Grace == 0:
+		opts.Grace = DefaultRefreshGrace
+	case opts.Grace < 0:
+		opts.Grace = 0
+	}
+	if opts.MaxRetries <= 0 {
+		opts.MaxRetries = DefaultMaxRetries
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Refresher{store: s, opts: opts}, nil
+}
+
+// Start begins a family for user (a login) and returns it with its first
+// refresh token. It fails only when the store cannot be written within ctx.
+func (r *Refresher) Start(ctx context.Context, user, userAgent string) (Family, string, error) {
+	var fid [familyIDBytes]byte
+	_, _ = rand.Read(fid[:])
+	tok, h := newRefreshToken(fid)
+	now := r.opts.Now()
+	rec := store.Record{
+		ID:        familyRecordID(fid),
+		User:      user,
+		Created:   now,
+		LastSeen:  now,
+		Expires:   r.expiry(now, now),
+		UserAgent: userAgent,
+	}
+	st := familyState{current: []tokenHash{h}}
+	rec.Data = st.encode()
+	if _, err := r.store.SaveSession(ctx, rec); err != nil {
+		return Family{}, "", fmt.Errorf("token: starting a refresh family: %w", err)
+	}
+	return family(fid, rec, st), tok, nil
+}
+
+// Rotate spends a refresh token and returns its family with a new token.
+//
+// A token that is current is spent and replaced. A token the last rotation
+// spent, presented again within the grace window, gets a new token too,
+// and the one that replaced it stays valid. Any other token of the family
+// (spent earlier, or spent and presented after the window) is taken as
+// stolen: the whole family is revoked, the current token included, and the
+// error wraps ErrReused. Malformed tokens and tokens of unknown, expired
+// or revoked families give an error wrapping ErrInvalid; any other error
+// means the store could not be reached, and nothing was spent.
+func (r *Refresher) Rotate(ctx context.Context, tok string) (Family, string, error) {
+	fid, h, ok := parseRefreshToken(tok)
+	if !ok {
+		return Family{}, "", invalid("malformed refresh token")
+	}
+	id := familyRecordID(fid)
+	for range r.opts.MaxRetries + 1 {
+		rec, st, err := r.load(ctx, id)
+		if err != nil {
+			return Family{}, "", err
+		}
+		now := r.opts.Now()
+		next, nh := newRefreshToken(fid)
+		switch {
+		case contains(st.current, h):
+			st.spent, st.current, st.rotated = st.current, []tokenHash{nh}, now
+		case contains(st.spent, h) && !now.After(st.rotated.Add(r.opts.Grace)):
+			if len(st.current) == maxCurrent {
+				st.current = st.current[1:]
+			}
+			st.current = append(st.current, nh)
+		default:
+			if err := r.store.DeleteSession(ctx, id); err != nil {
+				return Family{}, "", fmt.Errorf("token: revoking a family after reuse: %w", err)
+			}
+			return Family{}, "", fmt.Errorf("%w: %w: %w: the family of user %q is revoked",
+				ErrInvalid, ErrRevoked, ErrReused, rec.User)
+		}
+		rec.LastSeen = now
+		rec.Expires = r.expiry(rec.Created, now)
+		rec.Data = st.encode()
+		v, err := r.store.SaveSession(ctx, rec)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return Family{}, "", fmt.Errorf("token: rotating a refresh token: %w", err)
+		}
+		rec.Version = v
+		return family(fid, rec, st), next, nil
+	}
+	return Family{}, "", fmt.Errorf("token: rotating a refresh token: %w after %d retries", store.ErrConflict, r.opts.MaxRetries)
+}
+
+// Family returns the live family named id (an access token's sid). A
+// malformed id or a family that has ended gives an error wrapping
+// ErrRevoked and ErrInvalid; any other error means the store could not be
+// reached.
+func (r *Refresher) Family(ctx context.Context, id string) (Family, error) {
+	fid, ok := parseFamilyID(id)
+	if !ok {
+		return Family{}, invalid("malformed family id")
+	}
+	rec, st, err := r.load(ctx, familyRecordID(fid))
+	if err != nil {
+		return Family{}, err
+	}
+	return family(fid, rec, st), nil
+}
+
+// Update changes the application data of the family named id by
+// compare-and-swap: fn gets the data as stored and returns the new data;
+// if another request changed the family meanwhile, fn runs again on the
+// newer data. fn's error is returned as it is. The family's expiry does
+// not move. Errors are as for Family.
+func (r *Refresher) Update(ctx context.Context, id string, fn func(data []byte) ([]byte, error)) (Family, error) {
+	fid, ok := parseFamilyID(id)
+	if !ok {
+		return Family{}, invalid("malformed family id")
+	}
+	rid := familyRecordID(fid)
+	for range r.opts.MaxRetries + 1 {
+		rec, st, err := r.load(ctx, rid)
+		if err != nil {
+			return Family{}, err
+		}
+		if st.data, err = fn(st.data); err != nil {
+			return Family{}, err
+		}
+		rec.Data = st.encode()
+		v, err := r.store.SaveSession(ctx, rec)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return Family{}, fmt.Errorf("token: updating a refresh family: %w", err)
+		}
+		rec.Version = v
+		return family(fid, rec, st), nil
+	}
+	return Family{}, fmt.Errorf("token: updating a refresh family: %w after %d retries", store.ErrConflict, r.opts.MaxRetries)
+}
+
+// Revoke ends the family named id: none of its refresh tokens is accepted
+// again, and Family reports it revoked. Ending a family that has already
+// ended is not an error.
+func (r *Refresher) Revoke(ctx context.Context, id string) error {
+	fid, ok := parseFamilyID(id)
+	if !ok {
+		return invalid("malformed family id")
+	}
+	if err := r.store.DeleteSession(ctx, familyRecordID(fid)); err != nil {
+		return fmt.Errorf("token: revoking a refresh family: %w", err)
+	}
+	return nil
+}
+
+// RevokeUser ends every family of user and returns how many there were.
+// Server-side sessions of the user kept in the same store are left alone.
+func (r *Refresher) RevokeUser(ctx context.Context, user string) (int, error) {
+	recs, err := r.store.UserSessions(ctx, user)
+	if err != nil {
+		return 0, fmt.Errorf("token: listing the families of a user: %w", err)
+	}
+	n := 0
+	for _, rec := range recs {
+		if !IsFamilyData(rec.Data) {
+			continue
+		}
+		if err := r.store.DeleteSession(ctx, rec.ID); err != nil {
+			return n, fmt.Errorf("token: revoking the families of a user: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+func (r *Refresher) load(ctx context.Context, id store.SessionID) (store.Record, familyState, error) {
+	rec, err := r.store.Session(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return rec, familyState{}, rejected(ErrRevoked, "no such refresh family (never issued, expired or revoked)")
+	}
+	if err != nil {
+		return rec, familyState{}, fmt.Errorf("token: reading a refresh family: %w", err)
+	}
+	st, err := decodeFamily(rec.Data)
+	if err != nil {
+		return rec, st, err
+	}
+	return rec, st, nil
+}
+
+// expiry is when a family created at created and last used at used ends.
+func (r *Refresher) expiry(created, used time.Time) time.Time {
+	idle := used.Add(r.opts.IdleTimeout)
+	if end := created.Add(r.opts.Lifetime); end.Before(idle) {
+		return end
+	}
+	return idle
+}
+
+func family(fid [familyIDBytes]byte, rec store.Record, st familyState) Family {
+	return Family{
+		ID:        base64.RawURLEncoding.EncodeToString(fid[:]),
+		User:      rec.User,
+		Created:   rec.Created,
+		LastUsed:  rec.LastSeen,
+		Expires:   rec.Expires,
+		UserAgent: rec.UserAgent,
+		Data:      st.data,
+	}
+}
+
+func familyRecordID(fid [familyIDBytes]byte) store.SessionID {
+	return store.HashToken(familyDomain + base64.RawURLEncoding.EncodeToString(fid[:]))
+}
+
+// newRefreshToken returns a fresh token of family fid and its hash.
+func newRefreshToken(fid [familyIDBytes]byte) (string, tokenHash) {
+	var raw [familyIDBytes + secretBytes]byte
+	copy(raw[:], fid[:])
+	_, _ = rand.Read(raw[familyIDBytes:])
+	return base64.RawURLEncoding.EncodeToString(raw[:]), sha256.Sum256(raw[:])
+}
+
+var strictB64 = base64.RawURLEncoding.Strict()
+
+// parseRefreshToken splits a refresh token into its family and its hash.
+func parseRefreshToken(tok string) ([familyIDBytes]byte, tokenHash, bool) {
+	var fid [familyIDBytes]byte
+	var raw [familyIDBytes + secretBytes]byte
+	if len(tok) != strictB64.EncodedLen(len(raw)) || strings.ContainsAny(tok, "=\r\n") {
+		return fid, tokenHash{}, false
+	}
+	if n, err := strictB64.Decode(raw[:], []byte(tok)); err != nil || n != len(raw) {
+		return fid, tokenHash{}, false
+	}
+	copy(fid[:], raw[:familyIDBytes])
+	return fid, sha256.Sum256(raw[:]), true
+}
+
+func parseFamilyID(id string) ([familyIDBytes]byte, bool) {
+	var fid [familyIDBytes]byte
+	if len(id) != strictB64.EncodedLen(familyIDBytes) || strings.ContainsAny(id, "=\r\n") {
+		return fid, false
+	}
+	n, err := strictB64.Decode(fid[:], []byte(id))
+	return fid, err == nil && n == familyIDBytes
+}

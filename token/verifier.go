@@ -1,0 +1,231 @@
+package token
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
+
+	"sessionkit/store"
+)
+
+// MaxTokenSize is the longest token a Verifier reads. Ours are about 400
+// bytes; anything far larger is refused before it is decoded.
+const MaxTokenSize = 8 << 10
+
+// denyPrefix namespaces access-token ids in the deny list.
+const denyPrefix = "jwt:"
+
+// supportedAlgorithms are the algorithms the JWS parser accepts at all; the
+// key a token names then pins the one it may use.
+var supportedAlgorithms = []jose.SignatureAlgorithm{
+	jose.EdDSA, jose.ES256, jose.RS256, jose.HS256,
+}
+
+// VerifierOptions configures NewVerifier.
+type VerifierOptions struct {
+	// Issuer and Audience are required: a token's "iss" must equal Issuer
+	// and its "aud" must contain Audience.
+	Issuer   string
+	Audience string
+
+	// Leeway is the clock skew allowed on exp, nbf and iat; zero means
+	// none. DefaultLeeway is a good value between machines.
+	Leeway time.Duration
+
+	// DenyList, when not nil, is checked for every token's jti, and Revoke
+	// writes to it.
+	DenyList store.DenyList
+
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// A Verifier checks access tokens. It is safe for concurrent use.
+type Verifier struct {
+	keys      KeySource
+	opts      VerifierOptions
+	validator *jwt.Validator
+}
+
+// NewVerifier returns a Verifier of tokens signed by keys. It fails when
+// Issuer or Audience is empty.
+func NewVerifier(keys KeySource, opts VerifierOptions) (*Verifier, error) {
+	if keys == nil {
+		return nil, errors.New("token: nil key source")
+	}
+	if opts.Issuer == "" || opts.Audience == "" {
+		return nil, errors.New("token: a verifier needs an Issuer and an Audience")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Leeway < 0 {
+		opts.Leeway = 0
+	}
+	v := &Verifier{keys: keys, opts: opts}
+	v.validator = v.newValidator(opts.Now)
+	return v, nil
+}
+
+func (v *Verifier) newValidator(now func() time.Time) *jwt.Validator {
+	return jwt.NewValidator(
+		jwt.WithTimeFunc(now),
+		jwt.WithLeeway(v.opts.Leeway),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithIssuer(v.opts.Issuer),
+		jwt.WithAudience(v.opts.Audience),
+	)
+}
+
+// Verify checks an access token and returns its claims. The token must be
+// a compact JWS of type at+jwt, signed by the key its kid names with that
+// key's algorithm, with no key or key URL in its header; it must carry
+// sub, jti, sid, iss and aud as configured, and exp, nbf and iat that hold
+// at now within the leeway; and its jti must not be deny-listed.
+//
+// Every rejection wraps ErrInvalid. An authentic token that has only
+// expired gives an error wrapping ErrExpired together with its claims, so
+// that a caller can send the client to refresh, or end the session it
+// names. A deny-listed token wraps ErrRevoked. Any other error means the
+// deny list or the key store could not be read within ctx.
+func (v *Verifier) Verify(ctx context.Context, tok string) (Claims, error) {
+	payload, h, k, err := v.verifyJWS(ctx, tok)
+	if err != nil {
+		return Claims{}, err
+	}
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !isAccessTokenType(typ) {
+		return Claims{}, invalid("typ %q is not %s", typ, AccessTokenType)
+	}
+	var wc wireClaims
+	if err := json.Unmarshal(payload, &wc); err != nil {
+		return Claims{}, invalid("claims are not a JSON object: %v", err)
+	}
+	c := wc.claims(k.ID)
+	if wc.Subject == "" || wc.ID == "" || wc.Session == "" {
+		return Claims{}, invalid("sub, jti or sid missing")
+	}
+	if err := v.validator.Validate(&wc); err != nil {
+		if errors.Is(err, jwt.ErrTokenExpired) && v.onlyExpired(&wc) {
+			return c, rejected(ErrExpired, "expired at %s", c.Expires.UTC().Format(time.RFC3339))
+		}
+		return Claims{}, invalid("%v", err)
+	}
+	if v.opts.DenyList != nil {
+		denied, err := v.opts.DenyList.Denied(ctx, denyPrefix+wc.ID)
+		if err != nil {
+			return Claims{}, fmt.Errorf("token: checking the deny list: %w", err)
+		}
+		if denied {
+			return Claims{}, rejected(ErrRevoked, "token %s was revoked", wc.ID)
+		}
+	}
+	return c, nil
+}
+
+// onlyExpired reports whether claims that failed validation as expired
+// would have passed just before they expired: expiry is their only fault.
+func (v *Verifier) onlyExpired(wc *wireClaims) bool {
+	exp := wc.ExpiresAt.Time
+	at := v.newValidator(func() time.Time { return exp.Add(-time.Second) })
+	return at.Validate(wc) == nil
+}
+
+// isAccessTokenType reports whether typ names an access token: "at+jwt",
+// or in full "application/at+jwt", in any case (RFC 9068 section 4).
+func isAccessTokenType(typ string) bool {
+	typ = strings.ToLower(typ)
+	return typ == AccessTokenType || typ == "application/"+AccessTokenType
+}
+
+// VerifySignature checks a compact JWS the way Verify does (size, header,
+// key pinned by kid, signature) but not its payload, which need not be
+// JSON, and returns the payload. Use it for JWS that are not access tokens.
+func (v *Verifier) VerifySignature(ctx context.Context, jws string) ([]byte, error) {
+	payload, _, _, err := v.verifyJWS(ctx, jws)
+	return payload, err
+}
+
+// verifyJWS parses tok with go-jose, refuses header parameters that would
+// let the token choose its key, finds the key its kid names, requires the
+// header's alg to be that key's, and checks the signature with golang-jwt.
+func (v *Verifier) verifyJWS(ctx context.Context, tok string) ([]byte, jose.Header, *Key, error) {
+	if len(tok) > MaxTokenSize {
+		return nil, jose.Header{}, nil, invalid("longer than %d bytes", MaxTokenSize)
+	}
+	jws, err := jose.ParseSignedCompact(tok, supportedAlgorithms)
+	if err != nil {
+		return nil, jose.Header{}, nil, invalid("not a compact JWS: %v", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, jose.Header{}, nil, invalid("not one signature")
+	}
+	sig := jws.Signatures[0]
+	h := sig.Protected
+	if err := checkHeader(h); err != nil {
+		return nil, h, nil, err
+	}
+	set, err := v.keys.keySet(ctx, h.KeyID)
+	if set == nil || (err != nil && set.byID[h.KeyID] == nil) {
+		return nil, h, nil, fmt.Errorf("token: loading keys: %w", err)
+	}
+	k, err := set.lookup(h.KeyID, v.opts.Now())
+	if err != nil {
+		return nil, h, nil, err
+	}
+	if h.Algorithm != string(k.Algorithm) {
+		return nil, h, nil, invalid("alg %q differs from key %q's %s", h.Algorithm, k.ID, k.Algorithm)
+	}
+	input := tok[:strings.LastIndexByte(tok, '.')]
+	if err := k.Algorithm.method().Verify(input, sig.Signature, k.verifying); err != nil {
+		return nil, h, nil, invalid("signature: %v", err)
+	}
+	return jws.UnsafePayloadWithoutVerification(), h, k, nil
+}
+
+// checkHeader refuses a header that carries a key ("jwk"), points at one
+// ("jku", "x5u", "x5c"), or has parameters we do not understand: the key is
+// chosen by kid among our own keys, nothing else.
+func checkHeader(h jose.Header) error {
+	if h.JSONWebKey != nil {
+		return invalid("embedded jwk header")
+	}
+	if h.Nonce != "" {
+		return invalid("unexpected nonce header")
+	}
+	for name := range h.ExtraHeaders {
+		switch name {
+		case jose.HeaderType, jose.HeaderContentType:
+		default:
+			return invalid("header %q is not accepted", string(name))
+		}
+	}
+	if _, err := h.Certificates(x509.VerifyOptions{}); !errors.Is(err, jose.ErrMissingX5cHeader) {
+		return invalid("x5c header is not accepted")
+	}
+	return nil
+}
+
+// Revoke deny-lists the token c describes until it expires (plus the
+// leeway), so that Verify refuses it from then on, wherever it is
+// presented. It fails when the Verifier has no deny list or the deny list
+// cannot be written within ctx.
+func (v *Verifier) Revoke(ctx context.Context, c Claims) error {
+	if v.opts.DenyList == nil {
+		return errors.New("token: no deny list to revoke with")
+	}
+	if c.ID == "" {
+		return errors.New("token: revoking a token without jti")
+	}
+	if err := v.opts.DenyList.Deny(ctx, denyPrefix+c.ID, c.Expires.Add(v.opts.Leeway+time.Second)); err != nil {
+		return fmt.Errorf("token: deny-listing a token: %w", err)
+	}
+	return nil
+}
