@@ -18,6 +18,8 @@ func modes() []mode {
 			About: "your data lives in a cookie, encrypted and authenticated so that nobody can read or edit it"},
 		{Name: "Server-side session", Href: "/session/login",
 			About: "your cookie holds only a random token; your data lives on the server and survives a restart"},
+		{Name: "JWT", Href: "/jwt/login",
+			About: "a short-lived signed access token and a rotating refresh token, both revocable; the same tokens serve the JSON API"},
 	}
 }
 

@@ -28,22 +28,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, action, title str
 		return store.User{}, false
 	}
 	form.Username = c.Username
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.LoginTimeout)
-	defer cancel()
-	client := s.clientAddr(r)
-	u, err := s.accounts.Login(ctx, c.Username, c.Password, client)
+	u, err := s.checkCredentials(r, c)
 	var throttled *auth.ThrottledError
 	switch {
 	case err == nil:
-		s.log.Info("login", "user", u.Name, "client", client)
 		return u, true
 	case errors.As(err, &throttled):
-		s.log.Warn("login throttled", "user", c.Username, "client", client)
 		w.Header().Set("Retry-After", strconv.FormatInt(throttled.Seconds(), 10))
 		form.Error = "Too many failed logins. Wait a while and try again."
 		s.render(w, http.StatusTooManyRequests, "login", title, form)
 	case errors.Is(err, auth.ErrBadCredentials):
-		s.log.Warn("login failed", "user", c.Username, "client", client)
 		form.Error = "Invalid username or password."
 		s.render(w, http.StatusUnauthorized, "login", title, form)
 	case errors.Is(err, auth.ErrInvalidUsername), errors.Is(err, auth.ErrInvalidPassword):
@@ -53,4 +47,24 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, action, title str
 		s.unavailable(w, r, "logging in", err)
 	}
 	return store.User{}, false
+}
+
+// checkCredentials checks a username and password within LoginTimeout,
+// counting failures for throttling, and logs the outcome as a security
+// event. Its errors are those of auth.Accounts.Login.
+func (s *Server) checkCredentials(r *http.Request, c credentials) (store.User, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.LoginTimeout)
+	defer cancel()
+	client := s.clientAddr(r)
+	u, err := s.accounts.Login(ctx, c.Username, c.Password, client)
+	var throttled *auth.ThrottledError
+	switch {
+	case err == nil:
+		s.log.Info("login", "user", u.Name, "client", client)
+	case errors.As(err, &throttled):
+		s.log.Warn("login throttled", "user", c.Username, "client", client)
+	case errors.Is(err, auth.ErrBadCredentials):
+		s.log.Warn("login failed", "user", c.Username, "client", client)
+	}
+	return u, err
 }

@@ -13,7 +13,7 @@ import (
 // in, the logout page (no state change), logout, and a new login starting
 // the count again.
 func TestModeFlows(t *testing.T) {
-	for _, mode := range []string{"cookie", "session"} {
+	for _, mode := range []string{"cookie", "session", "jwt"} {
 		for _, be := range backends {
 			t.Run(mode+"/"+be.name, func(t *testing.T) {
 				ts := newServer(t, be.open(t), server.Config{})

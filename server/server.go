@@ -19,6 +19,7 @@ import (
 	"sessionkit/cookie"
 	"sessionkit/session"
 	"sessionkit/store"
+	"sessionkit/token"
 )
 
 // Backend is what the server keeps its state in: accounts, keys, the deny
@@ -39,6 +40,8 @@ const (
 	DefaultStoreTimeout   = 2 * time.Second
 	DefaultLoginTimeout   = 10 * time.Second
 	DefaultMaxBodyBytes   = 64 << 10
+	DefaultTokenIssuer    = "sessionkit"
+	DefaultTokenAudience  = "sessionkit"
 )
 
 // Config configures a Server. The zero value is usable: it gives the
@@ -70,6 +73,31 @@ type Config struct {
 	// MaxBodyBytes bounds form bodies; larger ones answer 413.
 	MaxBodyBytes int64
 
+	// AccessTokenLifetime is how long a JWT access token is valid (15
+	// minutes by default). TokenLeeway is the clock skew allowed when
+	// checking its times (30 seconds by default; negative means none).
+	AccessTokenLifetime time.Duration
+	TokenLeeway         time.Duration
+
+	// TokenIssuer and TokenAudience are the "iss" and "aud" of access
+	// tokens; both default to "sessionkit".
+	TokenIssuer   string
+	TokenAudience string
+
+	// TokenAlgorithm is the algorithm of the first signing key, generated
+	// on first start; token.DefaultAlgorithm (EdDSA) if empty. Later keys
+	// are chosen by whoever rotates them.
+	TokenAlgorithm token.Algorithm
+
+	// RefreshIdleTimeout ends a JWT login this long after its refresh token
+	// was last used (24 hours by default); RefreshLifetime ends it this
+	// long after login (7 days). RefreshGrace is how long a spent refresh
+	// token is still honoured, for clients that refreshed twice at once (10
+	// seconds; negative means none).
+	RefreshIdleTimeout time.Duration
+	RefreshLifetime    time.Duration
+	RefreshGrace       time.Duration
+
 	// Throttle configures login throttling.
 	Throttle auth.ThrottleOptions
 
@@ -80,6 +108,10 @@ type Config struct {
 	// Logger receives one line per request and security events. Nil means
 	// slog.Default().
 	Logger *slog.Logger
+
+	// Now returns the current time for issuing and checking tokens; nil
+	// means time.Now. Tests set it to move time forward.
+	Now func() time.Time
 }
 
 // Server is the web application. It is an http.Handler, safe for concurrent
@@ -90,6 +122,7 @@ type Server struct {
 	accounts *auth.Accounts
 	sealed   *cookie.Cookie
 	sessions *session.Manager
+	tokens   *tokens
 	pages    *pages
 	log      *slog.Logger
 	handler  http.Handler
@@ -130,6 +163,10 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	s.sessions = newSessionManager(backend, cfg, func(w http.ResponseWriter, r *http.Request, err error) {
 		s.unavailable(w, r, "loading or saving the session", err)
 	})
+	s.tokens, err = newTokens(ctx, backend, cfg)
+	if err != nil {
+		return nil, err
+	}
 	s.pages, err = parsePages()
 	if err != nil {
 		return nil, err
@@ -157,11 +194,35 @@ func withDefaults(cfg Config) Config {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.AccessTokenLifetime <= 0 {
+		cfg.AccessTokenLifetime = token.DefaultAccessLifetime
+	}
+	switch {
+	case cfg.TokenLeeway == 0:
+		cfg.TokenLeeway = token.DefaultLeeway
+	case cfg.TokenLeeway < 0:
+		cfg.TokenLeeway = 0
+	}
+	if cfg.TokenIssuer == "" {
+		cfg.TokenIssuer = DefaultTokenIssuer
+	}
+	if cfg.TokenAudience == "" {
+		cfg.TokenAudience = DefaultTokenAudience
+	}
+	if cfg.RefreshIdleTimeout <= 0 {
+		cfg.RefreshIdleTimeout = token.DefaultRefreshIdle
+	}
+	if cfg.RefreshLifetime <= 0 {
+		cfg.RefreshLifetime = token.DefaultRefreshLifetime
+	}
 	if cfg.PasswordParams == (auth.Params{}) {
 		cfg.PasswordParams = auth.DefaultParams()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return cfg
 }
@@ -188,6 +249,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /cookie/logout", s.cookieLogout)
 
 	s.sessionRoutes(mux)
+	s.jwtRoutes(mux)
+	s.apiRoutes(mux)
 
 	mux.HandleFunc("GET /healthz", s.ready)
 	mux.HandleFunc("GET /readyz", s.ready)

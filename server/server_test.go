@@ -137,7 +137,7 @@ func (b *browser) register(user, pass string) {
 	}
 }
 
-// login logs in through mode ("cookie", "session") and fails the test if
+// login logs in through mode ("cookie", "session", "jwt") and fails the test if
 // that does not work.
 func (b *browser) login(mode, user, pass string) {
 	b.t.Helper()
@@ -169,7 +169,7 @@ func greeting(t *testing.T, body string) string {
 }
 
 // cookieNames are the login cookies of each mode.
-var cookieNames = map[string]string{"cookie": "sk_cookie", "session": "sk_session"}
+var cookieNames = map[string]string{"cookie": "sk_cookie", "session": "sk_session", "jwt": "sk_access"}
 
 // cookie returns the value of the browser's cookie called name, or "".
 func (b *browser) cookie(name string) string {

@@ -1,0 +1,271 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"sessionkit/token"
+)
+
+// JWT mode: the browser holds two HttpOnly cookies, a short-lived signed
+// access token (Path=/) and an opaque refresh token (Path=/jwt/refresh, so
+// it travels only to the one route that spends it). A page whose access
+// token has expired sends the browser through /jwt/refresh, which rotates
+// the pair and sends it back. The profile's count lives in the store, with
+// the login's refresh family.
+
+const (
+	accessCookie  = "sk_access"
+	refreshCookie = "sk_refresh"
+	refreshPath   = "/jwt/refresh"
+	jwtLoginPath  = "/jwt/login"
+	jwtProfile    = "/jwt/profile"
+	jwtLoginTitle = "Log in: JWT"
+)
+
+func (s *Server) jwtRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /jwt/login", s.jwtLoginForm)
+	mux.HandleFunc("POST /jwt/login", s.jwtLogin)
+	mux.HandleFunc("GET /jwt/profile", s.jwtProfile)
+	mux.HandleFunc("GET "+refreshPath, s.jwtRefresh)
+	mux.HandleFunc("GET /jwt/logout", s.jwtLogoutForm)
+	mux.HandleFunc("POST /jwt/logout", s.jwtLogout)
+}
+
+func (s *Server) jwtLoginForm(w http.ResponseWriter, r *http.Request) {
+	if access := s.cookieValue(r, s.accessCookieName(r)); access != "" {
+		ctx, cancel := s.storeContext(r)
+		defer cancel()
+		_, err := s.tokens.check(ctx, access)
+		switch {
+		case err == nil, errors.Is(err, token.ErrExpired):
+			// Logged in (or about to be, after a refresh): the profile
+			// page takes it from here.
+			http.Redirect(w, r, jwtProfile, http.StatusSeeOther)
+			return
+		case !isRejected(err):
+			s.unavailable(w, r, "checking the access token", err)
+			return
+		}
+	}
+	s.render(w, http.StatusOK, "login", jwtLoginTitle, loginPage{Action: loginAction(jwtLoginPath, r)})
+}
+
+// jwtLogin checks the credentials and, when they are right, starts a new
+// login (refresh family) and sets both cookies. A login this browser had
+// before ends: its tokens are revoked.
+func (s *Server) jwtLogin(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.login(w, r, jwtLoginPath, jwtLoginTitle)
+	if !ok {
+		return
+	}
+	ctx, cancel := s.storeContext(r)
+	defer cancel()
+	if old := s.cookieValue(r, s.accessCookieName(r)); old != "" {
+		c, err := s.tokens.verifier.Verify(ctx, old)
+		if err == nil || errors.Is(err, token.ErrExpired) {
+			if err := s.tokens.revoke(ctx, c); err != nil && !isRejected(err) {
+				s.unavailable(w, r, "ending the previous login", err)
+				return
+			}
+		}
+	}
+	p, err := s.tokens.login(ctx, u.Name, r.UserAgent())
+	if err != nil {
+		s.unavailable(w, r, "starting a login", err)
+		return
+	}
+	s.setTokenCookies(w, r, p)
+	http.Redirect(w, r, nextPath(r, jwtProfile), http.StatusSeeOther)
+}
+
+// jwtProfile verifies the access token, counts the view in the login's
+// family and shows the count. An expired access token goes through
+// /jwt/refresh; anything else that is not a valid login goes to the login
+// page, with the cookies cleared.
+func (s *Server) jwtProfile(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.jwtAuthenticate(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := s.storeContext(r)
+	defer cancel()
+	count, err := s.tokens.countView(ctx, c)
+	if err != nil {
+		if isRejected(err) {
+			s.jwtToLogin(w, r, err)
+			return
+		}
+		s.unavailable(w, r, "counting the view", err)
+		return
+	}
+	noStore(w)
+	s.render(w, http.StatusOK, "profile", "Profile: JWT", profilePage{
+		Username: c.Subject, Count: count, LogoutHref: "/jwt/logout",
+	})
+}
+
+// jwtAuthenticate returns the claims of the request's access token. When
+// there is no valid one it answers (a redirect to refresh or to log in, or
+// 503) and returns false. It checks the signature and the deny list; the
+// caller's own store access checks that the login has not ended.
+func (s *Server) jwtAuthenticate(w http.ResponseWriter, r *http.Request) (token.Claims, bool) {
+	access := s.cookieValue(r, s.accessCookieName(r))
+	if access == "" {
+		http.Redirect(w, r, jwtLoginPath+"?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		return token.Claims{}, false
+	}
+	ctx, cancel := s.storeContext(r)
+	defer cancel()
+	c, err := s.tokens.verifier.Verify(ctx, access)
+	switch {
+	case err == nil:
+		return c, true
+	case errors.Is(err, token.ErrExpired):
+		http.Redirect(w, r, refreshPath+"?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+	case isRejected(err):
+		s.jwtToLogin(w, r, err)
+	default:
+		s.unavailable(w, r, "checking the access token", err)
+	}
+	return token.Claims{}, false
+}
+
+// jwtRefresh spends the refresh token for a new pair and sends the browser
+// back to next. A refresh token that is missing, unknown, expired or
+// revoked sends it to the login page; one that was already spent ends its
+// whole login (another client holds a copy).
+func (s *Server) jwtRefresh(w http.ResponseWriter, r *http.Request) {
+	next := nextPath(r, jwtProfile)
+	refresh := s.cookieValue(r, s.refreshCookieName(r))
+	if refresh == "" {
+		s.clearTokenCookies(w, r)
+		http.Redirect(w, r, jwtLoginPath+"?next="+url.QueryEscape(next), http.StatusSeeOther)
+		return
+	}
+	ctx, cancel := s.storeContext(r)
+	defer cancel()
+	p, err := s.tokens.refresh(ctx, refresh)
+	if err != nil {
+		if !isRejected(err) {
+			s.unavailable(w, r, "refreshing the tokens", err)
+			return
+		}
+		s.refreshRefused(r, err)
+		s.clearTokenCookies(w, r)
+		http.Redirect(w, r, jwtLoginPath+"?next="+url.QueryEscape(next), http.StatusSeeOther)
+		return
+	}
+	s.setTokenCookies(w, r, p)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// refreshRefused logs why a refresh token was refused; a reused one is a
+// security event (a copy of it is in someone else's hands).
+func (s *Server) refreshRefused(r *http.Request, err error) {
+	if errors.Is(err, token.ErrReused) {
+		s.log.Warn("refresh token reused: login revoked", "client", s.clientAddr(r), "reason", err.Error())
+		return
+	}
+	s.log.Info("refresh token refused", "client", s.clientAddr(r), "reason", err.Error())
+}
+
+func (s *Server) jwtLogoutForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "logout", "Log out: JWT", logoutPage{Action: "/jwt/logout"})
+}
+
+// jwtLogout ends the login the access token belongs to (even an expired
+// one: its signature still proves which login it is), then clears both
+// cookies. If the store cannot be written the cookies are kept and the
+// answer is 503, so the user can try again.
+func (s *Server) jwtLogout(w http.ResponseWriter, r *http.Request) {
+	if access := s.cookieValue(r, s.accessCookieName(r)); access != "" {
+		ctx, cancel := s.storeContext(r)
+		defer cancel()
+		c, err := s.tokens.verifier.Verify(ctx, access)
+		switch {
+		case err == nil || errors.Is(err, token.ErrExpired):
+			if err := s.tokens.revoke(ctx, c); err != nil && !isRejected(err) {
+				s.unavailable(w, r, "revoking the tokens", err)
+				return
+			}
+			s.log.Info("logged out", "mode", "jwt", "user", c.Subject, "client", s.clientAddr(r))
+		case !isRejected(err):
+			s.unavailable(w, r, "checking the access token", err)
+			return
+		}
+	}
+	s.clearTokenCookies(w, r)
+	http.Redirect(w, r, jwtLoginPath, http.StatusSeeOther)
+}
+
+// jwtToLogin clears the token cookies and sends the browser to log in,
+// keeping the page it wanted.
+func (s *Server) jwtToLogin(w http.ResponseWriter, r *http.Request, why error) {
+	s.log.Info("access token refused", "reason", why.Error(), "client", s.clientAddr(r))
+	s.clearTokenCookies(w, r)
+	http.Redirect(w, r, jwtLoginPath+"?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+}
+
+// storeContext bounds a request's wait for the store.
+func (s *Server) storeContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), s.cfg.StoreTimeout)
+}
+
+func (s *Server) accessCookieName(r *http.Request) string {
+	return s.cfg.Cookies.Name(accessCookie, r)
+}
+
+// refreshCookieName is the refresh cookie's name: "__Secure-" prefixed when
+// cookies are Secure ("__Host-" requires Path=/, and this cookie's path is
+// the refresh route).
+func (s *Server) refreshCookieName(r *http.Request) string {
+	if s.cfg.Cookies.IsSecure(r) {
+		return "__Secure-" + refreshCookie
+	}
+	return refreshCookie
+}
+
+// cookieValue returns the value of the request's cookie name, or "".
+func (s *Server) cookieValue(r *http.Request, name string) string {
+	c, err := r.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// setTokenCookies sets both cookies of a pair. They last as long as the
+// login may (the family's expiry), so that an expired access token still
+// reaches the server and can be refreshed; the token inside expires sooner.
+func (s *Server) setTokenCookies(w http.ResponseWriter, r *http.Request, p pair) {
+	maxAge := int(p.family.Expires.Sub(s.cfg.Now()) / time.Second)
+	if maxAge < 1 {
+		maxAge = 1
+	}
+	secure := s.cfg.Cookies.IsSecure(r)
+	http.SetCookie(w, &http.Cookie{
+		Name: s.accessCookieName(r), Value: p.access, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+	})
+	http.SetCookie(w, &http.Cookie{
+		Name: s.refreshCookieName(r), Value: p.refresh, Path: refreshPath, MaxAge: maxAge,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// clearTokenCookies removes both cookies.
+func (s *Server) clearTokenCookies(w http.ResponseWriter, r *http.Request) {
+	secure := s.cfg.Cookies.IsSecure(r)
+	http.SetCookie(w, &http.Cookie{
+		Name: s.accessCookieName(r), Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+	})
+	http.SetCookie(w, &http.Cookie{
+		Name: s.refreshCookieName(r), Path: refreshPath, MaxAge: -1,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+	})
+}

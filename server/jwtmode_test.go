@@ -1,0 +1,321 @@
+package server_test
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
+
+	"sessionkit/server"
+)
+
+// TestJWTCookies: login sets the access token for the whole site and the
+// refresh token only for the refresh route, both HttpOnly and SameSite.
+func TestJWTCookies(t *testing.T) {
+	f := newJWTFixture(t, server.Config{})
+	b := newBrowser(t, f.url)
+	b.register("alice", "password one")
+	r := b.post("/jwt/login", creds("alice", "password one"))
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("login: %d", r.Status)
+	}
+	got := map[string]*http.Cookie{}
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		got[c.Name] = c
+	}
+	for name, path := range map[string]string{"sk_access": "/", "sk_refresh": "/jwt/refresh"} {
+		c := got[name]
+		if c == nil {
+			t.Errorf("no %s cookie", name)
+			continue
+		}
+		if c.Path != path || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.MaxAge <= 0 {
+			t.Errorf("%s: path %q, HttpOnly %v, SameSite %v, Max-Age %d; want path %q, HttpOnly, Lax, positive",
+				name, c.Path, c.HttpOnly, c.SameSite, c.MaxAge, path)
+		}
+	}
+}
+
+// TestJWTSilentRefresh: when the access token has expired, the profile
+// sends the browser through /jwt/refresh and back, and the count goes on;
+// the user never sees the login page while the refresh token is valid.
+func TestJWTSilentRefresh(t *testing.T) {
+	f := newJWTFixture(t, server.Config{})
+	b := newBrowser(t, f.url)
+	b.register("bob", "password two")
+	b.login("jwt", "bob", "password two")
+	if got := b.profile("jwt"); got != "welcome bob with the count: 1" {
+		t.Fatalf("first view: %q", got)
+	}
+	before := b.cookie("sk_access")
+
+	f.clock.Add(16 * time.Minute)
+	r := b.get("/jwt/profile")
+	if r.Status != http.StatusSeeOther || r.Location != "/jwt/refresh?next=%2Fjwt%2Fprofile" {
+		t.Fatalf("profile with an expired access token: %d %q, want 303 to /jwt/refresh?next=...", r.Status, r.Location)
+	}
+	r = b.get(r.Location)
+	if r.Status != http.StatusSeeOther || r.Location != "/jwt/profile" {
+		t.Fatalf("refresh: %d %q, want 303 back to the profile", r.Status, r.Location)
+	}
+	if b.cookie("sk_access") == before {
+		t.Fatal("refresh did not replace the access token")
+	}
+	if got := b.profile("jwt"); got != "welcome bob with the count: 2" {
+		t.Errorf("after the refresh: %q, want the count to go on", got)
+	}
+}
+
+// TestJWTRefreshEnds: past the refresh token's idle timeout, the browser
+// goes through refresh to the login page, with its cookies cleared.
+func TestJWTRefreshEnds(t *testing.T) {
+	f := newJWTFixture(t, server.Config{})
+	b := newBrowser(t, f.url)
+	b.register("carol", "password three")
+	b.login("jwt", "carol", "password three")
+	f.clock.Add(25 * time.Hour)
+	r := b.get("/jwt/profile")
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/jwt/refresh") {
+		t.Fatalf("profile: %d %q, want 303 to refresh", r.Status, r.Location)
+	}
+	r = b.get(r.Location)
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/jwt/login") {
+		t.Fatalf("refresh past the idle timeout: %d %q, want 303 to login", r.Status, r.Location)
+	}
+	if b.cookie("sk_access") != "" {
+		t.Error("the refused login's access cookie was kept")
+	}
+}
+
+// TestJWTStolenRefreshToken: a copy of the refresh cookie replayed after
+// the browser refreshed ends the login for both: the thief goes to the
+// login page, and so does the browser, though its tokens are the newest.
+func TestJWTStolenRefreshToken(t *testing.T) {
+	f := newJWTFixture(t, server.Config{})
+	b := newBrowser(t, f.url)
+	b.register("dave", "password four")
+	b.login("jwt", "dave", "password four")
+	refreshURL, _ := url.Parse(f.url + "/jwt/refresh")
+	var stolen string
+	for _, c := range b.c.Jar.Cookies(refreshURL) {
+		if c.Name == "sk_refresh" {
+			stolen = c.Value
+		}
+	}
+	if stolen == "" {
+		t.Fatal("no refresh cookie for /jwt/refresh")
+	}
+	f.clock.Add(16 * time.Minute)
+	if r := b.get("/jwt/refresh"); r.Status != http.StatusSeeOther || r.Location != "/jwt/profile" {
+		t.Fatalf("the browser's own refresh: %d %q", r.Status, r.Location)
+	}
+	f.clock.Add(time.Minute)
+	r := withCookie(t, f.url, "/jwt/refresh", "sk_refresh="+stolen)
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/jwt/login") {
+		t.Fatalf("the stolen refresh token: %d %q, want 303 to login", r.Status, r.Location)
+	}
+	if r := b.get("/jwt/profile"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/jwt/login") {
+		t.Errorf("the browser after the theft was detected: %d %q, want 303 to login", r.Status, r.Location)
+	}
+}
+
+// TestJWTLogoutWithExpiredAccessToken: logout works after the access token
+// expired (its signature still names the login), and ends the login.
+func TestJWTLogoutWithExpiredAccessToken(t *testing.T) {
+	f := newJWTFixture(t, server.Config{})
+	b := newBrowser(t, f.url)
+	b.register("erin", "password five")
+	b.login("jwt", "erin", "password five")
+	refreshURL, _ := url.Parse(f.url + "/jwt/refresh")
+	refresh := b.c.Jar.Cookies(refreshURL)
+	f.clock.Add(20 * time.Minute)
+	if r := b.post("/jwt/logout", nil); r.Status != http.StatusSeeOther || r.Location != "/jwt/login" {
+		t.Fatalf("logout: %d %q", r.Status, r.Location)
+	}
+	for _, c := range refresh {
+		if c.Name != "sk_refresh" {
+			continue
+		}
+		r := withCookie(t, f.url, "/jwt/refresh", "sk_refresh="+c.Value)
+		if !strings.HasPrefix(r.Location, "/jwt/login") {
+			t.Errorf("the refresh token after logout: %d %q, want 303 to login", r.Status, r.Location)
+		}
+		return
+	}
+	t.Fatal("no refresh cookie")
+}
+
+// TestSessionLogoutAllEndsJWTLogins: "log out everywhere" in session mode
+// ends the user's JWT and API logins too: they are listed with the
+// sessions, and they go with them.
+func TestSessionLogoutAllEndsJWTLogins(t *testing.T) {
+	f := newJWTFixture(t, server.Config{})
+	b := newBrowser(t, f.url)
+	b.register("frank", "password six")
+	access, _ := apiLogin(t, f.url, "frank", "password six")
+	b.login("session", "frank", "password six")
+	page := b.get("/session/profile")
+	if !strings.Contains(page.Body, "<td>JWT</td>") {
+		t.Errorf("the API login is not listed on the session profile")
+	}
+	if r := b.post("/session/logout-all", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("logout-all: %d", r.Status)
+	}
+	wantInvalidToken(t, "the API token after log out everywhere", api(t, f.url, "GET", "/api/me", "", access))
+}
+
+// TestTokenAttacks presents forged, tampered and malformed access tokens
+// to the API (401) and to the JWT profile page (303 to the login page, or
+// for an authentic expired token to refresh, which without a refresh token
+// goes to login). None gets a 500 or a login. The forgeries use the
+// server's real key where the attack needs it, and the same forging with
+// no flaw gives a token that works, so each is refused for its flaw.
+func TestTokenAttacks(t *testing.T) {
+	f := newJWTFixture(t, server.Config{})
+	newBrowser(t, f.url).register("mallory", "password seven")
+	access, _ := apiLogin(t, f.url, "mallory", "password seven")
+	real := claimsOf(t, access)
+	key := signingKey(t, f.store)
+	priv := key.Key.(ed25519.PrivateKey)
+	now := f.clock.Now()
+
+	claims := func(change func(jwt.MapClaims)) jwt.MapClaims {
+		c := jwt.MapClaims{
+			"sub": "mallory", "jti": "forged-" + base64.RawURLEncoding.EncodeToString(randomBytes(8)),
+			"sid": real["sid"], "iss": "sessionkit", "aud": []string{"sessionkit"},
+			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(),
+		}
+		if change != nil {
+			change(c)
+		}
+		return c
+	}
+	sign := func(method jwt.SigningMethod, c jwt.MapClaims, hdr map[string]any, k any) string {
+		tok := jwt.NewWithClaims(method, c)
+		tok.Header["kid"] = key.KeyID
+		tok.Header["typ"] = "at+jwt"
+		for name, v := range hdr {
+			if v == nil {
+				delete(tok.Header, name)
+			} else {
+				tok.Header[name] = v
+			}
+		}
+		s, err := tok.SignedString(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	good := func(change func(jwt.MapClaims)) string { return sign(jwt.SigningMethodEdDSA, claims(change), nil, priv) }
+
+	// Positive control: the forging helper with the real key and no flaw.
+	if r := api(t, f.url, "GET", "/api/me", "", good(nil)); r.Status != http.StatusOK {
+		t.Fatalf("the control token is refused (%d %s): the table below would prove nothing", r.Status, r.Body)
+	}
+
+	_, attackerKey, _ := ed25519.GenerateKey(rand.Reader)
+	attackerJWK := jose.JSONWebKey{Key: attackerKey.Public(), KeyID: key.KeyID, Algorithm: "EdDSA"}
+	pubDER, _ := x509.MarshalPKIXPublicKey(priv.Public())
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
+	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, claims(nil)).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	parts := strings.Split(good(nil), ".")
+	b64 := base64.RawURLEncoding.EncodeToString
+	headerJSON := func(h map[string]any) string { b, _ := json.Marshal(h); return b64(b) }
+
+	attacks := []struct {
+		name    string
+		tok     string
+		expired bool // authentic but expired: the browser goes via refresh
+	}{
+		{"alg none", none, false},
+		{"alg none with our kid", headerJSON(map[string]any{"alg": "none", "kid": key.KeyID, "typ": "at+jwt"}) + "." + parts[1] + ".", false},
+		{"HS256 keyed with the public key (PEM)", sign(jwt.SigningMethodHS256, claims(nil), nil, pubPEM), false},
+		{"HS256 keyed with the public key (raw)", sign(jwt.SigningMethodHS256, claims(nil), nil, []byte(priv.Public().(ed25519.PublicKey))), false},
+		{"signed by another key, our kid", sign(jwt.SigningMethodEdDSA, claims(nil), nil, attackerKey), false},
+		{"unknown kid", sign(jwt.SigningMethodEdDSA, claims(nil), map[string]any{"kid": "no-such-key"}, priv), false},
+		{"embedded jwk", sign(jwt.SigningMethodEdDSA, claims(nil), map[string]any{"jwk": attackerJWK}, attackerKey), false},
+		{"jku header", sign(jwt.SigningMethodEdDSA, claims(nil), map[string]any{"jku": "https://evil.example/jwks.json"}, priv), false},
+		{"x5u header", sign(jwt.SigningMethodEdDSA, claims(nil), map[string]any{"x5u": "https://evil.example/cert.pem"}, priv), false},
+		{"typ JWT", sign(jwt.SigningMethodEdDSA, claims(nil), map[string]any{"typ": "JWT"}, priv), false},
+		{"expired", good(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Hour).Unix(); c["iat"] = now.Add(-2 * time.Hour).Unix(); c["nbf"] = c["iat"] }), true},
+		{"not yet valid", good(func(c jwt.MapClaims) { c["nbf"] = now.Add(time.Hour).Unix() }), false},
+		{"issued in the future", good(func(c jwt.MapClaims) { c["iat"] = now.Add(time.Hour).Unix() }), false},
+		{"no exp", good(func(c jwt.MapClaims) { delete(c, "exp") }), false},
+		{"wrong issuer", good(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }), false},
+		{"wrong audience", good(func(c jwt.MapClaims) { c["aud"] = []string{"another-service"} }), false},
+		{"no jti", good(func(c jwt.MapClaims) { delete(c, "jti") }), false},
+		{"another login's sid", good(func(c jwt.MapClaims) { c["sid"] = b64(randomBytes(16)) }), false},
+		// Signed with the real key: only the login's owner matches sid.
+		{"someone else, same login", good(func(c jwt.MapClaims) { c["sub"] = "alice" }), false},
+		{"truncated signature", access[:len(access)-10], false},
+		{"truncated to two parts", parts[0] + "." + parts[1], false},
+		{"cut in the header", access[:10], false},
+		{"flipped bit in the payload", parts[0] + "." + flip(parts[1]) + "." + parts[2], false},
+		{"100 KB token", parts[0] + "." + strings.Repeat("A", 100<<10) + "." + parts[2], false},
+		{"invalid base64", parts[0] + ".!!!not-base64!!!." + parts[2], false},
+		{"header not JSON", b64([]byte("not json")) + "." + parts[1] + "." + parts[2], false},
+		{"payload not JSON", parts[0] + "." + b64([]byte("not json")) + "." + parts[2], false},
+		{"empty", "", false},
+		{"spaces", "   ", false},
+	}
+	for _, a := range attacks {
+		t.Run(a.name, func(t *testing.T) {
+			r := api(t, f.url, "GET", "/api/me", "", a.tok)
+			if a.tok == "" || strings.TrimSpace(a.tok) == "" {
+				if r.Status != http.StatusUnauthorized {
+					t.Errorf("API: %d, want 401", r.Status)
+				}
+			} else {
+				wantInvalidToken(t, "API", r)
+			}
+			if a.tok == "" || strings.ContainsAny(a.tok, " ") {
+				return
+			}
+			br := newBrowser(t, f.url)
+			resp := withCookie(t, f.url, "/jwt/profile", "sk_access="+a.tok)
+			if resp.Status >= 500 || resp.Status != http.StatusSeeOther {
+				t.Fatalf("browser: %d, want 303", resp.Status)
+			}
+			want := "/jwt/login"
+			if a.expired {
+				want = "/jwt/refresh"
+			}
+			if !strings.HasPrefix(resp.Location, want) {
+				t.Errorf("browser: 303 to %q, want %s", resp.Location, want)
+			}
+			if a.expired {
+				if r := br.get(resp.Location); !strings.HasPrefix(r.Location, "/jwt/login") {
+					t.Errorf("refresh without a refresh token: %d %q, want 303 to login", r.Status, r.Location)
+				}
+			}
+		})
+	}
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+// flip changes one character of a base64url segment.
+func flip(seg string) string {
+	b := []byte(seg)
+	if b[5] == 'A' {
+		b[5] = 'B'
+	} else {
+		b[5] = 'A'
+	}
+	return string(b)
+}

@@ -1,0 +1,84 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"sessionkit/server"
+	"sessionkit/store/sqlitestore"
+	"sessionkit/token"
+)
+
+// TestKeyRotation rotates the signing key the way "sessionkit keys rotate"
+// does, from outside the running server: tokens signed before still
+// verify, new tokens carry the new kid once the server has reloaded its
+// keys, and a restart keeps all of it. The old key stops verifying once
+// every token it signed has expired.
+func TestKeyRotation(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	path := filepath.Join(t.TempDir(), "keys.db")
+	open := func() *sqlitestore.Store {
+		st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	st := open()
+	ts := newServer(t, st, server.Config{Now: clk.Now})
+	newBrowser(t, ts.URL).register("alice", "password one")
+	before, _ := apiLogin(t, ts.URL, "alice", "password one")
+	oldKid := header(t, before)["kid"]
+
+	// Another process (the command line) rotates, to ES256.
+	ring, err := token.OpenRing(ctx, st, token.RingOptions{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newKey, err := ring.Rotate(ctx, token.ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := api(t, ts.URL, "GET", "/api/me", "", before); r.Status != http.StatusOK {
+		t.Fatalf("a token signed before the rotation: %d, want 200", r.Status)
+	}
+	clk.Add(token.DefaultReloadInterval + time.Second)
+	after, _ := apiLogin(t, ts.URL, "alice", "password one")
+	if h := header(t, after); h["kid"] != newKey.ID || h["alg"] != "ES256" {
+		t.Fatalf("a token signed after the rotation: kid %v alg %v, want %s ES256", h["kid"], h["alg"], newKey.ID)
+	}
+	if h := header(t, before); h["kid"] != oldKid {
+		t.Fatal("test bug: the old token changed")
+	}
+	jwks := newBrowser(t, ts.URL).get("/.well-known/jwks.json").Body
+	set, err := token.ParseJWKS([]byte(jwks))
+	if err != nil || len(set.Keys()) != 2 {
+		t.Fatalf("JWKS after rotation: %v, %d keys, want both", err, len(set.Keys()))
+	}
+
+	// Restart: the same database, a new server.
+	ts.Close()
+	st.Close()
+	ts2 := newServer(t, open(), server.Config{Now: clk.Now})
+	for name, tok := range map[string]string{"before": before, "after": after} {
+		if r := api(t, ts2.URL, "GET", "/api/me", "", tok); r.Status != http.StatusOK {
+			t.Errorf("after restart, the token signed %s the rotation: %d, want 200", name, r.Status)
+		}
+	}
+	if fresh, _ := apiLogin(t, ts2.URL, "alice", "password one"); header(t, fresh)["kid"] != newKey.ID {
+		t.Errorf("after restart, new tokens carry kid %v, want %s", header(t, fresh)["kid"], newKey.ID)
+	}
+
+	// Once every token of the old key has expired, the key is retired: it
+	// is no longer published.
+	clk.Add(token.DefaultAccessLifetime + token.DefaultLeeway)
+	jwks = newBrowser(t, ts2.URL).get("/.well-known/jwks.json").Body
+	if set, err := token.ParseJWKS([]byte(jwks)); err != nil || len(set.Keys()) != 1 || set.Keys()[0].ID != newKey.ID {
+		t.Errorf("JWKS after the old key retired: %v, want only %s", jwks, newKey.ID)
+	}
+}

@@ -1,0 +1,162 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+
+	"sessionkit/token"
+)
+
+// tokens is what JWT mode and the JSON API share: the signing keys (kept in
+// the store, shared by every instance), the access-token issuer and
+// verifier, and the refresh-token families.
+type tokens struct {
+	ring      *token.Ring
+	issuer    *token.Issuer
+	verifier  *token.Verifier
+	refresher *token.Refresher
+}
+
+func newTokens(ctx context.Context, backend Backend, cfg Config) (*tokens, error) {
+	ring, err := token.OpenRing(ctx, backend, token.RingOptions{
+		Algorithm:     cfg.TokenAlgorithm,
+		TokenLifetime: cfg.AccessTokenLifetime,
+		Leeway:        cfg.TokenLeeway,
+		Now:           cfg.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: signing keys: %w", err)
+	}
+	t := &tokens{ring: ring}
+	t.issuer, err = token.NewIssuer(ring, token.IssuerOptions{
+		Issuer:   cfg.TokenIssuer,
+		Audience: cfg.TokenAudience,
+		Lifetime: cfg.AccessTokenLifetime,
+		Now:      cfg.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	t.verifier, err = token.NewVerifier(ring, token.VerifierOptions{
+		Issuer:   cfg.TokenIssuer,
+		Audience: cfg.TokenAudience,
+		Leeway:   cfg.TokenLeeway,
+		DenyList: backend,
+		Now:      cfg.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	t.refresher, err = token.NewRefresher(backend, token.RefreshOptions{
+		IdleTimeout: cfg.RefreshIdleTimeout,
+		Lifetime:    cfg.RefreshLifetime,
+		Grace:       cfg.RefreshGrace,
+		Now:         cfg.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	return t, nil
+}
+
+// pair is an access token and a refresh token of one family.
+type pair struct {
+	access  string
+	claims  token.Claims
+	refresh string
+	family  token.Family
+}
+
+// login starts a family for user and issues its first pair.
+func (t *tokens) login(ctx context.Context, user, userAgent string) (pair, error) {
+	fam, refresh, err := t.refresher.Start(ctx, user, userAgent)
+	if err != nil {
+		return pair{}, err
+	}
+	return t.issue(ctx, fam, refresh)
+}
+
+// refresh spends a refresh token and issues the family's next pair.
+func (t *tokens) refresh(ctx context.Context, refreshToken string) (pair, error) {
+	fam, refresh, err := t.refresher.Rotate(ctx, refreshToken)
+	if err != nil {
+		return pair{}, err
+	}
+	return t.issue(ctx, fam, refresh)
+}
+
+func (t *tokens) issue(ctx context.Context, fam token.Family, refresh string) (pair, error) {
+	access, claims, err := t.issuer.Issue(ctx, fam.User, fam.ID)
+	if err != nil {
+		return pair{}, err
+	}
+	return pair{access: access, claims: claims, refresh: refresh, family: fam}, nil
+}
+
+// check verifies an access token and that its login (the refresh family
+// named by sid) has not ended: logout, "log out everywhere", a revoked user
+// and a reused refresh token all end it, and with it every access token it
+// issued, at once. Errors are those of token.Verifier.Verify and
+// token.Refresher.Family: ErrInvalid (with ErrExpired or ErrRevoked) when
+// the client must log in or refresh again, anything else when the store
+// could not answer.
+func (t *tokens) check(ctx context.Context, access string) (token.Claims, error) {
+	c, err := t.verifier.Verify(ctx, access)
+	if err != nil {
+		return c, err
+	}
+	fam, err := t.refresher.Family(ctx, c.Session)
+	if err != nil {
+		return token.Claims{}, err
+	}
+	if err := sameOwner(c, fam); err != nil {
+		return token.Claims{}, err
+	}
+	return c, nil
+}
+
+// sameOwner refuses a token whose subject is not the owner of the login
+// it names. Only a holder of a signing key could make one; the check costs
+// nothing, as the family is read anyway.
+func sameOwner(c token.Claims, fam token.Family) error {
+	if !strings.EqualFold(c.Subject, fam.User) {
+		return fmt.Errorf("%w: the token's subject does not own its login", token.ErrInvalid)
+	}
+	return nil
+}
+
+// countView adds one to the profile count kept in the family of c, by
+// compare-and-swap, and returns the new count. The family must still be
+// live: this is also check's second half.
+func (t *tokens) countView(ctx context.Context, c token.Claims) (int64, error) {
+	var count int64
+	fam, err := t.refresher.Update(ctx, c.Session, func(data []byte) ([]byte, error) {
+		n, k := binary.Varint(data)
+		if k <= 0 {
+			n = 0 // no count yet (or not ours): start at zero
+		}
+		count = n + 1
+		return binary.AppendVarint(nil, count), nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return count, sameOwner(c, fam)
+}
+
+// revoke ends the login c belongs to: its access token is deny-listed until
+// it expires and its family ends, so neither the access token nor any
+// refresh token of the login is accepted again, from any client.
+func (t *tokens) revoke(ctx context.Context, c token.Claims) error {
+	if err := t.verifier.Revoke(ctx, c); err != nil {
+		return err
+	}
+	return t.refresher.Revoke(ctx, c.Session)
+}
+
+// isRejected reports whether err means the token is not acceptable, as
+// opposed to the store not answering.
+func isRejected(err error) bool { return errors.Is(err, token.ErrInvalid) }
