@@ -11,7 +11,12 @@ import (
 	"time"
 
 	"sessionkit/cookie"
+	"sessionkit/server"
+	"sessionkit/token"
 )
+
+// defaultStore is where state lives when --store is not given.
+const defaultStore = "sqlite:sessionkit.db"
 
 // errHelp is returned when the user asked for --help: exit status 0.
 var errHelp = errors.New("help requested")
@@ -29,6 +34,84 @@ type serveConfig struct {
 	SessionLifetime time.Duration
 	StoreTimeout    time.Duration
 	ShutdownTimeout time.Duration
+	Tokens          tokenConfig
+}
+
+// tokenConfig is the JWT configuration, shared by "serve" and "keys".
+type tokenConfig struct {
+	AccessLifetime  time.Duration
+	Leeway          time.Duration
+	Issuer          string
+	Audience        string
+	Algorithm       token.Algorithm
+	RefreshIdle     time.Duration
+	RefreshLifetime time.Duration
+	RefreshGrace    time.Duration
+}
+
+func defaultTokenConfig() tokenConfig {
+	return tokenConfig{
+		AccessLifetime:  token.DefaultAccessLifetime,
+		Leeway:          token.DefaultLeeway,
+		Issuer:          server.DefaultTokenIssuer,
+		Audience:        server.DefaultTokenAudience,
+		Algorithm:       token.DefaultAlgorithm,
+		RefreshIdle:     token.DefaultRefreshIdle,
+		RefreshLifetime: token.DefaultRefreshLifetime,
+		RefreshGrace:    token.DefaultRefreshGrace,
+	}
+}
+
+// lifetimeFlags registers the flags that decide how long tokens live,
+// which "keys" needs too (a key retires when its tokens have expired).
+func (c *tokenConfig) lifetimeFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&c.AccessLifetime, "access-token-lifetime", c.AccessLifetime, "how long a JWT access token is valid")
+	fs.DurationVar(&c.Leeway, "token-leeway", c.Leeway, "clock skew allowed when checking token times (0: none)")
+}
+
+// flags registers every token flag.
+func (c *tokenConfig) flags(fs *flag.FlagSet) {
+	c.lifetimeFlags(fs)
+	fs.StringVar(&c.Issuer, "token-issuer", c.Issuer, "the iss claim of access tokens, checked on every token")
+	fs.StringVar(&c.Audience, "token-audience", c.Audience, "the aud claim of access tokens, checked on every token")
+	fs.Func("token-algorithm", "`algorithm` of the first signing key, made on first start: EdDSA, ES256, RS256 or HS256 (default EdDSA)", func(s string) error {
+		a, err := token.ParseAlgorithm(s)
+		c.Algorithm = a
+		return err
+	})
+	fs.DurationVar(&c.RefreshIdle, "refresh-idle-timeout", c.RefreshIdle, "how long a JWT login lasts without a refresh")
+	fs.DurationVar(&c.RefreshLifetime, "refresh-lifetime", c.RefreshLifetime, "how long a JWT login lasts at most, however active")
+	fs.DurationVar(&c.RefreshGrace, "refresh-grace", c.RefreshGrace, "how long a spent refresh token is still honoured, for clients that refresh twice at once (0: none)")
+}
+
+// check reports a duration flag out of range.
+func (c tokenConfig) check() error {
+	for name, d := range map[string]time.Duration{
+		"access-token-lifetime": c.AccessLifetime, "refresh-idle-timeout": c.RefreshIdle, "refresh-lifetime": c.RefreshLifetime,
+	} {
+		if d <= 0 {
+			return fmt.Errorf("%w: --%s must be positive", errUsage, name)
+		}
+	}
+	for name, d := range map[string]time.Duration{"token-leeway": c.Leeway, "refresh-grace": c.RefreshGrace} {
+		if d < 0 {
+			return fmt.Errorf("%w: --%s must not be negative", errUsage, name)
+		}
+	}
+	if c.Issuer == "" || c.Audience == "" {
+		return fmt.Errorf("%w: --token-issuer and --token-audience must not be empty", errUsage)
+	}
+	return nil
+}
+
+// zeroMeansNone maps a flag's 0 ("none") to the negative value that
+// server.Config and the token package read as "none" (their zero is
+// "the default").
+func zeroMeansNone(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // parseServeFlags reads the flags of "serve", falling back to SESSIONKIT_*
@@ -36,13 +119,14 @@ type serveConfig struct {
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
 	cfg := serveConfig{
 		Addr:            "127.0.0.1:8080",
-		Store:           "sqlite:sessionkit.db",
+		Store:           defaultStore,
 		LogFormat:       "text",
 		CookieLifetime:  24 * time.Hour,
 		SessionIdle:     time.Hour,
 		SessionLifetime: 24 * time.Hour,
 		StoreTimeout:    2 * time.Second,
 		ShutdownTimeout: 10 * time.Second,
+		Tokens:          defaultTokenConfig(),
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -65,6 +149,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.DurationVar(&cfg.SessionLifetime, "session-lifetime", cfg.SessionLifetime, "how long a session-mode login lasts at most, however active")
 	fs.DurationVar(&cfg.StoreTimeout, "store-timeout", cfg.StoreTimeout, "how long a request waits for the store before answering 503")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a shutdown waits for requests in flight")
+	cfg.Tokens.flags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: sessionkit serve [flags]\n\nStarts the web server. Each flag may also be set by its SESSIONKIT_* variable (--log-level: SESSIONKIT_LOG_LEVEL).\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -91,6 +176,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		if d <= 0 {
 			return cfg, fmt.Errorf("%w: --%s must be positive", errUsage, name)
 		}
+	}
+	if err := cfg.Tokens.check(); err != nil {
+		return cfg, err
 	}
 	return cfg, nil
 }

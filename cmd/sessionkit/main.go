@@ -3,6 +3,7 @@
 // Usage:
 //
 //	sessionkit serve [flags]
+//	sessionkit keys list|rotate [flags]
 //
 // Run "sessionkit serve --help" for the flags. Every flag can also be set by
 // an environment variable named SESSIONKIT_ and the flag's name in capitals
@@ -52,9 +53,10 @@ func exitCode(err error, stderr io.Writer) int {
 const usage = `sessionkit: web sessions three ways (sealed cookies, server-side sessions, JWT).
 
 Usage:
-  sessionkit serve [flags]   start the web server
+  sessionkit serve [flags]           start the web server
+  sessionkit keys list|rotate [flags]   list or rotate the JWT signing keys
 
-Run "sessionkit serve --help" for its flags.
+Run "sessionkit COMMAND --help" for a command's flags.
 `
 
 // run dispatches to a subcommand. getenv reads the environment, so tests
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stderr)
+	case "keys":
+		return keysCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -42,12 +42,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	initCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	srv, err := server.New(initCtx, backend, server.Config{
-		Cookies:            cookie.Policy{Secure: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies},
-		CookieLifetime:     cfg.CookieLifetime,
-		SessionIdleTimeout: cfg.SessionIdle,
-		SessionLifetime:    cfg.SessionLifetime,
-		StoreTimeout:       cfg.StoreTimeout,
-		Logger:             logger,
+		Cookies:             cookie.Policy{Secure: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies},
+		CookieLifetime:      cfg.CookieLifetime,
+		SessionIdleTimeout:  cfg.SessionIdle,
+		SessionLifetime:     cfg.SessionLifetime,
+		StoreTimeout:        cfg.StoreTimeout,
+		AccessTokenLifetime: cfg.Tokens.AccessLifetime,
+		TokenLeeway:         zeroMeansNone(cfg.Tokens.Leeway),
+		TokenIssuer:         cfg.Tokens.Issuer,
+		TokenAudience:       cfg.Tokens.Audience,
+		TokenAlgorithm:      cfg.Tokens.Algorithm,
+		RefreshIdleTimeout:  cfg.Tokens.RefreshIdle,
+		RefreshLifetime:     cfg.Tokens.RefreshLifetime,
+		RefreshGrace:        zeroMeansNone(cfg.Tokens.RefreshGrace),
+		Logger:              logger,
 	})
 	cancel()
 	if err != nil {

@@ -149,6 +149,12 @@ func TestServeUsageErrors(t *testing.T) {
 		{"bad secure policy", []string{"serve", "--secure-cookies", "sometimes"}, nil, 2},
 		{"bad proxy", []string{"serve", "--trusted-proxies", "not-an-ip"}, nil, 2},
 		{"bad env", []string{"serve"}, map[string]string{"SESSIONKIT_LOG_LEVEL": "loud"}, 2},
+		{"bad token algorithm", []string{"serve", "--token-algorithm", "none"}, nil, 2},
+		{"negative grace", []string{"serve", "--refresh-grace", "-1s"}, nil, 2},
+		{"keys without subcommand", []string{"keys"}, nil, 2},
+		{"keys unknown subcommand", []string{"keys", "burn"}, nil, 2},
+		{"keys rotate to none", []string{"keys", "rotate", "--store", "memory:", "--algorithm", "none"}, nil, 2},
+		{"keys help", []string{"keys", "list", "--help"}, nil, 0},
 		{"help", []string{"serve", "--help"}, nil, 0},
 		{"top help", []string{"help"}, nil, 0},
 	}
