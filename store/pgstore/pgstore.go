@@ -1,0 +1,363 @@
+// Package pgstore implements the store interfaces on PostgreSQL, through
+// github.com/jackc/pgx/v5 and its connection pool, pgxpool. It is the
+// backend for several server instances sharing one database.
+//
+// # Opening
+//
+// [Open] takes a postgres:// URL (or a key=value connection string), builds
+// a pool with a short connect timeout and owns it: [Store.Close] closes it.
+// [New] takes a pool the application already has, for example one it also
+// uses for its own tables; Close then leaves the pool open. Both bring the
+// schema up to date before they return, so they fail when the database is
+// unreachable, the role lacks the privileges, or the schema was written by
+// a newer version of sessionkit.
+//
+// The store's statements are prepared and cached per connection (pgx's
+// default). Behind a pooler in transaction mode, such as PgBouncer, add
+// default_query_exec_mode=exec to the URL.
+//
+// # Schema
+//
+// The store keeps five tables, all prefixed sessionkit_ so that they can
+// live beside an application's own, in the schema [Options.Schema] names
+// ("public" by default; it is created if missing):
+//
+//   - sessionkit_schema: one row per migration applied (version, applied).
+//   - sessionkit_users: accounts, keyed by the name with ASCII letters
+//     folded to lower case (name_key), beside the name as registered.
+//   - sessionkit_keys: the server's keys, per purpose, in the order added.
+//   - sessionkit_deny_list: refused ids and until when.
+//   - sessionkit_sessions: session records keyed by the SHA-256 of the
+//     session token (bytea, 32 bytes): the token itself is never stored.
+//
+// Times are bigint Unix nanoseconds. The migrations in schema.go are the
+// schema's documentation. They are applied in one transaction under a
+// transaction-scoped advisory lock (pg_advisory_xact_lock) derived from the
+// schema name, so that instances starting together against one database
+// migrate exactly once and the others wait and then find it current.
+//
+// A DBA who prefers to apply the schema by hand can print it with
+// [SchemaSQL], run it as a role allowed to create tables, and grant the
+// application's role SELECT, INSERT, UPDATE and DELETE on the five tables
+// (and USAGE on the schema). New and Open then find the schema current and
+// only read sessionkit_schema: the application's role needs no CREATE
+// privilege.
+//
+// # Behaviour
+//
+// Session saves are compare-and-swap in one statement each (an INSERT …
+// ON CONFLICT … WHERE for a create, an UPDATE … WHERE version = $n for a
+// save), so of concurrent saves naming one version exactly one wins, across
+// connections and instances. Reads compare expiry times with the store's
+// clock ([Options.Now]), passed as a parameter, so an expired row is never
+// returned even before it is deleted. A background goroutine deletes
+// expired sessions and deny-list entries every [Options.CleanupInterval] in
+// batches of a few hundred rows, each batch its own short statement that
+// skips rows other transactions hold (FOR UPDATE SKIP LOCKED): several
+// instances may clean up at once without waiting on each other or on
+// requests.
+//
+// Every method honours its context: when it is canceled or its deadline
+// passes, the call returns at once with an error (pgx abandons the
+// connection instead of waiting for the server). Errors are wrapped with a
+// "pgstore: " prefix; only the store package's sentinels (store.ErrNotFound,
+// store.ErrExists, store.ErrConflict) mean an answer. Any other error means
+// the call failed: the database did not answer in time, or a write was given
+// a string it cannot store (below). It never stands for "not found".
+//
+// PostgreSQL text cannot hold a NUL byte or invalid UTF-8. Names, purposes,
+// key and deny-list ids, session owners and user agents with such bytes
+// cannot be stored: writes refuse them with an error, and lookups answer
+// as for a missing record.
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"sessionkit/store"
+)
+
+// Defaults applied to zero fields of Options, and to pools Open creates.
+const (
+	// DefaultSchema is the schema the tables are created in when
+	// Options.Schema is empty.
+	DefaultSchema = "public"
+
+	// DefaultCleanupInterval is how often expired rows are deleted when
+	// Options.CleanupInterval is zero.
+	DefaultCleanupInterval = 5 * time.Minute
+
+	// DefaultConnectTimeout bounds how long a pool Open creates spends
+	// establishing one connection, when the URL does not set
+	// connect_timeout. A server that is down fails fast instead of holding
+	// a background connection attempt for pgxpool's two minutes.
+	DefaultConnectTimeout = 5 * time.Second
+)
+
+// cleanupBatch bounds the rows one cleanup statement deletes, so that a
+// cleanup never holds many row locks or a long transaction.
+const cleanupBatch = 500
+
+// cleanupTimeout bounds one round of cleanup.
+const cleanupTimeout = time.Minute
+
+// Options configures Open and New. The zero value is ready to use.
+type Options struct {
+	// Schema is the PostgreSQL schema the tables live in; empty means
+	// DefaultSchema. It is created if it does not exist. The name is used
+	// as given (quoted, so case and punctuation are kept) and must be at
+	// most 63 bytes of valid UTF-8 without NUL.
+	Schema string
+
+	// CleanupInterval is how often expired rows are deleted; zero means
+	// DefaultCleanupInterval. Expired rows are never returned, whatever
+	// the interval.
+	CleanupInterval time.Duration
+
+	// Now returns the current time, against which expiry is checked; nil
+	// means time.Now.
+	Now func() time.Time
+}
+
+// Store is a PostgreSQL-backed store. It implements store.Users,
+// store.Keys, store.DenyList, store.Pinger and store.Sessions, and is safe
+// for concurrent use.
+type Store struct {
+	pool     *pgxpool.Pool
+	ownsPool bool
+	now      func() time.Time
+	q        queries
+
+	ctx    context.Context // ended by Close, to abort a running cleanup
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+}
+
+var _ interface {
+	store.Users
+	store.Keys
+	store.DenyList
+	store.Pinger
+	store.Sessions
+} = (*Store)(nil)
+
+// Open creates a connection pool for url (a postgres:// URL or a key=value
+// connection string, with pgxpool's pool_* settings if wanted), brings the
+// schema up to date and starts the cleanup goroutine. The Store owns the
+// pool: Close closes it. Unless the URL sets connect_timeout, each
+// connection attempt is bounded by DefaultConnectTimeout.
+//
+// Open fails if url cannot be parsed, ctx ends or the database cannot be
+// reached before the schema is migrated, the role may not create the
+// schema or its tables, or the schema was written by a newer version of
+// sessionkit.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	cfg, err := poolConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	s, err := newStore(ctx, pool, true, opts)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// poolConfig parses url into the pool configuration Open uses.
+func poolConfig(url string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgconn's parse errors repeat the connection string with the
+		// password masked; the message is safe to show.
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout <= 0 {
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	return cfg, nil
+}
+
+// New uses pool, which the caller keeps owning: Close does not close it. It
+// brings the schema up to date and starts the cleanup goroutine. It fails
+// for the same reasons as Open, except parsing a URL.
+func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("pgstore: nil pool")
+	}
+	return newStore(ctx, pool, false, opts)
+}
+
+func newStore(ctx context.Context, pool *pgxpool.Pool, owns bool, opts Options) (*Store, error) {
+	schema := opts.Schema
+	if schema == "" {
+		schema = DefaultSchema
+	}
+	if err := checkSchemaName(schema); err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, pool, schema); err != nil {
+		return nil, err
+	}
+	s := &Store{
+		pool:     pool,
+		ownsPool: owns,
+		now:      opts.Now,
+		q:        newQueries(quoteIdent(schema)),
+		done:     make(chan struct{}),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	interval := opts.CleanupInterval
+	if interval <= 0 {
+		interval = DefaultCleanupInterval
+	}
+	go s.cleanup(interval)
+	return s, nil
+}
+
+// Pool returns the connection pool the store uses, for packages that keep
+// their own tables beside the store's. Callers must not close it.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping reports whether the database answers before ctx ends.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("pgstore: ping: %w", err)
+	}
+	return nil
+}
+
+// Close stops the cleanup goroutine (aborting a cleanup in progress) and,
+// if the store was made by Open, closes the pool, waiting for connections
+// in use to be returned. Calling it more than once is safe.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		s.cancel()
+		<-s.done
+		if s.ownsPool {
+			s.pool.Close()
+		}
+	})
+	return nil
+}
+
+func (s *Store) cleanup(interval time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(s.ctx, cleanupTimeout)
+			// A failed cleanup is retried at the next tick; every read
+			// filters out expired rows meanwhile.
+			_, _ = s.removeExpired(ctx, s.now())
+			cancel()
+		}
+	}
+}
+
+// removeExpired deletes the rows that expired by now from every table in
+// s.q.expiring, in batches of cleanupBatch rows, each batch one statement,
+// and returns how many it deleted. It stops at the first error.
+func (s *Store) removeExpired(ctx context.Context, now time.Time) (int64, error) {
+	var total int64
+	for _, e := range s.q.expiring {
+		for {
+			tag, err := s.pool.Exec(ctx, e.deleteBatch, now.UnixNano(), cleanupBatch)
+			if err != nil {
+				return total, fmt.Errorf("pgstore: cleanup %s: %w", e.table, err)
+			}
+			n := tag.RowsAffected()
+			total += n
+			if n < cleanupBatch {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// checkSchemaName refuses schema names PostgreSQL would reject or silently
+// truncate.
+func checkSchemaName(schema string) error {
+	switch {
+	case len(schema) > 63:
+		return fmt.Errorf("pgstore: schema name %q is longer than PostgreSQL's 63 bytes", schema)
+	case !storable(schema):
+		return fmt.Errorf("pgstore: schema name %q is not valid UTF-8 or holds a NUL byte", schema)
+	}
+	return nil
+}
+
+// quoteIdent quotes a PostgreSQL identifier.
+func quoteIdent(name string) string {
+	return pgx.Identifier{name}.Sanitize()
+}
+
+// storable reports whether s can be kept in a PostgreSQL text column: valid
+// UTF-8 without NUL bytes.
+func storable(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// errUnstorable is returned by writes given a string that PostgreSQL text
+// cannot hold.
+func errUnstorable(op, what string) error {
+	return fmt.Errorf("pgstore: %s: %s is not valid UTF-8 or holds a NUL byte, which PostgreSQL text cannot store", op, what)
+}
+
+// uniqueViolation reports whether err is PostgreSQL's unique_violation.
+func uniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// serializationFailure reports whether err is PostgreSQL's
+// serialization_failure: under REPEATABLE READ or SERIALIZABLE, a row
+// changed by a concurrent transaction.
+func serializationFailure(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "40001"
+}
+
+// foldName returns the key an account or session owner is kept under: the
+// name with ASCII letters in lower case, as in store/memstore. It is done
+// here rather than with PostgreSQL's lower(), whose result depends on the
+// database's locale.
+func foldName(name string) string {
+	i := 0
+	for i < len(name) && !('A' <= name[i] && name[i] <= 'Z') {
+		i++
+	}
+	if i == len(name) {
+		return name
+	}
+	b := []byte(name)
+	for ; i < len(b); i++ {
+		if c := b[i]; 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
+}

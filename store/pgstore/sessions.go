@@ -1,0 +1,161 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"sessionkit/store"
+)
+
+// Session returns the record named id, or store.ErrNotFound when there is
+// none or it has expired. It runs one query. Any other error means the
+// database did not answer (or ctx ended first).
+func (s *Store) Session(ctx context.Context, id store.SessionID) (store.Record, error) {
+	r, err := scanRecord(s.pool.QueryRow(ctx, s.q.session, id[:], s.now().UnixNano()))
+	if errNoRows(err) {
+		return store.Record{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Record{}, fmt.Errorf("pgstore: get session: %w", err)
+	}
+	return r, nil
+}
+
+// SaveSession stores r if the stored record still has version r.Version (0:
+// no live record named r.ID exists) and returns the new version, r.Version+1.
+// Otherwise it changes nothing and returns store.ErrConflict. Each case is
+// one statement, so of concurrent saves naming the same version exactly one
+// succeeds, across connections and instances. It fails without saving when
+// r.User or r.UserAgent is not valid UTF-8 or holds a NUL byte. Any other
+// error means the database did not answer (or ctx ended first) and nothing
+// was saved.
+func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error) {
+	if !storable(r.User) {
+		return 0, errUnstorable("save session", "the user")
+	}
+	if !storable(r.UserAgent) {
+		return 0, errUnstorable("save session", "the user agent")
+	}
+	data := r.Data
+	if data == nil {
+		data = []byte{} // the column is NOT NULL; nil and empty mean the same
+	}
+	now := s.now().UnixNano()
+	var tag pgconn.CommandTag
+	var err error
+	switch {
+	case r.Version == 0:
+		tag, err = s.pool.Exec(ctx, s.q.createSession,
+			r.ID[:], foldName(r.User), r.User, data,
+			r.Created.UnixNano(), r.LastSeen.UnixNano(), r.Expires.UnixNano(), r.UserAgent, now)
+	case r.Version < math.MaxInt64:
+		tag, err = s.pool.Exec(ctx, s.q.updateSession,
+			foldName(r.User), r.User, data,
+			r.Created.UnixNano(), r.LastSeen.UnixNano(), r.Expires.UnixNano(), r.UserAgent,
+			r.ID[:], int64(r.Version), now)
+	default:
+		// No stored record reaches this version: versions are bigints,
+		// and this one could not be incremented.
+		if err := ctx.Err(); err != nil {
+			return 0, fmt.Errorf("pgstore: save session: %w", err)
+		}
+		return 0, store.ErrConflict
+	}
+	if serializationFailure(err) {
+		// Under REPEATABLE READ or SERIALIZABLE (a pool's default, say),
+		// PostgreSQL reports a save that raced another this way rather
+		// than by changing no row. Nothing was saved either way.
+		return 0, store.ErrConflict
+	}
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: save session: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return 0, store.ErrConflict
+	}
+	return r.Version + 1, nil
+}
+
+// DeleteSession removes the record named id; a missing record is not an
+// error. An error means the database did not answer (or ctx ended first).
+func (s *Store) DeleteSession(ctx context.Context, id store.SessionID) error {
+	if _, err := s.pool.Exec(ctx, s.q.deleteSession, id[:]); err != nil {
+		return fmt.Errorf("pgstore: delete session: %w", err)
+	}
+	return nil
+}
+
+// UserSessions returns the live records of user (compared
+// case-insensitively, ASCII only, like account names), most recently created
+// first, in one query on the per-user index. An empty user has no sessions:
+// records without a User are never listed. An error means the database did
+// not answer (or ctx ended first).
+func (s *Store) UserSessions(ctx context.Context, user string) ([]store.Record, error) {
+	out := []store.Record{}
+	if !storable(user) {
+		// No record can be owned by it.
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("pgstore: list sessions: %w", err)
+		}
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, s.q.userSessions, foldName(user), s.now().UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list sessions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: list sessions: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: list sessions: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteUserSessions removes every record of user (compared
+// case-insensitively), expired ones included, in one statement, and returns
+// how many live records it removed. An empty user matches nothing, so
+// anonymous sessions are never removed this way. An error means the
+// database did not answer (or ctx ended first); the statement is atomic, so
+// either all of them are gone or none.
+func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int, error) {
+	if !storable(user) {
+		if err := ctx.Err(); err != nil {
+			return 0, fmt.Errorf("pgstore: delete user sessions: %w", err)
+		}
+		return 0, nil
+	}
+	var n int64
+	if err := s.pool.QueryRow(ctx, s.q.deleteUserSessions, foldName(user), s.now().UnixNano()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("pgstore: delete user sessions: %w", err)
+	}
+	return int(n), nil
+}
+
+// scanRecord reads one row of sessionColumns.
+func scanRecord(row interface{ Scan(...any) error }) (store.Record, error) {
+	var r store.Record
+	var id []byte
+	var version, created, lastSeen, expires int64
+	if err := row.Scan(&id, &r.User, &r.Data, &version, &created, &lastSeen, &expires, &r.UserAgent); err != nil {
+		return store.Record{}, err
+	}
+	if len(id) != len(r.ID) {
+		return store.Record{}, fmt.Errorf("session id of %d bytes, want %d", len(id), len(r.ID))
+	}
+	copy(r.ID[:], id)
+	r.Version = uint64(version)
+	r.Created = time.Unix(0, created)
+	r.LastSeen = time.Unix(0, lastSeen)
+	r.Expires = time.Unix(0, expires)
+	return r, nil
+}
