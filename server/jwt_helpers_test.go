@@ -150,7 +150,7 @@ func claimsOf(t *testing.T, tok string) map[string]any {
 // signingKey returns the server's newest signing key as the store keeps
 // it, parsed, so a test can forge tokens the way an attacker who stole it
 // (or a test of a single flaw) would.
-func signingKey(t *testing.T, st *memstore.Store) jose.JSONWebKey {
+func signingKey(t testing.TB, st *memstore.Store) jose.JSONWebKey {
 	t.Helper()
 	keys, err := st.Keys(context.Background(), token.DefaultKeyPurpose)
 	if err != nil || len(keys) == 0 {
