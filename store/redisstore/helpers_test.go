@@ -1,0 +1,150 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"sessionkit/internal/testenv"
+)
+
+// testPrefix returns a prefix no other test uses, so that tests (and test
+// packages) running at the same time never share keys.
+func testPrefix() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return "sktest:" + hex.EncodeToString(b) + ":"
+}
+
+// testClient returns a client of the test server, configured as Open
+// configures its own, closed when the test ends.
+func testClient(t testing.TB) *redis.Client {
+	t.Helper()
+	ro, _, err := clientOptions(testenv.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(ro)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// openTest returns a Store on its own client and prefix, and the client.
+// When the test ends, every key under the prefix is deleted.
+func openTest(t testing.TB, opts Options) (*Store, *redis.Client) {
+	t.Helper()
+	c := testClient(t)
+	if opts.Prefix == "" {
+		opts.Prefix = testPrefix()
+	}
+	s := New(c, opts)
+	t.Cleanup(func() { deleteKeys(t, c, opts.Prefix) })
+	return s, c
+}
+
+// deleteKeys removes every key under prefix, by SCAN and UNLINK.
+func deleteKeys(t testing.TB, c redis.UniversalClient, prefix string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	keys, err := keysUnder(ctx, c, prefix)
+	if err != nil {
+		t.Errorf("cleanup of %s*: %v", prefix, err)
+		return
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), 500)
+		if err := c.Unlink(ctx, keys[:n]...).Err(); err != nil {
+			t.Errorf("cleanup of %s*: %v", prefix, err)
+			return
+		}
+		keys = keys[n:]
+	}
+}
+
+// keysUnder lists the keys under prefix, by SCAN.
+func keysUnder(ctx context.Context, c redis.UniversalClient, prefix string) ([]string, error) {
+	var keys []string
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	return keys, iter.Err()
+}
+
+// fakeClock is a clock a test moves by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Now()} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// recorder is a go-redis hook that records what a client sends: each
+// command on its own, or each pipeline as one round trip. It leaves out the
+// handshake of a new connection (HELLO, CLIENT SETINFO, ...), which goes
+// through hooks too but is paid once per pooled connection, not per call.
+type recorder struct {
+	mu    sync.Mutex
+	trips [][]redis.Cmder // one element per round trip
+}
+
+func (r *recorder) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r *recorder) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.add([]redis.Cmder{cmd})
+		return next(ctx, cmd)
+	}
+}
+
+func (r *recorder) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		r.add(cmds)
+		return next(ctx, cmds)
+	}
+}
+
+func (r *recorder) add(cmds []redis.Cmder) {
+	handshake := true
+	for _, c := range cmds {
+		switch c.Name() {
+		case "hello", "client", "auth", "select":
+		default:
+			handshake = false
+		}
+	}
+	if handshake {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.trips = append(r.trips, cmds)
+}
+
+// take returns the round trips recorded since the last take, and forgets
+// them.
+func (r *recorder) take() [][]redis.Cmder {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.trips
+	r.trips = nil
+	return t
+}

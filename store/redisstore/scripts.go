@@ -1,0 +1,202 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// The Lua scripts. Each runs atomically on the keys it is given, and only on
+// those (KEYS), so that Redis Cluster can route it; scripts with several keys
+// are only given keys of one hash slot.
+//
+// Scripts never do arithmetic on versions or nanosecond times: Lua numbers
+// are doubles and would round them. Versions are compared as strings (Go
+// computes the next one), times with before, below. Milliseconds (below
+// 2^53 until the year 2255) are safe as numbers.
+
+// before reports whether a < b for non-negative decimal integers without
+// leading zeros.
+const luaBefore = `
+local function before(a, b)
+  if #a ~= #b then return #a < #b end
+  return a < b
+end
+`
+
+// saveScript is SaveSession's compare-and-swap.
+//
+// KEYS[1]: the record. ARGV: 1 the version read ("0": create), 2 the new
+// version, 3 now (ns), 4 the save's nonce, 5 user, 6 folded user, 7 data,
+// 8 created (ns), 9 last seen (ns), 10 expires (ns, clamped), 11 expires
+// (ms, rounded up), 12 user agent, 13 how long an expired record is kept
+// (ms).
+//
+// It returns {1} when the record was saved (or this very save, recognised by
+// its nonce, was saved before: a retry after a lost reply), {1, owner, nonce}
+// when the save moved the record away from another named owner (whose index
+// entry written with nonce can go), and {0} on a version conflict.
+var saveScript = redis.NewScript(luaBefore + `
+local key = KEYS[1]
+local cur = redis.call('HMGET', key, 'v', 'e', 'n', 'f')
+local v, e, n, f = cur[1], cur[2], cur[3], cur[4]
+if v and n == ARGV[4] and v == ARGV[2] then
+  return {1}
+end
+local have = '0'
+if v and before(ARGV[3], e) then have = v end
+if have ~= ARGV[1] then return {0} end
+redis.call('HSET', key, 'v', ARGV[2], 'e', ARGV[10], 'n', ARGV[4], 'u', ARGV[5], 'f', ARGV[6],
+  'd', ARGV[7], 'c', ARGV[8], 'l', ARGV[9], 'a', ARGV[12])
+if before(ARGV[3], ARGV[10]) then
+  redis.call('PEXPIREAT', key, ARGV[11])
+else
+  redis.call('PEXPIRE', key, ARGV[13])
+end
+if v and f and f ~= '' and f ~= ARGV[6] then
+  return {1, f, n}
+end
+return {1}
+`)
+
+// indexScript writes one entry of a user's session index, and on a login
+// drops the user's entries whose expiry has passed.
+//
+// KEYS[1]: the index. ARGV: 1 the record id (hex), 2 the record's expiry
+// (ms), 3 now (ms), 4 the save's nonce, 5 "1" to drop expired entries.
+//
+// An entry is "expires:written:nonce"; its expiry is the latest any save
+// wrote, so that a save that lost (and wrote a shorter one) cannot make it
+// look expired while its record lives. The key's TTL is only ever extended,
+// to the latest expiry written.
+var indexScript = redis.NewScript(`
+local key, id = KEYS[1], ARGV[1]
+local exp = ARGV[2]
+local old = redis.call('HGET', key, id)
+if old then
+  local oldExp = string.match(old, '^(%d+):')
+  if oldExp and tonumber(oldExp) > tonumber(exp) then exp = oldExp end
+end
+redis.call('HSET', key, id, exp .. ':' .. ARGV[3] .. ':' .. ARGV[4])
+local now = tonumber(ARGV[3])
+if ARGV[5] == '1' then
+  local all = redis.call('HGETALL', key)
+  for i = 1, #all, 2 do
+    local e = tonumber(string.match(all[i + 1], '^(%d+):') or '0')
+    if e <= now then redis.call('HDEL', key, all[i]) end
+  end
+end
+local ttl = redis.call('PTTL', key)
+if ttl == -1 or (ttl >= 0 and ttl < tonumber(exp) - now) then
+  redis.call('PEXPIREAT', key, exp)
+end
+return 1
+`)
+
+// pruneScript removes index entries, each only if it was last written with
+// the nonce given: an entry written again since the caller read it stays.
+//
+// KEYS[1]: the index. ARGV: pairs of record id (hex) and nonce. It returns
+// how many entries it removed.
+var pruneScript = redis.NewScript(`
+local n = 0
+for i = 1, #ARGV, 2 do
+  local v = redis.call('HGET', KEYS[1], ARGV[i])
+  if v and string.sub(v, -(#ARGV[i + 1] + 1)) == ':' .. ARGV[i + 1] then
+    n = n + redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return n
+`)
+
+// deleteScript removes a record.
+//
+// KEYS[1]: the record. ARGV: 1 now (ns), 2 "any" to remove the record
+// whoever owns it, or "owner" to remove it only if its folded owner is
+// 3.
+//
+// It returns {0} when there is no record, {1, owner, nonce} when it removed
+// a live record, {2, owner, nonce} when it removed an expired one, and
+// {3, owner, nonce} when it kept a record of another owner. owner is folded;
+// nonce is that of the record's last save.
+var deleteScript = redis.NewScript(luaBefore + `
+local cur = redis.call('HMGET', KEYS[1], 'f', 'e', 'n')
+local f, e, n = cur[1], cur[2], cur[3]
+if not n then return {0} end
+if ARGV[2] == 'owner' and f ~= ARGV[3] then return {3, f, n} end
+redis.call('DEL', KEYS[1])
+if before(ARGV[1], e) then return {1, f, n} end
+return {2, f, n}
+`)
+
+// denyScript adds a deny-list entry, keeping the later of two times.
+//
+// KEYS[1]: the entry. ARGV: 1 until (ns, clamped), 2 until (ms, rounded up).
+var denyScript = redis.NewScript(luaBefore + `
+local cur = redis.call('GET', KEYS[1])
+if cur and not before(cur, ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return 1
+`)
+
+// setPasswordScript replaces an account's password hash and Updated time.
+// An account is "created:updated:len(name):name" followed by the hash.
+//
+// KEYS[1]: the accounts. ARGV: 1 the folded name, 2 the new hash, 3 updated
+// (ns). It returns 1, or 0 when there is no such account.
+var setPasswordScript = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return 0 end
+local created, n, rest = string.match(v, '^(%-?%d+):%-?%d+:(%d+):(.*)$')
+if not created then return redis.error_reply('malformed account ' .. ARGV[1]) end
+local name = string.sub(rest, 1, tonumber(n))
+redis.call('HSET', KEYS[1], ARGV[1], created .. ':' .. ARGV[3] .. ':' .. n .. ':' .. name .. ARGV[2])
+return 1
+`)
+
+// addKeyScript adds a key to a purpose unless its ID is taken.
+//
+// KEYS: 1 the purpose's ID list, 2 its key hash (one hash slot). ARGV: 1 the
+// ID, 2 the key. It returns 1, or 0 when the ID is taken.
+var addKeyScript = redis.NewScript(`
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+return 1
+`)
+
+// deleteKeyScript removes a key from a purpose.
+//
+// KEYS: 1 the purpose's ID list, 2 its key hash (one hash slot). ARGV: 1 the
+// ID. It returns 1, or 0 when there is no such key.
+var deleteKeyScript = redis.NewScript(`
+if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('LREM', KEYS[1], 0, ARGV[1])
+return 1
+`)
+
+// keysScript reads a purpose's keys in the order added.
+//
+// KEYS: 1 the purpose's ID list, 2 its key hash (one hash slot). It returns
+// {id1, key1, id2, key2, ...}.
+var keysScript = redis.NewScript(`
+local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+local out = {}
+for _, id in ipairs(ids) do
+  local k = redis.call('HGET', KEYS[2], id)
+  if k then
+    out[#out + 1] = id
+    out[#out + 1] = k
+  end
+end
+return out
+`)
+
+// scripts lists every script, for tests.
+var scripts = map[string]*redis.Script{
+	"save":        saveScript,
+	"index":       indexScript,
+	"prune":       pruneScript,
+	"delete":      deleteScript,
+	"deny":        denyScript,
+	"setPassword": setPasswordScript,
+	"addKey":      addKeyScript,
+	"deleteKey":   deleteKeyScript,
+	"keys":        keysScript,
+}
