@@ -37,7 +37,7 @@ const (
 	DefaultCookieLifetime = 24 * time.Hour
 	DefaultSessionIdle    = session.DefaultIdleTimeout
 	DefaultSessionLife    = session.DefaultLifetime
-	DefaultStoreTimeout   = 2 * time.Second
+	DefaultStoreTimeout   = 500 * time.Millisecond
 	DefaultLoginTimeout   = 10 * time.Second
 	DefaultMaxBodyBytes   = 64 << 10
 	DefaultTokenIssuer    = "sessionkit"

@@ -2,14 +2,19 @@ package session_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
 
+	"sessionkit/internal/testenv"
 	"sessionkit/session"
 	"sessionkit/store"
 	"sessionkit/store/memstore"
+	"sessionkit/store/pgstore"
+	"sessionkit/store/redisstore"
 	"sessionkit/store/sqlitestore"
 )
 
@@ -39,12 +44,46 @@ func forEachStore(b *testing.B, bench func(*testing.B, store.Sessions)) {
 		b.Cleanup(func() { db.Close() })
 		bench(b, db)
 	})
+	b.Run("redisstore", func(b *testing.B) {
+		rs, err := redisstore.Open(context.Background(), testenv.Redis(b), redisstore.Options{Prefix: "skbench:" + benchSuffix() + ":"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { rs.Close() })
+		bench(b, rs)
+	})
+	b.Run("pgstore", func(b *testing.B) {
+		ctx := context.Background()
+		schema := "skbench_" + benchSuffix()
+		pg, err := pgstore.Open(ctx, testenv.Postgres(b), pgstore.Options{Schema: schema})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			pg.Pool().Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			pg.Close()
+		})
+		bench(b, pg)
+	})
+}
+
+// benchSuffix names a Redis key prefix or a PostgreSQL schema no other run
+// uses. The benchmark's few Redis keys expire with their sessions.
+func benchSuffix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // benchmarkRequest creates a session with one counting request, then
 // measures handler h on it.
+//
+// It reports the store round trips per request: a request that changes
+// the session does one read and one compare-and-swap; a read-only one does
+// one read (and a write at most once per TouchInterval).
 func benchmarkRequest(b *testing.B, st store.Sessions, h http.HandlerFunc) {
-	mgr := session.New(st, session.Options{})
+	ws := &watchedStore{Sessions: st}
+	mgr := session.New(ws, session.Options{})
 	create := mgr.Handler(http.HandlerFunc(counter))
 	w := httptest.NewRecorder()
 	create.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
@@ -52,14 +91,19 @@ func benchmarkRequest(b *testing.B, st store.Sessions, h http.HandlerFunc) {
 	handler := mgr.Handler(h)
 	r := httptest.NewRequest("GET", "/", nil)
 	r.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: token})
+	loads, saves := ws.loads.Load(), ws.saves.Load()
 	b.ReportAllocs()
+	n := 0
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		handler.ServeHTTP(w, r)
 		if w.Code != http.StatusOK {
 			b.Fatalf("status %d", w.Code)
 		}
+		n++
 	}
+	b.ReportMetric(float64(ws.loads.Load()-loads)/float64(n), "reads/op")
+	b.ReportMetric(float64(ws.saves.Load()-saves)/float64(n), "cas/op")
 }
 
 // BenchmarkBareHandler is the same counting page without sessions (the

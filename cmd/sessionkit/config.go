@@ -124,14 +124,14 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		CookieLifetime:  24 * time.Hour,
 		SessionIdle:     time.Hour,
 		SessionLifetime: 24 * time.Hour,
-		StoreTimeout:    2 * time.Second,
+		StoreTimeout:    500 * time.Millisecond,
 		ShutdownTimeout: 10 * time.Second,
 		Tokens:          defaultTokenConfig(),
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "`host:port` to listen on")
-	fs.StringVar(&cfg.Store, "store", cfg.Store, "where state lives: sqlite:PATH (relative to the working directory) or memory:")
+	fs.StringVar(&cfg.Store, "store", cfg.Store, "where state lives: sqlite:PATH (relative to the working directory), memory:, redis://HOST:PORT/DB[?prefix=P] or postgres://USER@HOST:PORT/DB[?schema=S]")
 	fs.Func("secure-cookies", "Secure cookie `policy`: auto (when the request is HTTPS), always or never (default auto)", func(s string) error {
 		m, err := cookie.ParseSecureMode(s)
 		cfg.SecureCookies = m

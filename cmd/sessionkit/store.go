@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 
 	"sessionkit/server"
 	"sessionkit/store/memstore"
+	"sessionkit/store/pgstore"
+	"sessionkit/store/redisstore"
 	"sessionkit/store/sqlitestore"
 )
 
@@ -17,11 +20,24 @@ type backend interface {
 	io.Closer
 }
 
-// openStore opens the store named by spec: "sqlite:PATH" or "memory:".
+// storeKinds is what --store accepts, for messages.
+const storeKinds = "sqlite:PATH, memory:, redis://… (or rediss://) or postgres://…"
+
+// openStore opens the store named by spec:
+//
+//   - sqlite:PATH — the embedded default, a file relative to the working
+//     directory;
+//   - memory: — in this process only, lost when it ends;
+//   - redis://[user:password@]host:port/db[?prefix=P] (or rediss:// for
+//     TLS) — keys start with P, "sessionkit:" by default;
+//   - postgres://user@host:port/db[?schema=S] (or postgresql://) — tables
+//     in schema S, "public" by default.
+//
+// Other query parameters of the URLs go to the driver.
 func openStore(ctx context.Context, spec string) (backend, error) {
 	kind, rest, ok := strings.Cut(spec, ":")
 	if !ok {
-		return nil, fmt.Errorf("%w: --store %q has no kind; use memory: or sqlite:PATH", errUsage, spec)
+		return nil, fmt.Errorf("%w: --store %q has no kind; use %s", errUsage, spec, storeKinds)
 	}
 	switch kind {
 	case "sqlite":
@@ -35,15 +51,56 @@ func openStore(ctx context.Context, spec string) (backend, error) {
 		return s, nil
 	case "memory":
 		return memstore.New(memstore.Options{}), nil
+	case "redis", "rediss":
+		u, prefix, err := takeParam(spec, "prefix")
+		if err != nil {
+			return nil, err
+		}
+		s, err := redisstore.Open(ctx, u, redisstore.Options{Prefix: prefix})
+		if err != nil {
+			return nil, fmt.Errorf("opening the store: %w", err)
+		}
+		return s, nil
+	case "postgres", "postgresql":
+		u, schema, err := takeParam(spec, "schema")
+		if err != nil {
+			return nil, err
+		}
+		s, err := pgstore.Open(ctx, u, pgstore.Options{Schema: schema})
+		if err != nil {
+			return nil, fmt.Errorf("opening the store: %w", err)
+		}
+		return s, nil
 	default:
-		return nil, fmt.Errorf("%w: --store %q: unknown kind %q (want sqlite or memory)", errUsage, spec, kind)
+		return nil, fmt.Errorf("%w: --store %q: unknown kind %q (want %s)", errUsage, spec, kind, storeKinds)
 	}
 }
 
-// describeStore says where state lives, for the log.
+// takeParam removes the query parameter name, which is sessionkit's, from
+// the URL spec, and returns the URL without it and the parameter's value.
+func takeParam(spec, name string) (string, string, error) {
+	u, err := url.Parse(spec)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: --store: %v", errUsage, err)
+	}
+	q := u.Query()
+	value := q.Get(name)
+	q.Del(name)
+	u.RawQuery = q.Encode()
+	return u.String(), value, nil
+}
+
+// describeStore says where state lives, for the log, without a password
+// the URL may hold.
 func describeStore(spec string) string {
 	if spec == "memory:" {
 		return "memory (lost when the process ends)"
+	}
+	if u, err := url.Parse(spec); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
 	}
 	return spec
 }

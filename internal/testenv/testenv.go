@@ -36,6 +36,7 @@ func Redis(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("SESSIONKIT_TEST_REDIS=%q: %v", url, err)
 	}
+	opts.DialerRetries = 1 // one try: a missing server is known at once
 	c := redis.NewClient(opts)
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), reachTimeout)
