@@ -217,7 +217,9 @@ func TestTokenAttacks(t *testing.T) {
 		}
 		return s
 	}
-	good := func(change func(jwt.MapClaims)) string { return sign(jwt.SigningMethodEdDSA, claims(change), nil, priv) }
+	good := func(change func(jwt.MapClaims)) string {
+		return sign(jwt.SigningMethodEdDSA, claims(change), nil, priv)
+	}
 
 	// Positive control: the forging helper with the real key and no flaw.
 	if r := api(t, f.url, "GET", "/api/me", "", good(nil)); r.Status != http.StatusOK {
@@ -248,7 +250,11 @@ func TestTokenAttacks(t *testing.T) {
 		{"jku header", sign(jwt.SigningMethodEdDSA, claims(nil), map[string]any{"jku": "https://evil.example/jwks.json"}, priv), false},
 		{"x5u header", sign(jwt.SigningMethodEdDSA, claims(nil), map[string]any{"x5u": "https://evil.example/cert.pem"}, priv), false},
 		{"typ JWT", sign(jwt.SigningMethodEdDSA, claims(nil), map[string]any{"typ": "JWT"}, priv), false},
-		{"expired", good(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Hour).Unix(); c["iat"] = now.Add(-2 * time.Hour).Unix(); c["nbf"] = c["iat"] }), true},
+		{"expired", good(func(c jwt.MapClaims) {
+			c["exp"] = now.Add(-time.Hour).Unix()
+			c["iat"] = now.Add(-2 * time.Hour).Unix()
+			c["nbf"] = c["iat"]
+		}), true},
 		{"not yet valid", good(func(c jwt.MapClaims) { c["nbf"] = now.Add(time.Hour).Unix() }), false},
 		{"issued in the future", good(func(c jwt.MapClaims) { c["iat"] = now.Add(time.Hour).Unix() }), false},
 		{"no exp", good(func(c jwt.MapClaims) { delete(c, "exp") }), false},

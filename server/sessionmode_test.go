@@ -23,6 +23,8 @@ var backends = []struct {
 }{
 	{"memory", func(t *testing.T) server.Backend { return newMem(t) }},
 	{"sqlite", func(t *testing.T) server.Backend { return openSQLite(t, filepath.Join(t.TempDir(), "s.db")) }},
+	{"redis", openRedis},
+	{"postgres", openPostgres},
 }
 
 func openSQLite(t *testing.T, path string) *sqlitestore.Store {
