@@ -14,14 +14,16 @@ var (
 	ErrInvalid = errors.New("token: invalid")
 
 	// ErrExpired is wrapped, with ErrInvalid, by the error for an access
-	// token that is authentic but past its expiry (beyond the leeway), or a
-	// refresh token past its family's idle or absolute lifetime.
+	// token that is authentic but past its expiry (beyond the leeway). A
+	// refresh token past its family's idle or absolute lifetime gives
+	// ErrRevoked instead: the store forgets an expired family, so it
+	// cannot be told from a revoked one.
 	ErrExpired = errors.New("token: expired")
 
 	// ErrRevoked is wrapped, with ErrInvalid, by the error for a token that
 	// was authentic but has been revoked: an access token whose id is on
 	// the deny list, or a refresh token whose family has ended (logout,
-	// revocation, reuse).
+	// revocation, reuse, idle timeout or lifetime).
 	ErrRevoked = errors.New("token: revoked")
 
 	// ErrReused is wrapped, with ErrInvalid and ErrRevoked, by the error for

@@ -115,9 +115,10 @@ func (r *Refresher) Start(ctx context.Context, user, userAgent string) (Family, 
 	var fid [familyIDBytes]byte
 	_, _ = rand.Read(fid[:])
 	tok, h := newRefreshToken(fid)
+	sid := familySID(fid)
 	now := r.opts.Now()
 	rec := store.Record{
-		ID:        familyRecordID(fid),
+		ID:        familyRecordID(sid),
 		User:      user,
 		Created:   now,
 		LastSeen:  now,
@@ -129,7 +130,7 @@ func (r *Refresher) Start(ctx context.Context, user, userAgent string) (Family, 
 	if _, err := r.store.SaveSession(ctx, rec); err != nil {
 		return Family{}, "", fmt.Errorf("token: starting a refresh family: %w", err)
 	}
-	return family(fid, rec, st), tok, nil
+	return family(sid, rec, st), tok, nil
 }
 
 // Rotate spends a refresh token and returns its family with a new token.
@@ -147,7 +148,8 @@ func (r *Refresher) Rotate(ctx context.Context, tok string) (Family, string, err
 	if !ok {
 		return Family{}, "", invalid("malformed refresh token")
 	}
-	id := familyRecordID(fid)
+	sid := familySID(fid)
+	id := familyRecordID(sid)
 	for range r.opts.MaxRetries + 1 {
 		rec, st, err := r.load(ctx, id)
 		if err != nil {
@@ -181,7 +183,7 @@ func (r *Refresher) Rotate(ctx context.Context, tok string) (Family, string, err
 			return Family{}, "", fmt.Errorf("token: rotating a refresh token: %w", err)
 		}
 		rec.Version = v
-		return family(fid, rec, st), next, nil
+		return family(sid, rec, st), next, nil
 	}
 	return Family{}, "", fmt.Errorf("token: rotating a refresh token: %w after %d retries", store.ErrConflict, r.opts.MaxRetries)
 }
@@ -191,15 +193,15 @@ func (r *Refresher) Rotate(ctx context.Context, tok string) (Family, string, err
 // ErrRevoked and ErrInvalid; any other error means the store could not be
 // reached.
 func (r *Refresher) Family(ctx context.Context, id string) (Family, error) {
-	fid, ok := parseFamilyID(id)
+	sid, ok := parseFamilyID(id)
 	if !ok {
 		return Family{}, invalid("malformed family id")
 	}
-	rec, st, err := r.load(ctx, familyRecordID(fid))
+	rec, st, err := r.load(ctx, familyRecordID(sid))
 	if err != nil {
 		return Family{}, err
 	}
-	return family(fid, rec, st), nil
+	return family(sid, rec, st), nil
 }
 
 // Update changes the application data of the family named id by
@@ -208,11 +210,11 @@ func (r *Refresher) Family(ctx context.Context, id string) (Family, error) {
 // newer data. fn's error is returned as it is. The family's expiry does
 // not move. Errors are as for Family.
 func (r *Refresher) Update(ctx context.Context, id string, fn func(data []byte) ([]byte, error)) (Family, error) {
-	fid, ok := parseFamilyID(id)
+	sid, ok := parseFamilyID(id)
 	if !ok {
 		return Family{}, invalid("malformed family id")
 	}
-	rid := familyRecordID(fid)
+	rid := familyRecordID(sid)
 	for range r.opts.MaxRetries + 1 {
 		rec, st, err := r.load(ctx, rid)
 		if err != nil {
@@ -230,7 +232,7 @@ func (r *Refresher) Update(ctx context.Context, id string, fn func(data []byte) 
 			return Family{}, fmt.Errorf("token: updating a refresh family: %w", err)
 		}
 		rec.Version = v
-		return family(fid, rec, st), nil
+		return family(sid, rec, st), nil
 	}
 	return Family{}, fmt.Errorf("token: updating a refresh family: %w after %d retries", store.ErrConflict, r.opts.MaxRetries)
 }
@@ -239,11 +241,11 @@ func (r *Refresher) Update(ctx context.Context, id string, fn func(data []byte) 
 // again, and Family reports it revoked. Ending a family that has already
 // ended is not an error.
 func (r *Refresher) Revoke(ctx context.Context, id string) error {
-	fid, ok := parseFamilyID(id)
+	sid, ok := parseFamilyID(id)
 	if !ok {
 		return invalid("malformed family id")
 	}
-	if err := r.store.DeleteSession(ctx, familyRecordID(fid)); err != nil {
+	if err := r.store.DeleteSession(ctx, familyRecordID(sid)); err != nil {
 		return fmt.Errorf("token: revoking a refresh family: %w", err)
 	}
 	return nil
@@ -293,9 +295,9 @@ func (r *Refresher) expiry(created, used time.Time) time.Time {
 	return idle
 }
 
-func family(fid [familyIDBytes]byte, rec store.Record, st familyState) Family {
+func family(sid [familyIDBytes]byte, rec store.Record, st familyState) Family {
 	return Family{
-		ID:        base64.RawURLEncoding.EncodeToString(fid[:]),
+		ID:        base64.RawURLEncoding.EncodeToString(sid[:]),
 		User:      rec.User,
 		Created:   rec.Created,
 		LastUsed:  rec.LastSeen,
@@ -305,8 +307,21 @@ func family(fid [familyIDBytes]byte, rec store.Record, st familyState) Family {
 	}
 }
 
-func familyRecordID(fid [familyIDBytes]byte) store.SessionID {
-	return store.HashToken(familyDomain + base64.RawURLEncoding.EncodeToString(fid[:]))
+func familyRecordID(sid [familyIDBytes]byte) store.SessionID {
+	return store.HashToken(familyDomain + base64.RawURLEncoding.EncodeToString(sid[:]))
+}
+
+// familySIDDomain separates a family's public id from other hashes.
+const familySIDDomain = "sessionkit/token refresh family sid\x00"
+
+// familySID returns the public id of the family whose refresh tokens begin
+// with fid: Family.ID, the "sid" of its access tokens, which anyone who
+// sees one can read. It is a one-way function of fid, so that a sid does
+// not let anyone write a refresh token naming the family, which Rotate
+// would take for a reused one and revoke the family for.
+func familySID(fid [familyIDBytes]byte) [familyIDBytes]byte {
+	h := sha256.Sum256(append([]byte(familySIDDomain), fid[:]...))
+	return [familyIDBytes]byte(h[:familyIDBytes])
 }
 
 // newRefreshToken returns a fresh token of family fid and its hash.

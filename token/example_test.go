@@ -1,0 +1,146 @@
+package token_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	"sessionkit/store/memstore"
+	"sessionkit/token"
+)
+
+// An application keeps its signing keys in its store, issues an access
+// token at login, and verifies it on each request. Logout deny-lists it.
+func Example() {
+	ctx := context.Background()
+	st := memstore.New(memstore.Options{})
+	defer st.Close()
+
+	// The first key is generated and stored on first start; every
+	// instance sharing the store opens the same ring.
+	ring, err := token.OpenRing(ctx, st, token.RingOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	issuer, err := token.NewIssuer(ring, token.IssuerOptions{
+		Issuer:   "https://auth.example.com",
+		Audience: "example-api",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	verifier, err := token.NewVerifier(ring, token.VerifierOptions{
+		Issuer:   "https://auth.example.com",
+		Audience: "example-api",
+		Leeway:   token.DefaultLeeway,
+		DenyList: st,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	tok, _, err := issuer.Issue(ctx, "alice", "login-1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	claims, err := verifier.Verify(ctx, tok)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("welcome", claims.Subject)
+
+	// Logout: the token is refused from now on, though not yet expired.
+	if err := verifier.Revoke(ctx, claims); err != nil {
+		log.Fatal(err)
+	}
+	_, err = verifier.Verify(ctx, tok)
+	fmt.Println("after logout:", errors.Is(err, token.ErrRevoked))
+	// Output:
+	// welcome alice
+	// after logout: true
+}
+
+// A separate service verifies our tokens from the JWKS alone: it has the
+// bytes served at /.well-known/jwks.json, and no access to our store.
+func ExampleParseJWKS() {
+	ctx := context.Background()
+
+	// Our service.
+	st := memstore.New(memstore.Options{})
+	defer st.Close()
+	ring, err := token.OpenRing(ctx, st, token.RingOptions{Algorithm: token.ES256})
+	if err != nil {
+		log.Fatal(err)
+	}
+	issuer, err := token.NewIssuer(ring, token.IssuerOptions{Issuer: "https://auth.example.com", Audience: "reports"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	jwks, err := ring.KeySet().JWKS(time.Now()) // what /.well-known/jwks.json serves
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, _, err := issuer.Issue(ctx, "alice", "login-1")
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The other service, with only jwks and tok.
+	keys, err := token.ParseJWKS(jwks)
+	if err != nil {
+		log.Fatal(err)
+	}
+	verifier, err := token.NewVerifier(keys, token.VerifierOptions{Issuer: "https://auth.example.com", Audience: "reports"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	claims, err := verifier.Verify(ctx, tok)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("verified:", claims.Subject)
+	fmt.Println("can sign:", keys.Primary() != nil)
+	// Output:
+	// verified: alice
+	// can sign: false
+}
+
+// A refresh token is spent by each use; presenting a spent one again after
+// the grace window ends the whole login, for the thief and the owner alike.
+func ExampleRefresher() {
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	st := memstore.New(memstore.Options{Now: clock, CleanupInterval: time.Hour})
+	defer st.Close()
+	refresher, err := token.NewRefresher(st, token.RefreshOptions{Grace: 10 * time.Second, Now: clock})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	login, first, err := refresher.Start(ctx, "alice", "Example/1.0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	same, second, err := refresher.Rotate(ctx, first)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("same login:", same.ID == login.ID, "new token:", second != first)
+
+	// A minute later the first token comes back: stolen, or replayed.
+	now = now.Add(time.Minute)
+	_, _, err = refresher.Rotate(ctx, first)
+	fmt.Println("reused:", errors.Is(err, token.ErrReused))
+	_, _, err = refresher.Rotate(ctx, second)
+	fmt.Println("second token revoked:", errors.Is(err, token.ErrRevoked))
+	_, err = refresher.Family(ctx, login.ID)
+	fmt.Println("login revoked:", errors.Is(err, token.ErrRevoked))
+	// Output:
+	// same login: true new token: true
+	// reused: true
+	// second token revoked: true
+	// login revoked: true
+}

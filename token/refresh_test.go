@@ -1,0 +1,689 @@
+package token_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sessionkit/store"
+	"sessionkit/store/sqlitestore"
+	"sessionkit/token"
+)
+
+const (
+	testIdle     = time.Hour
+	testLifetime = 3 * time.Hour
+	testGrace    = 10 * time.Second
+)
+
+// newRefresher returns a Refresher on s with the test timeouts and clock.
+func newRefresher(t testing.TB, s store.Sessions, clock *fakeClock, opts token.RefreshOptions) *token.Refresher {
+	t.Helper()
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = testIdle
+	}
+	if opts.Lifetime == 0 {
+		opts.Lifetime = testLifetime
+	}
+	if opts.Grace == 0 {
+		opts.Grace = testGrace
+	}
+	opts.Now = clock.Now
+	r, err := token.NewRefresher(s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func start(t testing.TB, r *token.Refresher, user string) (token.Family, string) {
+	t.Helper()
+	f, tok, err := r.Start(context.Background(), user, "Mozilla/5.0 (test)")
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	return f, tok
+}
+
+func rotate(t testing.TB, r *token.Refresher, tok string) (token.Family, string) {
+	t.Helper()
+	f, next, err := r.Rotate(context.Background(), tok)
+	if err != nil {
+		t.Fatalf("Rotate: %v", err)
+	}
+	return f, next
+}
+
+// wantEnded fails unless err says the family has ended (ErrRevoked and
+// ErrInvalid), and, when reused, that the token was a reused one.
+func wantEnded(t testing.TB, err error, reused bool) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("accepted; want the family ended")
+	}
+	for _, w := range []error{token.ErrInvalid, token.ErrRevoked} {
+		if !errors.Is(err, w) {
+			t.Errorf("error %q does not wrap %q", err, w)
+		}
+	}
+	if errors.Is(err, token.ErrReused) != reused {
+		t.Errorf("error %q: wraps ErrReused = %v, want %v", err, !reused, reused)
+	}
+}
+
+func TestRefreshStartRotate(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	r := newRefresher(t, newMemstore(t, clock), clock, token.RefreshOptions{})
+	f0, tok0 := start(t, r, "alice")
+	if f0.User != "alice" || f0.UserAgent != "Mozilla/5.0 (test)" || !f0.Created.Equal(t0) ||
+		!f0.LastUsed.Equal(t0) || !f0.Expires.Equal(t0.Add(testIdle)) || f0.Data != nil {
+		t.Errorf("Start gave %+v", f0)
+	}
+	if len(tok0) != 64 || strings.ContainsAny(tok0, "+/=") {
+		t.Errorf("token %q is not 48 bytes in unpadded base64url", tok0)
+	}
+	if len(f0.ID) != 22 || strings.Contains(tok0, f0.ID) {
+		t.Errorf("family id %q: want 16 bytes in base64url, not part of the token", f0.ID)
+	}
+
+	clock.Advance(time.Minute)
+	f1, tok1 := rotate(t, r, tok0)
+	if f1.ID != f0.ID || tok1 == tok0 || len(tok1) != 64 {
+		t.Errorf("Rotate: family %s token %q; want family %s and a new token", f1.ID, tok1, f0.ID)
+	}
+	if !f1.Created.Equal(t0) || !f1.LastUsed.Equal(clock.Now()) || !f1.Expires.Equal(clock.Now().Add(testIdle)) {
+		t.Errorf("after Rotate: %+v", f1)
+	}
+	got, err := r.Family(ctx, f0.ID)
+	if err != nil || got.ID != f0.ID || got.User != "alice" || !got.LastUsed.Equal(f1.LastUsed) {
+		t.Errorf("Family = %+v, %v", got, err)
+	}
+	// Two families of one user are distinct.
+	g, tokG := start(t, r, "alice")
+	if g.ID == f0.ID || tokG == tok1 {
+		t.Errorf("second login shares family %s", g.ID)
+	}
+	_, tok2 := rotate(t, r, tok1)
+	rotate(t, r, tok2)
+	rotate(t, r, tokG)
+}
+
+func TestRefreshReuse(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	r := newRefresher(t, newMemstore(t, clock), clock, token.RefreshOptions{})
+
+	t.Run("after the grace window", func(t *testing.T) {
+		f, tok0 := start(t, r, "alice")
+		_, tok1 := rotate(t, r, tok0)
+		clock.Advance(testGrace + time.Nanosecond)
+		_, next, err := r.Rotate(ctx, tok0)
+		wantEnded(t, err, true)
+		if next != "" {
+			t.Errorf("reuse returned a token")
+		}
+		// The thief's use ended the family for the owner too.
+		_, _, err = r.Rotate(ctx, tok1)
+		wantEnded(t, err, false)
+		_, err = r.Family(ctx, f.ID)
+		wantEnded(t, err, false)
+	})
+
+	t.Run("at the end of the grace window", func(t *testing.T) {
+		_, tok0 := start(t, r, "alice")
+		_, tok1 := rotate(t, r, tok0)
+		clock.Advance(testGrace)
+		rotate(t, r, tok0)
+		rotate(t, r, tok1)
+	})
+
+	t.Run("spent two rotations ago", func(t *testing.T) {
+		f, tok0 := start(t, r, "alice")
+		_, tok1 := rotate(t, r, tok0)
+		_, tok2 := rotate(t, r, tok1)
+		_, _, err := r.Rotate(ctx, tok0) // within the window of the last rotation, but not its token
+		wantEnded(t, err, true)
+		_, _, err = r.Rotate(ctx, tok2)
+		wantEnded(t, err, false)
+		_, err = r.Family(ctx, f.ID)
+		wantEnded(t, err, false)
+	})
+
+	t.Run("no grace", func(t *testing.T) {
+		r := newRefresher(t, newMemstore(t, clock), clock, token.RefreshOptions{Grace: -1})
+		_, tok0 := start(t, r, "alice")
+		_, tok1 := rotate(t, r, tok0)
+		clock.Advance(time.Nanosecond)
+		_, _, err := r.Rotate(ctx, tok0)
+		wantEnded(t, err, true)
+		_, _, err = r.Rotate(ctx, tok1)
+		wantEnded(t, err, false)
+	})
+}
+
+// TestRefreshGraceTwoTabs: two tabs refresh with the same token at the same
+// moment; both get a token, and both tokens keep working.
+func TestRefreshGraceTwoTabs(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	r := newRefresher(t, newMemstore(t, clock), clock, token.RefreshOptions{})
+	f, tok0 := start(t, r, "alice")
+	fa, tabA := rotate(t, r, tok0)
+	clock.Advance(testGrace / 2)
+	fb, tabB := rotate(t, r, tok0) // the spent token, within the window
+	if tabA == tabB || fa.ID != f.ID || fb.ID != f.ID {
+		t.Fatalf("tabs got %q and %q in families %s, %s", tabA, tabB, fa.ID, fb.ID)
+	}
+	// Long after the window: each tab's token is still good. A's is used
+	// first, which spends B's too, which is then within its own window.
+	clock.Advance(time.Hour - testGrace)
+	_, tabA2 := rotate(t, r, tabA)
+	_, tabB2 := rotate(t, r, tabB)
+	// The original token, spent long ago, is reuse.
+	_, _, err := r.Rotate(ctx, tok0)
+	wantEnded(t, err, true)
+	for _, tok := range []string{tabA2, tabB2} {
+		_, _, err := r.Rotate(ctx, tok)
+		wantEnded(t, err, false)
+	}
+}
+
+// TestRefreshGraceTokensAreCurrent: a token handed out within the grace
+// window is as good as the one that replaced the spent token: after the
+// window, it is accepted as current.
+func TestRefreshGraceTokensAreCurrent(t *testing.T) {
+	clock := newClock()
+	r := newRefresher(t, newMemstore(t, clock), clock, token.RefreshOptions{})
+	_, tok0 := start(t, r, "alice")
+	rotate(t, r, tok0)
+	_, graced := rotate(t, r, tok0)
+	clock.Advance(time.Hour - time.Second)
+	rotate(t, r, graced)
+}
+
+func TestRefreshConcurrentRotate(t *testing.T) {
+	t.Run("memstore", func(t *testing.T) {
+		clock := newClock()
+		testConcurrentRotate(t, newMemstore(t, clock), clock, 8)
+	})
+	t.Run("sqlitestore", func(t *testing.T) {
+		clock := newClock()
+		testConcurrentRotate(t, openSQLite(t, clock), clock, 8)
+	})
+}
+
+// testConcurrentRotate has n goroutines rotate the same token at once: all
+// get a token (the grace window covers them); then, for each i, a fresh
+// family checks that the i-th goroutine's token is current after the
+// window, and that every other one works after it.
+func testConcurrentRotate(t *testing.T, s store.Sessions, clock *fakeClock, n int) {
+	ctx := context.Background()
+	r := newRefresher(t, s, clock, token.RefreshOptions{})
+	for i := range n {
+		clock.Set(t0.Add(time.Duration(i) * testIdle / 2))
+		f, tok := start(t, r, "alice")
+		toks := make([]string, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for j := range n {
+			wg.Go(func() {
+				var fam token.Family
+				fam, toks[j], errs[j] = r.Rotate(ctx, tok)
+				if errs[j] == nil && fam.ID != f.ID {
+					errs[j] = fmt.Errorf("family %s, want %s", fam.ID, f.ID)
+				}
+			})
+		}
+		wg.Wait()
+		seen := map[string]bool{}
+		for j, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: goroutine %d: %v", i, j, err)
+			}
+			if seen[toks[j]] {
+				t.Fatalf("round %d: two goroutines got token %q", i, toks[j])
+			}
+			seen[toks[j]] = true
+		}
+		clock.Advance(testGrace + time.Second)
+		if _, _, err := r.Rotate(ctx, toks[i]); err != nil {
+			t.Fatalf("round %d: goroutine %d's token after the window: %v", i, i, err)
+		}
+		// That spent the others, which are now within its window: they
+		// work too, as tabs that refresh a moment later.
+		for j, tok := range toks {
+			if j == i {
+				continue
+			}
+			if _, _, err := r.Rotate(ctx, tok); err != nil {
+				t.Fatalf("round %d: goroutine %d's token: %v", i, j, err)
+			}
+		}
+	}
+}
+
+func TestRefreshTimeouts(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	r := newRefresher(t, newMemstore(t, clock), clock, token.RefreshOptions{})
+
+	t.Run("idle", func(t *testing.T) {
+		clock.Set(t0)
+		f, tok := start(t, r, "alice")
+		clock.Advance(testIdle - time.Second)
+		f1, tok := rotate(t, r, tok) // used just in time: the idle timeout restarts
+		if !f1.Expires.Equal(clock.Now().Add(testIdle)) {
+			t.Errorf("after use, expires %v; want %v", f1.Expires, clock.Now().Add(testIdle))
+		}
+		clock.Advance(testIdle)
+		_, _, err := r.Rotate(ctx, tok)
+		wantEnded(t, err, false)
+		_, err = r.Family(ctx, f.ID)
+		wantEnded(t, err, false)
+	})
+
+	t.Run("absolute", func(t *testing.T) {
+		clock.Set(t0)
+		f, tok := start(t, r, "alice")
+		for clock.Now().Before(t0.Add(testLifetime - testIdle/2)) {
+			clock.Advance(testIdle / 2)
+			f, tok = rotate(t, r, tok)
+		}
+		// Used every half hour, the family still ends at its lifetime.
+		if !f.Expires.Equal(t0.Add(testLifetime)) {
+			t.Fatalf("expires %v; want login + lifetime %v", f.Expires, t0.Add(testLifetime))
+		}
+		clock.Set(t0.Add(testLifetime - time.Second))
+		f, tok = rotate(t, r, tok)
+		if !f.Expires.Equal(t0.Add(testLifetime)) {
+			t.Errorf("expires %v; want %v", f.Expires, t0.Add(testLifetime))
+		}
+		clock.Set(t0.Add(testLifetime))
+		_, _, err := r.Rotate(ctx, tok)
+		wantEnded(t, err, false)
+		_, err = r.Family(ctx, f.ID)
+		wantEnded(t, err, false)
+	})
+}
+
+// downSessions is a store.Sessions that cannot be reached.
+type downSessions struct{}
+
+func (downSessions) Session(context.Context, store.SessionID) (store.Record, error) {
+	return store.Record{}, errDown
+}
+func (downSessions) SaveSession(context.Context, store.Record) (uint64, error) { return 0, errDown }
+func (downSessions) DeleteSession(context.Context, store.SessionID) error      { return errDown }
+func (downSessions) UserSessions(context.Context, string) ([]store.Record, error) {
+	return nil, errDown
+}
+func (downSessions) DeleteUserSessions(context.Context, string) (int, error) { return 0, errDown }
+
+func TestRefreshMalformed(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	live := newRefresher(t, newMemstore(t, clock), clock, token.RefreshOptions{})
+	down := newRefresher(t, downSessions{}, clock, token.RefreshOptions{})
+	_, tok := start(t, live, "alice")
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid := len(tok) / 2
+	for _, row := range []struct{ name, tok string }{
+		{"empty", ""},
+		{"short", tok[:63]},
+		{"long", tok + "A"},
+		{"half", tok[:32]},
+		{"bad base64", tok[:mid] + "!" + tok[mid+1:]},
+		{"standard base64 +", tok[:mid] + "+" + tok[mid+1:]},
+		{"standard base64 /", tok[:mid] + "/" + tok[mid+1:]},
+		{"padding", tok[:63] + "="},
+		{"padded", tok + "=="},
+		{"newline", tok[:mid] + "\n" + tok[mid+1:]},
+		{"space", " " + tok[1:]},
+		{"standard encoding", base64.StdEncoding.EncodeToString(raw)},
+		{"hex", hex.EncodeToString(raw)},
+		{"an access token", "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7"},
+	} {
+		t.Run(row.name, func(t *testing.T) {
+			for name, r := range map[string]*token.Refresher{"live store": live, "store down": down} {
+				f, next, err := r.Rotate(ctx, row.tok)
+				if !errors.Is(err, token.ErrInvalid) || errors.Is(err, errDown) || next != "" || f.ID != "" {
+					t.Errorf("%s: Rotate(%q) = %q, %v; want ErrInvalid and no store error", name, row.tok, next, err)
+				}
+			}
+		})
+	}
+	// The control: the token itself is fine, and a well-formed token with
+	// the store down is the store's error, not a bad token.
+	if _, _, err := down.Rotate(ctx, tok); !errors.Is(err, errDown) || errors.Is(err, token.ErrInvalid) {
+		t.Errorf("store down: %v; want the store's error", err)
+	}
+	rotate(t, live, tok)
+
+	for _, id := range []string{"", "short", strings.Repeat("A", 21) + "!", strings.Repeat("A", 23), strings.Repeat("A", 21) + "=", tok} {
+		if _, err := live.Family(ctx, id); !errors.Is(err, token.ErrInvalid) {
+			t.Errorf("Family(%q): %v", id, err)
+		}
+		if err := live.Revoke(ctx, id); !errors.Is(err, token.ErrInvalid) {
+			t.Errorf("Revoke(%q): %v", id, err)
+		}
+		if _, err := live.Update(ctx, id, func(b []byte) ([]byte, error) { return b, nil }); !errors.Is(err, token.ErrInvalid) {
+			t.Errorf("Update(%q): %v", id, err)
+		}
+		if _, err := down.Family(ctx, id); !errors.Is(err, token.ErrInvalid) {
+			t.Errorf("Family(%q) with the store down: %v", id, err)
+		}
+	}
+	// An id of the right form that names nothing is a revoked family.
+	_, err = live.Family(ctx, strings.Repeat("A", 22))
+	wantEnded(t, err, false)
+	if _, _, err := down.Start(ctx, "alice", ""); !errors.Is(err, errDown) {
+		t.Errorf("Start with the store down: %v", err)
+	}
+}
+
+// TestRefreshOtherFamilysSecret: a token made of one family's id and
+// another token's secret was never issued; it is refused, and taken for
+// reuse of family A (whoever made it held a token of A).
+func TestRefreshOtherFamilysSecret(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	r := newRefresher(t, newMemstore(t, clock), clock, token.RefreshOptions{})
+	_, a := start(t, r, "alice")
+	_, b := start(t, r, "bob")
+	ra, rb := unb64(t, a), unb64(t, b)
+	mixed := b64(append(append([]byte(nil), ra[:16]...), rb[16:]...))
+	_, _, err := r.Rotate(ctx, mixed)
+	if !errors.Is(err, token.ErrInvalid) {
+		t.Fatalf("mixed token: %v; want ErrInvalid", err)
+	}
+	rotate(t, r, b) // b's family is not touched
+}
+
+// TestRefreshSIDCannotEndFamily: the family id is the "sid" of every access
+// token, which anyone who sees an access token can read. It must not let
+// them write a refresh token naming the family, which Rotate would take
+// for a reused one and end the family: logging the user out at will.
+func TestRefreshSIDCannotEndFamily(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	r := newRefresher(t, newMemstore(t, clock), clock, token.RefreshOptions{})
+	f, tok := start(t, r, "alice")
+	sid := unb64(t, f.ID)
+	if bytes.Contains(unb64(t, tok), sid) {
+		t.Errorf("the refresh token contains the family id")
+	}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	forged := b64(append(sid, secret...))
+	_, _, err := r.Rotate(ctx, forged)
+	if !errors.Is(err, token.ErrInvalid) || errors.Is(err, token.ErrReused) {
+		t.Errorf("token forged from the sid: %v; want ErrInvalid, not reuse", err)
+	}
+	if _, err := r.Family(ctx, f.ID); err != nil {
+		t.Fatalf("the family ended: %v", err)
+	}
+	rotate(t, r, tok)
+}
+
+func TestRefreshUpdate(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	r := newRefresher(t, newMemstore(t, clock), clock, token.RefreshOptions{})
+	f, tok := start(t, r, "alice")
+
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			_, err := r.Update(ctx, f.ID, func(data []byte) ([]byte, error) {
+				c := 0
+				if len(data) > 0 {
+					var err error
+					if c, err = strconv.Atoi(string(data)); err != nil {
+						return nil, err
+					}
+				}
+				return []byte(strconv.Itoa(c + 1)), nil
+			})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("Update: %v", err)
+		}
+	}
+	got, err := r.Family(ctx, f.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Data) != strconv.Itoa(n) {
+		t.Fatalf("count = %q after %d concurrent updates; want %d", got.Data, n, n)
+	}
+	// Update does not move the expiry; rotation keeps the data.
+	if !got.Expires.Equal(f.Expires) || !got.LastUsed.Equal(f.LastUsed) {
+		t.Errorf("Update moved the family's times: %+v, was %+v", got, f)
+	}
+	clock.Advance(time.Minute)
+	f2, _ := rotate(t, r, tok)
+	if string(f2.Data) != strconv.Itoa(n) {
+		t.Errorf("after Rotate, data %q", f2.Data)
+	}
+
+	// fn's error is returned as is, and nothing changes.
+	errNo := errors.New("no")
+	if _, err := r.Update(ctx, f.ID, func([]byte) ([]byte, error) { return []byte("x"), errNo }); err != errNo {
+		t.Errorf("Update returned %v, want fn's error", err)
+	}
+	if got, _ := r.Family(ctx, f.ID); string(got.Data) != strconv.Itoa(n) {
+		t.Errorf("failed Update changed the data to %q", got.Data)
+	}
+	// An ended family cannot be updated.
+	if err := r.Revoke(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Update(ctx, f.ID, func(b []byte) ([]byte, error) { return b, nil })
+	wantEnded(t, err, false)
+}
+
+func TestRefreshRevoke(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	ms := newMemstore(t, clock)
+	r := newRefresher(t, ms, clock, token.RefreshOptions{})
+	f, tok := start(t, r, "alice")
+	g, tokG := start(t, r, "alice")
+	if err := r.Revoke(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := r.Rotate(ctx, tok)
+	wantEnded(t, err, false)
+	_, err = r.Family(ctx, f.ID)
+	wantEnded(t, err, false)
+	if err := r.Revoke(ctx, f.ID); err != nil {
+		t.Errorf("revoking again: %v", err)
+	}
+	if _, err := r.Family(ctx, g.ID); err != nil {
+		t.Errorf("the user's other family ended: %v", err)
+	}
+	rotate(t, r, tokG)
+}
+
+func TestRefreshRevokeUser(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	ms := newMemstore(t, clock)
+	r := newRefresher(t, ms, clock, token.RefreshOptions{})
+	var alice []string
+	for range 3 {
+		_, tok := start(t, r, "alice")
+		alice = append(alice, tok)
+	}
+	_, bob := start(t, r, "bob")
+	// A server-side session of alice's in the same store.
+	sessID := store.HashToken("a session token")
+	if _, err := ms.SaveSession(ctx, store.Record{
+		ID: sessID, User: "alice", Data: []byte("session data"),
+		Created: t0, LastSeen: t0, Expires: t0.Add(time.Hour),
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := r.RevokeUser(ctx, "Alice") // users compare case-insensitively
+	if err != nil || n != 3 {
+		t.Fatalf("RevokeUser = %d, %v; want 3", n, err)
+	}
+	for _, tok := range alice {
+		_, _, err := r.Rotate(ctx, tok)
+		wantEnded(t, err, false)
+	}
+	rec, err := ms.Session(ctx, sessID)
+	if err != nil || string(rec.Data) != "session data" {
+		t.Errorf("alice's server-side session: %+v, %v; want it untouched", rec, err)
+	}
+	rotate(t, r, bob)
+	if n, err := r.RevokeUser(ctx, "alice"); err != nil || n != 0 {
+		t.Errorf("RevokeUser again = %d, %v; want 0", n, err)
+	}
+	if _, err := (newRefresher(t, downSessions{}, clock, token.RefreshOptions{})).RevokeUser(ctx, "alice"); !errors.Is(err, errDown) {
+		t.Errorf("RevokeUser with the store down: %v", err)
+	}
+}
+
+func TestIsFamilyData(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	ms := newMemstore(t, clock)
+	r := newRefresher(t, ms, clock, token.RefreshOptions{})
+	f, _ := start(t, r, "alice")
+	if _, err := r.Update(ctx, f.ID, func([]byte) ([]byte, error) { return []byte("app data"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := ms.UserSessions(ctx, "alice")
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("alice has %d records, %v", len(recs), err)
+	}
+	if !token.IsFamilyData(recs[0].Data) {
+		t.Errorf("IsFamilyData(family record) = false")
+	}
+	for _, data := range [][]byte{nil, {}, []byte("SKRF"), []byte("SKRF\x02"), []byte("session data"), []byte(`{"count":1}`)} {
+		if token.IsFamilyData(data) {
+			t.Errorf("IsFamilyData(%q) = true", data)
+		}
+	}
+}
+
+func openSQLite(t testing.TB, clock *fakeClock) *sqlitestore.Store {
+	t.Helper()
+	s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), sqlitestore.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestRefreshTokensNotStored reads the SQLite files after a login and a
+// rotation: no refresh token, nor its secret, is in them.
+func TestRefreshTokensNotStored(t *testing.T) {
+	clock := newClock()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.db")
+	s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const agent = "Agent/1.0 (canary 7d3f)"
+	r := newRefresher(t, s, clock, token.RefreshOptions{})
+	f, tok0, err := r.Start(context.Background(), "alice", agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tok1 := rotate(t, r, tok0)
+
+	files := func() []byte {
+		var all []byte
+		for _, name := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(name)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		return all
+	}
+	check := func(when string, all []byte) {
+		// The control: what the store does keep is in these bytes.
+		if !bytes.Contains(all, []byte(agent)) {
+			t.Fatalf("%s: the user agent is not in the files; the check reads the wrong bytes", when)
+		}
+		for _, tok := range []string{tok0, tok1} {
+			raw := unb64(t, tok)
+			secret := raw[16:]
+			for what, needle := range map[string][]byte{
+				"token":                  []byte(tok),
+				"token bytes":            raw,
+				"secret":                 secret,
+				"secret in base64url":    []byte(base64.RawURLEncoding.EncodeToString(secret)),
+				"secret in base64":       []byte(base64.StdEncoding.EncodeToString(secret)),
+				"secret in hex":          []byte(hex.EncodeToString(secret)),
+				"family part in base64":  []byte(tok[:21]),
+				"secret part in base64":  []byte(tok[22:]),
+				"family id part (bytes)": raw[:16],
+			} {
+				if bytes.Contains(all, needle) {
+					t.Errorf("%s: the database holds the %s of a refresh token", when, what)
+				}
+			}
+		}
+	}
+	check("open", files())
+	if _, err := r.Family(context.Background(), f.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check("closed", files())
+}
+
+func TestNewRefresher(t *testing.T) {
+	if _, err := token.NewRefresher(nil, token.RefreshOptions{}); err == nil {
+		t.Errorf("NewRefresher(nil) succeeded")
+	}
+	// Defaults: a day idle, a week in all.
+	clock := newClock()
+	r, err := token.NewRefresher(newMemstore(t, clock), token.RefreshOptions{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, tok := start(t, r, "alice")
+	if !f.Expires.Equal(t0.Add(token.DefaultRefreshIdle)) {
+		t.Errorf("default expiry %v", f.Expires)
+	}
+	rotate(t, r, tok)
+	clock.Advance(token.DefaultRefreshGrace)
+	rotate(t, r, tok) // the default grace window
+	clock.Advance(time.Nanosecond)
+	_, _, err = r.Rotate(context.Background(), tok)
+	wantEnded(t, err, true)
+}

@@ -1,0 +1,310 @@
+package token_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"sessionkit/store"
+	"sessionkit/token"
+)
+
+// Ring options of the rotation tests: a key retires 1m + 15m + 30s after
+// its successor was created.
+var rotationOpts = token.RingOptions{
+	TokenLifetime:  15 * time.Minute,
+	Leeway:         30 * time.Second,
+	ReloadInterval: time.Minute,
+}
+
+const retireAfter = time.Minute + 15*time.Minute + 30*time.Second
+
+func openRing(t testing.TB, keys store.Keys, clock *fakeClock, opts token.RingOptions) *token.Ring {
+	t.Helper()
+	opts.Now = clock.Now
+	r, err := token.OpenRing(context.Background(), keys, opts)
+	if err != nil {
+		t.Fatalf("OpenRing: %v", err)
+	}
+	return r
+}
+
+// jwksKIDs returns the kids a ring's JWKS publishes at now.
+func jwksKIDs(t testing.TB, set *token.KeySet, now time.Time) []string {
+	t.Helper()
+	b, err := set.JWKS(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	public, err := token.ParseJWKS(b)
+	if err != nil {
+		t.Fatalf("ParseJWKS(%s): %v", b, err)
+	}
+	var ids []string
+	for _, k := range public.Keys() {
+		ids = append(ids, k.ID)
+	}
+	return ids
+}
+
+func TestRingRotation(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	ms := newMemstore(t, clock)
+
+	a := openRing(t, ms, clock, rotationOpts) // the instance that rotates
+	b := openRing(t, ms, clock, rotationOpts) // another that verifies
+	c := openRing(t, ms, clock, rotationOpts) // another that signs
+	k1 := a.KeySet().Primary()
+	if k1 == nil || k1.Algorithm != token.DefaultAlgorithm || len(a.KeySet().Keys()) != 1 {
+		t.Fatalf("a new ring has keys %+v; want one %s key", a.KeySet().Keys(), token.DefaultAlgorithm)
+	}
+	if p := b.KeySet().Primary(); p == nil || p.ID != k1.ID {
+		t.Fatalf("a second ring on the same store made its own key %+v", p)
+	}
+	issuerA := mustIssuer(t, a, token.IssuerOptions{Now: clock.Now})
+	verifierA := mustVerifier(t, a, token.VerifierOptions{Leeway: 30 * time.Second, Now: clock.Now})
+	verifierB := mustVerifier(t, b, token.VerifierOptions{Leeway: 30 * time.Second, Now: clock.Now})
+	issuerB := mustIssuer(t, b, token.IssuerOptions{Now: clock.Now})
+	issuerC := mustIssuer(t, c, token.IssuerOptions{Now: clock.Now})
+
+	t1, c1 := issue(t, issuerA, "alice", "f1")
+	if c1.KeyID != k1.ID {
+		t.Fatalf("T1 signed by %s, want K1 %s", c1.KeyID, k1.ID)
+	}
+
+	clock.Advance(10 * time.Minute)
+	if err := c.Reload(ctx); err != nil { // c last read the store just now
+		t.Fatal(err)
+	}
+	k2, err := a.Rotate(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k2.ID == k1.ID || k2.Algorithm != token.DefaultAlgorithm || !k2.Created.Equal(clock.Now()) {
+		t.Fatalf("Rotate gave %+v", k2)
+	}
+	t2, c2 := issue(t, issuerA, "alice", "f1")
+	if c2.KeyID != k2.ID || decodeHeader(t, t2)["kid"] != k2.ID {
+		t.Fatalf("after Rotate, signed by %s; want K2 %s", c2.KeyID, k2.ID)
+	}
+	mustVerify(t, verifierA, t1)
+	mustVerify(t, verifierA, t2)
+	if ids := jwksKIDs(t, a.KeySet(), clock.Now()); strings.Join(ids, ",") != k1.ID+","+k2.ID {
+		t.Errorf("JWKS has %v; want K1 and K2", ids)
+	}
+	var k1Expires time.Time
+	for _, k := range a.KeySet().Keys() {
+		if k.ID == k1.ID {
+			k1Expires = k.Expires
+		}
+	}
+	if want := k2.Created.Add(retireAfter); !k1Expires.Equal(want) {
+		t.Fatalf("K1 expires %v; want K2's creation + reload + lifetime + leeway = %v", k1Expires, want)
+	}
+
+	t.Run("another instance verifies new tokens at once", func(t *testing.T) {
+		mustVerify(t, verifierB, t2) // b reloads for the kid it does not know
+		mustVerify(t, verifierB, t1)
+		if _, cb := issue(t, issuerB, "alice", "f1"); cb.KeyID != k2.ID {
+			t.Errorf("after reloading, b signs with %s, want K2", cb.KeyID)
+		}
+	})
+
+	t.Run("another instance signs with the new key after the reload interval", func(t *testing.T) {
+		if _, cc := issue(t, issuerC, "alice", "f1"); cc.KeyID != k1.ID {
+			t.Errorf("c signs with %s before its reload interval; want K1 still", cc.KeyID)
+		}
+		clock.Advance(rotationOpts.ReloadInterval - time.Second)
+		if _, cc := issue(t, issuerC, "alice", "f1"); cc.KeyID != k1.ID {
+			t.Errorf("c signs with %s before its reload interval; want K1 still", cc.KeyID)
+		}
+		clock.Advance(time.Second)
+		if _, cc := issue(t, issuerC, "alice", "f1"); cc.KeyID != k2.ID {
+			t.Errorf("c signs with %s after its reload interval; want K2", cc.KeyID)
+		}
+	})
+
+	t.Run("a restart keeps both keys", func(t *testing.T) {
+		r := openRing(t, ms, clock, rotationOpts)
+		keys := r.KeySet().Keys()
+		if len(keys) != 2 || keys[0].ID != k1.ID || keys[1].ID != k2.ID || r.KeySet().Primary().ID != k2.ID {
+			t.Fatalf("restarted ring has %+v; want K1, K2 (primary)", keys)
+		}
+		if !keys[0].Expires.Equal(k1Expires) || !keys[1].Expires.IsZero() {
+			t.Errorf("restarted ring: K1 expires %v (want %v), K2 %v (want never)", keys[0].Expires, k1Expires, keys[1].Expires)
+		}
+		v := mustVerifier(t, r, token.VerifierOptions{Now: clock.Now})
+		mustVerify(t, v, t1)
+		mustVerify(t, v, t2)
+		if _, cr := issue(t, mustIssuer(t, r, token.IssuerOptions{Now: clock.Now}), "alice", "f1"); cr.KeyID != k2.ID {
+			t.Errorf("restarted ring signs with %s, want K2", cr.KeyID)
+		}
+	})
+
+	t.Run("K1 retires", func(t *testing.T) {
+		// Just before, T1 is refused only as expired: K1 still verifies.
+		clock.Set(k1Expires.Add(-time.Second))
+		_, err := verifierA.Verify(ctx, t1)
+		wantRejected(t, err, "expired", token.ErrExpired)
+		if ids := jwksKIDs(t, a.KeySet(), clock.Now()); len(ids) != 2 {
+			t.Errorf("JWKS has %v before K1 retires", ids)
+		}
+		clock.Set(k1Expires)
+		got, err := verifierA.Verify(ctx, t1)
+		wantRejected(t, err, "retired")
+		if errors.Is(err, token.ErrExpired) || !isZero(got) {
+			t.Errorf("T1 after K1 retired: %+v, %v; want refused for its key, without claims", got, err)
+		}
+		if ids := jwksKIDs(t, a.KeySet(), clock.Now()); len(ids) != 1 || ids[0] != k2.ID {
+			t.Errorf("JWKS has %v after K1 retired; want K2 only", ids)
+		}
+		t3, _ := issue(t, issuerA, "alice", "f1")
+		mustVerify(t, verifierA, t3)
+		mustVerify(t, verifierB, t3)
+	})
+}
+
+func TestRingRotateAlgorithm(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	ms := newMemstore(t, clock)
+	r := openRing(t, ms, clock, rotationOpts)
+	iss := mustIssuer(t, r, token.IssuerOptions{Now: clock.Now})
+	v := mustVerifier(t, r, token.VerifierOptions{Now: clock.Now})
+	old, oc := issue(t, iss, "alice", "f")
+	if h := decodeHeader(t, old); h["alg"] != "EdDSA" {
+		t.Fatalf("first key signs %v", h["alg"])
+	}
+	clock.Advance(time.Minute)
+	k, err := r.Rotate(ctx, token.ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Algorithm != token.ES256 {
+		t.Fatalf("rotated to %s", k.Algorithm)
+	}
+	tok, c := issue(t, iss, "alice", "f")
+	if h := decodeHeader(t, tok); h["alg"] != "ES256" || h["kid"] != k.ID || c.KeyID != k.ID {
+		t.Fatalf("after rotating to ES256, header %v", h)
+	}
+	if got := mustVerify(t, v, old); got.KeyID != oc.KeyID {
+		t.Errorf("old token verified by %s", got.KeyID)
+	}
+	mustVerify(t, v, tok)
+
+	// A new instance, too.
+	v2 := mustVerifier(t, openRing(t, ms, clock, rotationOpts), token.VerifierOptions{Now: clock.Now})
+	mustVerify(t, v2, old)
+	mustVerify(t, v2, tok)
+
+	if _, err := r.Rotate(ctx, "RS512"); err == nil {
+		t.Errorf("Rotate to RS512 succeeded")
+	}
+	if _, err := token.OpenRing(ctx, ms, token.RingOptions{Algorithm: "none"}); err == nil {
+		t.Errorf("OpenRing with algorithm none succeeded")
+	}
+}
+
+func TestOpenRingOptions(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	ms := newMemstore(t, clock)
+	r := openRing(t, ms, clock, token.RingOptions{Algorithm: token.ES256, Purpose: "other"})
+	if p := r.KeySet().Primary(); p == nil || p.Algorithm != token.ES256 {
+		t.Fatalf("first key %+v; want ES256", p)
+	}
+	if keys, _ := ms.Keys(ctx, "other"); len(keys) != 1 {
+		t.Errorf("purpose other has %d keys", len(keys))
+	}
+	if keys, _ := ms.Keys(ctx, token.DefaultKeyPurpose); len(keys) != 0 {
+		t.Errorf("purpose %s has %d keys", token.DefaultKeyPurpose, len(keys))
+	}
+
+	// A key the ring cannot read is an error, not a silent skip.
+	bad := newMemstore(t, clock)
+	if err := bad.AddKey(ctx, token.DefaultKeyPurpose, store.Key{ID: "k", Secret: []byte("garbage"), Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := token.OpenRing(ctx, bad, token.RingOptions{Now: clock.Now}); err == nil {
+		t.Errorf("OpenRing on a store with a garbage key succeeded")
+	}
+}
+
+// TestRingReloadRateLimit checks that tokens naming unknown kids make the
+// ring read the store at most once a second, however many there are.
+func TestRingReloadRateLimit(t *testing.T) {
+	clock := newClock()
+	keys := &countingKeys{inner: newMemstore(t, clock)}
+	r := openRing(t, keys, clock, rotationOpts)
+	set := r.KeySet()
+	priv := material(t, cachedKey(t, token.EdDSA, 0, t0))
+	v := mustVerifier(t, r, token.VerifierOptions{Now: clock.Now})
+	forged := func(kid string) string {
+		return sign(t, method(token.EdDSA), priv, accessHeader(kid, nil), accessClaims(clock.Now(), nil))
+	}
+	base := keys.reads.Load()
+	for i := range 100 {
+		_, err := v.Verify(context.Background(), forged("kid-"+string(rune('a'+i%26))))
+		wantRejected(t, err, "unknown kid")
+	}
+	if got := keys.reads.Load() - base; got != 0 {
+		t.Errorf("%d store reads for 100 unknown kids within a second of loading; want 0", got)
+	}
+	clock.Advance(time.Second)
+	for range 100 {
+		_, err := v.Verify(context.Background(), forged("another"))
+		wantRejected(t, err, "unknown kid")
+	}
+	if got := keys.reads.Load() - base; got != 1 {
+		t.Errorf("%d store reads for 100 unknown kids a second later; want 1", got)
+	}
+	if r.KeySet() == set {
+		t.Errorf("the reload did not install a new set")
+	}
+}
+
+// TestRingStoreDown checks that a store that cannot be read does not stop
+// signing or verifying with the keys already known, and that a kid the
+// ring could not look up is reported as unavailable, not as a bad token.
+func TestRingStoreDown(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	keys := &failingKeys{inner: newMemstore(t, clock)}
+	r := openRing(t, keys, clock, rotationOpts)
+	iss := mustIssuer(t, r, token.IssuerOptions{Now: clock.Now})
+	v := mustVerifier(t, r, token.VerifierOptions{Now: clock.Now})
+
+	keys.down.Store(true)
+	clock.Advance(2 * rotationOpts.ReloadInterval)
+	tok, c := issue(t, iss, "alice", "f") // the reload fails; the known key signs
+	if c.KeyID != r.KeySet().Primary().ID {
+		t.Errorf("signed by %s", c.KeyID)
+	}
+	mustVerify(t, v, tok)
+
+	clock.Advance(time.Second)
+	priv := material(t, cachedKey(t, token.EdDSA, 0, t0))
+	unknown := sign(t, method(token.EdDSA), priv, accessHeader("new-kid", nil), accessClaims(clock.Now(), nil))
+	_, err := v.Verify(ctx, unknown)
+	if err == nil || errors.Is(err, token.ErrInvalid) || !errors.Is(err, errDown) {
+		t.Errorf("unknown kid with the store down: %v; want the store's error, not ErrInvalid", err)
+	}
+	if err := r.Reload(ctx); !errors.Is(err, errDown) {
+		t.Errorf("Reload with the store down: %v", err)
+	}
+	if _, err := r.Rotate(ctx, ""); !errors.Is(err, errDown) {
+		t.Errorf("Rotate with the store down: %v", err)
+	}
+	if _, err := token.OpenRing(ctx, keys, token.RingOptions{Now: clock.Now}); !errors.Is(err, errDown) || errors.Is(err, token.ErrInvalid) {
+		t.Errorf("OpenRing with the store down: %v", err)
+	}
+
+	keys.down.Store(false)
+	clock.Advance(time.Second)
+	mustVerify(t, v, tok)
+	_, err = v.Verify(ctx, unknown)
+	wantRejected(t, err, "unknown kid")
+}

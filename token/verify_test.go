@@ -1,0 +1,253 @@
+package token_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"sessionkit/store"
+	"sessionkit/token"
+)
+
+// ringWith returns a ring on a fresh memstore whose only key is a cached
+// key of alg (RSA keys are slow to make), created at the clock's now.
+func ringWith(t testing.TB, clock *fakeClock, alg token.Algorithm, opts token.RingOptions) (*token.Ring, store.Key) {
+	t.Helper()
+	ms := newMemstore(t, clock)
+	sk := cachedKey(t, alg, 0, clock.Now())
+	if err := ms.AddKey(context.Background(), token.DefaultKeyPurpose, sk); err != nil {
+		t.Fatal(err)
+	}
+	opts.Now = clock.Now
+	r, err := token.OpenRing(context.Background(), ms, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, sk
+}
+
+func TestRoundTrip(t *testing.T) {
+	const lifetime = 10 * time.Minute
+	for _, alg := range token.Algorithms() {
+		t.Run(string(alg), func(t *testing.T) {
+			clock := newClock()
+			clock.Advance(1500 * time.Millisecond) // not a whole second
+			ring, sk := ringWith(t, clock, alg, token.RingOptions{})
+			if p := ring.KeySet().Primary(); p == nil || p.ID != sk.ID || p.Algorithm != alg {
+				t.Fatalf("primary %+v; want %s key %s", p, alg, sk.ID)
+			}
+			iss := mustIssuer(t, ring, token.IssuerOptions{Lifetime: lifetime, Now: clock.Now})
+			v := mustVerifier(t, ring, token.VerifierOptions{Now: clock.Now})
+
+			tok, issued := issue(t, iss, "alice", "family-7")
+			got := mustVerify(t, v, tok)
+
+			want := token.Claims{
+				Subject: "alice", Session: "family-7", Issuer: testIssuer,
+				Audience: []string{testAudience}, KeyID: sk.ID, ID: issued.ID,
+			}
+			if got.Subject != want.Subject || got.Session != want.Session || got.Issuer != want.Issuer ||
+				!slices.Equal(got.Audience, want.Audience) || got.KeyID != want.KeyID || got.ID != want.ID {
+				t.Errorf("verified claims %+v\nwant %+v", got, want)
+			}
+			if len(got.ID) < 20 {
+				t.Errorf("jti %q is too short to be unique", got.ID)
+			}
+			at := t0.Add(time.Second) // the clock, to the second
+			if !got.IssuedAt.Equal(at) || !got.NotBefore.Equal(at) || got.Expires.Sub(got.IssuedAt) != lifetime {
+				t.Errorf("iat %v nbf %v exp %v; want iat = nbf = %v, exp - iat = %v", got.IssuedAt, got.NotBefore, got.Expires, at, lifetime)
+			}
+			// What Issue says it signed is what Verify reads.
+			if issued.Subject != got.Subject || issued.ID != got.ID || issued.Session != got.Session ||
+				issued.Issuer != got.Issuer || !slices.Equal(issued.Audience, got.Audience) || issued.KeyID != got.KeyID ||
+				!issued.IssuedAt.Equal(got.IssuedAt) || !issued.NotBefore.Equal(got.NotBefore) || !issued.Expires.Equal(got.Expires) {
+				t.Errorf("Issue returned %+v, Verify %+v", issued, got)
+			}
+			h := decodeHeader(t, tok)
+			if h["typ"] != token.AccessTokenType || h["kid"] != sk.ID || h["alg"] != string(alg) || len(h) != 3 {
+				t.Errorf("header %v; want exactly alg %s, typ %s, kid %s", h, alg, token.AccessTokenType, sk.ID)
+			}
+
+			tok2, c2 := issue(t, iss, "alice", "family-7")
+			if tok2 == tok || c2.ID == issued.ID {
+				t.Errorf("two tokens share jti %s", c2.ID)
+			}
+
+			// Valid until exp, and then expired.
+			clock.Set(got.Expires.Add(-time.Second))
+			mustVerify(t, v, tok)
+			clock.Set(got.Expires)
+			_, err := v.Verify(context.Background(), tok)
+			wantRejected(t, err, "expired", token.ErrExpired)
+		})
+	}
+}
+
+func TestRevoke(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	ring, _ := ringWith(t, clock, token.EdDSA, token.RingOptions{})
+	deny := newMemstore(t, clock)
+	iss := mustIssuer(t, ring, token.IssuerOptions{Lifetime: time.Minute, Now: clock.Now})
+	v := mustVerifier(t, ring, token.VerifierOptions{DenyList: deny, Leeway: 5 * time.Second, Now: clock.Now})
+	// Another instance with the same deny list.
+	v2 := mustVerifier(t, ring, token.VerifierOptions{DenyList: deny, Leeway: 5 * time.Second, Now: clock.Now})
+
+	tok, c := issue(t, iss, "alice", "f")
+	keep, _ := issue(t, iss, "alice", "f")
+	if err := v.Revoke(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []*token.Verifier{v, v2} {
+		got, err := v.Verify(ctx, tok)
+		wantRejected(t, err, "revoked", token.ErrRevoked)
+		if !isZero(got) {
+			t.Errorf("revoked token gave claims %+v", got)
+		}
+	}
+	mustVerify(t, v, keep)
+
+	// The entry lasts as long as the token would verify: until exp plus
+	// the leeway. Then the token is refused as expired.
+	denied, err := deny.Denied(ctx, "jwt:"+c.ID)
+	if err != nil || !denied {
+		t.Fatalf("deny list entry for %s: %v, %v", c.ID, denied, err)
+	}
+	clock.Set(c.Expires.Add(4 * time.Second))
+	_, err = v.Verify(ctx, tok)
+	wantRejected(t, err, "revoked", token.ErrRevoked)
+	clock.Set(c.Expires.Add(5 * time.Second))
+	if denied, _ := deny.Denied(ctx, "jwt:"+c.ID); !denied {
+		t.Errorf("deny list entry forgotten at exp + leeway")
+	}
+	_, err = v.Verify(ctx, tok)
+	wantRejected(t, err, "expired", token.ErrExpired)
+
+	noDeny := mustVerifier(t, ring, token.VerifierOptions{Now: clock.Now})
+	if err := noDeny.Revoke(ctx, c); err == nil || errors.Is(err, token.ErrInvalid) {
+		t.Errorf("Revoke without a deny list: %v", err)
+	}
+	if err := v.Revoke(ctx, token.Claims{Subject: "alice"}); err == nil {
+		t.Errorf("Revoke of claims without jti succeeded")
+	}
+}
+
+// TestVerifyStoreDown checks that a deny list that cannot answer is not
+// taken for a bad token: the error does not wrap ErrInvalid.
+func TestVerifyStoreDown(t *testing.T) {
+	clock := newClock()
+	ring, _ := ringWith(t, clock, token.EdDSA, token.RingOptions{})
+	iss := mustIssuer(t, ring, token.IssuerOptions{Now: clock.Now})
+	tok, _ := issue(t, iss, "alice", "f")
+	v := mustVerifier(t, ring, token.VerifierOptions{DenyList: newMemstore(t, clock), Now: clock.Now})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c, err := v.Verify(ctx, tok)
+	if err == nil || errors.Is(err, token.ErrInvalid) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Verify with the deny list down: %v; want the store's error, not ErrInvalid", err)
+	}
+	if !isZero(c) {
+		t.Errorf("claims returned: %+v", c)
+	}
+}
+
+func TestNewIssuerVerifierOptions(t *testing.T) {
+	set := keySetOf(t, cachedKey(t, token.EdDSA, 0, t0))
+	for _, o := range []token.IssuerOptions{{}, {Issuer: "i"}, {Audience: "a"}} {
+		if _, err := token.NewIssuer(set, o); err == nil {
+			t.Errorf("NewIssuer(%+v) succeeded", o)
+		}
+	}
+	if _, err := token.NewIssuer(nil, token.IssuerOptions{Issuer: "i", Audience: "a"}); err == nil {
+		t.Errorf("NewIssuer(nil) succeeded")
+	}
+	for _, o := range []token.VerifierOptions{{}, {Issuer: "i"}, {Audience: "a"}} {
+		if _, err := token.NewVerifier(set, o); err == nil {
+			t.Errorf("NewVerifier(%+v) succeeded", o)
+		}
+	}
+	if _, err := token.NewVerifier(nil, token.VerifierOptions{Issuer: "i", Audience: "a"}); err == nil {
+		t.Errorf("NewVerifier(nil) succeeded")
+	}
+	if got := mustIssuer(t, set, token.IssuerOptions{}).Lifetime(); got != token.DefaultAccessLifetime {
+		t.Errorf("default lifetime %v", got)
+	}
+
+	// A set without a signing key cannot issue.
+	jwks, err := set.JWKS(t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	public, err := token.ParseJWKS(jwks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := mustIssuer(t, public, token.IssuerOptions{}).Issue(context.Background(), "alice", "f"); !errors.Is(err, token.ErrNoKey) {
+		t.Errorf("Issue with public keys only: %v, want ErrNoKey", err)
+	}
+}
+
+func TestParseAlgorithm(t *testing.T) {
+	for _, a := range token.Algorithms() {
+		if got, err := token.ParseAlgorithm(string(a)); got != a || err != nil {
+			t.Errorf("ParseAlgorithm(%q) = %q, %v", a, got, err)
+		}
+	}
+	for _, s := range []string{"none", "None", "", "eddsa", "HS384", "RS512", "PS256", "ES384"} {
+		if _, err := token.ParseAlgorithm(s); err == nil {
+			t.Errorf("ParseAlgorithm(%q) succeeded", s)
+		}
+	}
+	if token.DefaultAlgorithm != token.EdDSA {
+		t.Errorf("default algorithm %s", token.DefaultAlgorithm)
+	}
+}
+
+func TestKeys(t *testing.T) {
+	for _, alg := range token.Algorithms() {
+		sk := cachedKey(t, alg, 0, t0)
+		k := parsedKey(t, sk)
+		if k.ID != sk.ID || k.Algorithm != alg || !k.CanSign() || !k.Created.Equal(t0) || !k.Expires.IsZero() {
+			t.Errorf("%s: ParseKey gave %+v", alg, k)
+		}
+		if len(sk.ID) != 12 {
+			t.Errorf("%s: kid %q is not 12 characters", alg, sk.ID)
+		}
+		// The stored secret must name its kid: a key moved under another
+		// id is refused.
+		moved := sk
+		moved.ID = "other"
+		if _, err := token.ParseKey(moved); err == nil {
+			t.Errorf("%s: ParseKey of a key stored under another id succeeded", alg)
+		}
+	}
+	if _, err := token.GenerateKey("none", t0); err == nil {
+		t.Errorf("GenerateKey(none) succeeded")
+	}
+	for name, secret := range map[string]string{
+		"not JSON":   `kid`,
+		"no kid":     `{"kty":"oct","alg":"HS256","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}`,
+		"no alg":     `{"kty":"oct","kid":"k","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}`,
+		"alg none":   `{"kty":"oct","kid":"k","alg":"none","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}`,
+		"short HMAC": `{"kty":"oct","kid":"k","alg":"HS256","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ"}`,
+		"HMAC as ES": `{"kty":"oct","kid":"k","alg":"ES256","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}`,
+		"use enc":    `{"kty":"oct","kid":"k","alg":"HS256","use":"enc","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}`,
+		"public":     `{"kty":"OKP","crv":"Ed25519","kid":"k","alg":"EdDSA","x":"` + rfc8037X + `"}`,
+	} {
+		if _, err := token.ParseKey(store.Key{ID: "k", Secret: []byte(secret)}); err == nil {
+			t.Errorf("ParseKey(%s) succeeded", name)
+		}
+	}
+	// The control: the same HMAC key, well formed.
+	parsedKey(t, store.Key{ID: "k", Secret: []byte(`{"kty":"oct","kid":"k","alg":"HS256","use":"sig","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}`)})
+
+	a := parsedKey(t, cachedKey(t, token.EdDSA, 0, t0))
+	if _, err := token.NewKeySet(a, a); err == nil {
+		t.Errorf("NewKeySet with a duplicate kid succeeded")
+	}
+	if _, err := token.NewKeySet(a, nil); err == nil {
+		t.Errorf("NewKeySet with a nil key succeeded")
+	}
+}
