@@ -14,9 +14,9 @@ import (
 
 // TestKeyRotation rotates the signing key the way "sessionkit keys rotate"
 // does, from outside the running server: tokens signed before still
-// verify, new tokens carry the new kid once the server has reloaded its
-// keys, and a restart keeps all of it. The old key stops verifying once
-// every token it signed has expired.
+// verify; the new key signs new tokens a reload interval later, when every
+// instance has loaded and published it; a restart keeps all of it.
+// The old key stops verifying once every token it signed has expired.
 func TestKeyRotation(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
@@ -47,7 +47,11 @@ func TestKeyRotation(t *testing.T) {
 	if r := api(t, ts.URL, "GET", "/api/me", "", before); r.Status != http.StatusOK {
 		t.Fatalf("a token signed before the rotation: %d, want 200", r.Status)
 	}
-	clk.Add(token.DefaultReloadInterval + time.Second)
+	clk.Add(token.DefaultReloadInterval - time.Second) // the server reloads on its next signing
+	if early, _ := apiLogin(t, ts.URL, "alice", "password one"); header(t, early)["kid"] != oldKid {
+		t.Errorf("a token signed before the new key's time carries kid %v, want the old %v", header(t, early)["kid"], oldKid)
+	}
+	clk.Add(2 * time.Second)
 	after, _ := apiLogin(t, ts.URL, "alice", "password one")
 	if h := header(t, after); h["kid"] != newKey.ID || h["alg"] != "ES256" {
 		t.Fatalf("a token signed after the rotation: kid %v alg %v, want %s ES256", h["kid"], h["alg"], newKey.ID)

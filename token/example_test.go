@@ -101,7 +101,7 @@ func ExampleParseJWKS() {
 		log.Fatal(err)
 	}
 	fmt.Println("verified:", claims.Subject)
-	fmt.Println("can sign:", keys.Primary() != nil)
+	fmt.Println("can sign:", keys.Primary(time.Now()) != nil)
 	// Output:
 	// verified: alice
 	// can sign: false

@@ -61,14 +61,15 @@ func (i *Issuer) Lifetime() time.Duration { return i.opts.Lifetime }
 // reload its keys from the store signs with the keys it has.
 func (i *Issuer) Issue(ctx context.Context, subject, session string) (string, Claims, error) {
 	set, _ := i.keys.keySet(ctx, "") // a failed reload leaves the keys known
+	now := i.opts.Now()
 	var k *Key
 	if set != nil {
-		k = set.Primary()
+		k = set.Primary(now)
 	}
 	if k == nil {
 		return "", Claims{}, ErrNoKey
 	}
-	now := i.opts.Now().Truncate(time.Second) // NumericDate has whole seconds
+	now = now.Truncate(time.Second) // NumericDate has whole seconds
 	wc := wireClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    i.opts.Issuer,

@@ -37,7 +37,7 @@ func TestJWKSVerifiesElsewhere(t *testing.T) {
 				t.Fatalf("ParseJWKS(%s): %v", jwks, err)
 			}
 			keys := set.Keys()
-			if len(keys) != 1 || keys[0].ID != sk.ID || keys[0].Algorithm != alg || keys[0].CanSign() || set.Primary() != nil {
+			if len(keys) != 1 || keys[0].ID != sk.ID || keys[0].Algorithm != alg || keys[0].CanSign() || set.Primary(time.Now()) != nil {
 				t.Fatalf("JWKS keys %+v; want %s public key %s", keys, alg, sk.ID)
 			}
 			v := mustVerifier(t, set, token.VerifierOptions{Now: clock.Now})
@@ -112,7 +112,7 @@ func TestRingJWKS(t *testing.T) {
 	ms := newMemstore(t, clock)
 	a := openRing(t, ms, clock, rotationOpts)
 	b := openRing(t, ms, clock, rotationOpts)
-	k1 := a.KeySet().Primary()
+	k1 := a.KeySet().Primary(clock.Now())
 	k2, err := a.Rotate(ctx, "")
 	if err != nil {
 		t.Fatal(err)

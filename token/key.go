@@ -37,6 +37,12 @@ type Key struct {
 	// Created is when the key was generated (zero for a key from a JWKS).
 	Created time.Time
 
+	// SignsFrom is when the key may start signing. A key added by a
+	// rotation waits a reload interval, until every instance has loaded
+	// (and publishes) it, before any of them signs with it; until then it
+	// only verifies. Zero means at once.
+	SignsFrom time.Time
+
 	// Expires is when the key stops verifying: once a newer key has taken
 	// over signing, every token this key signed has expired by then. Zero
 	// means no end (the primary key, or a key from a JWKS).

@@ -54,15 +54,22 @@ func (s *KeySet) keySet(context.Context, string) (*KeySet, error) { return s, ni
 // Keys returns the keys, oldest first.
 func (s *KeySet) Keys() []*Key { return slices.Clone(s.keys) }
 
-// Primary returns the key that signs: the newest one that can. It returns
-// nil when no key can sign (a set read from a JWKS).
-func (s *KeySet) Primary() *Key {
+// Primary returns the key that signs at now: the newest one that can sign
+// and whose SignsFrom has come. It returns nil when no key can sign (a set
+// read from a JWKS).
+func (s *KeySet) Primary(now time.Time) *Key {
+	var oldest *Key
 	for i := len(s.keys) - 1; i >= 0; i-- {
-		if s.keys[i].CanSign() {
-			return s.keys[i]
+		k := s.keys[i]
+		if !k.CanSign() {
+			continue
 		}
+		if !now.Before(k.SignsFrom) {
+			return k
+		}
+		oldest = k
 	}
-	return nil
+	return oldest // no key's time has come: the oldest that can sign
 }
 
 // lookup returns the key that must verify a token whose header names kid,

@@ -13,7 +13,8 @@ import (
 // DefaultKeyPurpose is the store purpose signing keys are kept under.
 const DefaultKeyPurpose = "jwt"
 
-// Defaults of RingOptions.
+// Defaults of RingOptions, IssuerOptions and VerifierOptions.
+// DefaultLeeway is a good value between machines; a zero Leeway means none.
 const (
 	DefaultReloadInterval = time.Minute
 	DefaultLeeway         = 30 * time.Second
@@ -33,9 +34,12 @@ type RingOptions struct {
 	// has none; DefaultAlgorithm if empty.
 	Algorithm Algorithm
 
-	// TokenLifetime is the longest lifetime of a token the keys sign, and
-	// Leeway the clock skew verifiers allow. With ReloadInterval they decide
-	// how long a key keeps verifying after a newer one took over.
+	// TokenLifetime is the longest lifetime of a token the keys sign
+	// (DefaultAccessLifetime if zero), and Leeway the clock skew verifiers
+	// allow (zero means none). They decide how long a key keeps verifying
+	// after a newer one took over, so they must be at least the Issuer's
+	// Lifetime and the Verifier's Leeway: otherwise a key retires while
+	// tokens it signed are still valid.
 	TokenLifetime time.Duration
 	Leeway        time.Duration
 
@@ -48,9 +52,11 @@ type RingOptions struct {
 }
 
 // A Ring is a key set kept in a store, shared by every instance that uses
-// the store. The newest key signs; an older key keeps verifying until every
-// token it may have signed has expired (its successor's creation, plus the
-// reload interval during which other instances may still sign with it,
+// the store. A key added by Rotate verifies at once everywhere (a verifier
+// reloads for a kid it does not know), is published by every instance
+// within a reload interval, and only then becomes the primary, the key that
+// signs: no client is handed a token whose key an instance's JWKS lacks. An older key keeps verifying until every
+// token it may have signed has expired (its successor's first signing,
 // plus the token lifetime and the leeway), then stops.
 //
 // A Ring reads the store again every ReloadInterval when asked for a
@@ -61,8 +67,9 @@ type Ring struct {
 	store  store.Keys
 	opts   RingOptions
 	set    atomic.Pointer[KeySet]
-	loaded atomic.Int64 // Unix nanoseconds of the last load
-	mu     sync.Mutex   // serialises loads
+	loaded atomic.Int64          // Unix nanoseconds of the last load (or failed try)
+	failed atomic.Pointer[error] // why the last try failed; nil after a success
+	mu     sync.Mutex            // serialises loads
 }
 
 // OpenRing loads the keys of opts.Purpose from keys, generating and storing
@@ -137,11 +144,15 @@ func (r *Ring) install(stored []store.Key) error {
 		}
 		keys = append(keys, k)
 	}
-	// A key stops verifying once its successor has signed long enough for
-	// every token the key signed to have expired.
-	retire := r.opts.ReloadInterval + r.opts.TokenLifetime + r.opts.Leeway
-	for i := 0; i+1 < len(keys); i++ {
-		keys[i].Expires = keys[i+1].Created.Add(retire)
+	// A rotated key is published (JWKS, verification) at once but signs
+	// only a reload interval after it was made, when every instance has
+	// loaded it: no one is handed a token signed by a key another instance
+	// does not know. A key stops verifying once its successor has signed
+	// long enough for every token the key signed to have expired.
+	retire := r.opts.TokenLifetime + r.opts.Leeway
+	for i := 1; i < len(keys); i++ {
+		keys[i].SignsFrom = keys[i].Created.Add(r.opts.ReloadInterval)
+		keys[i-1].Expires = keys[i].SignsFrom.Add(retire)
 	}
 	set, err := NewKeySet(keys...)
 	if err != nil {
@@ -152,9 +163,12 @@ func (r *Ring) install(stored []store.Key) error {
 	return nil
 }
 
-// Rotate generates a key for alg, stores it, and makes it the primary: the
-// next token signed by any instance (once it has reloaded) carries its kid.
-// Older keys keep verifying until their tokens have expired.
+// Rotate generates a key for alg and stores it. It verifies at once,
+// everywhere (a verifier reloads for a kid it does not know); this ring
+// publishes it at once and every other within ReloadInterval; it becomes
+// the primary ReloadInterval after its creation, and from then on every
+// instance signs with it. Older keys keep verifying until their tokens
+// have expired.
 func (r *Ring) Rotate(ctx context.Context, alg Algorithm) (*Key, error) {
 	if alg == "" {
 		alg = r.opts.Algorithm
@@ -192,7 +206,14 @@ func (r *Ring) keySet(ctx context.Context, kid string) (*KeySet, error) {
 	switch {
 	case kid == "" && age < r.opts.ReloadInterval:
 		return set, nil
-	case kid != "" && (set.byID[kid] != nil || age < minReloadGap):
+	case kid != "" && set.byID[kid] != nil:
+		return set, nil
+	case kid != "" && age < minReloadGap:
+		// Too soon to try again; if the last try failed, the kid may be
+		// one we could not load rather than an unknown one.
+		if err := r.failed.Load(); err != nil {
+			return set, *err
+		}
 		return set, nil
 	}
 	r.mu.Lock()
@@ -202,7 +223,9 @@ func (r *Ring) keySet(ctx context.Context, kid string) (*KeySet, error) {
 	}
 	if err := r.reload(ctx); err != nil {
 		r.loaded.Store(now) // back off until the next interval or gap
+		r.failed.Store(&err)
 		return set, err
 	}
+	r.failed.Store(nil)
 	return r.set.Load(), nil
 }

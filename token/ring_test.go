@@ -11,8 +11,8 @@ import (
 	"sessionkit/token"
 )
 
-// Ring options of the rotation tests: a key retires 1m + 15m + 30s after
-// its successor was created.
+// Ring options of the rotation tests: a rotated key signs 1m after it was
+// created, and its predecessor retires 15m + 30s after that.
 var rotationOpts = token.RingOptions{
 	TokenLifetime:  15 * time.Minute,
 	Leeway:         30 * time.Second,
@@ -57,11 +57,11 @@ func TestRingRotation(t *testing.T) {
 	a := openRing(t, ms, clock, rotationOpts) // the instance that rotates
 	b := openRing(t, ms, clock, rotationOpts) // another that verifies
 	c := openRing(t, ms, clock, rotationOpts) // another that signs
-	k1 := a.KeySet().Primary()
+	k1 := a.KeySet().Primary(clock.Now())
 	if k1 == nil || k1.Algorithm != token.DefaultAlgorithm || len(a.KeySet().Keys()) != 1 {
 		t.Fatalf("a new ring has keys %+v; want one %s key", a.KeySet().Keys(), token.DefaultAlgorithm)
 	}
-	if p := b.KeySet().Primary(); p == nil || p.ID != k1.ID {
+	if p := b.KeySet().Primary(clock.Now()); p == nil || p.ID != k1.ID {
 		t.Fatalf("a second ring on the same store made its own key %+v", p)
 	}
 	issuerA := mustIssuer(t, a, token.IssuerOptions{Now: clock.Now})
@@ -79,6 +79,7 @@ func TestRingRotation(t *testing.T) {
 	if err := c.Reload(ctx); err != nil { // c last read the store just now
 		t.Fatal(err)
 	}
+	// The second the rotation happens, b has not reloaded yet either.
 	k2, err := a.Rotate(ctx, "")
 	if err != nil {
 		t.Fatal(err)
@@ -86,9 +87,31 @@ func TestRingRotation(t *testing.T) {
 	if k2.ID == k1.ID || k2.Algorithm != token.DefaultAlgorithm || !k2.Created.Equal(clock.Now()) {
 		t.Fatalf("Rotate gave %+v", k2)
 	}
+	if want := k2.Created.Add(rotationOpts.ReloadInterval); !k2.SignsFrom.Equal(want) {
+		t.Fatalf("K2 signs from %v; want a reload interval after its creation, %v", k2.SignsFrom, want)
+	}
+
+	// K2 is published and verifies at once, but nobody signs with it until
+	// every instance has had a reload interval to load it.
+	if ids := jwksKIDs(t, a.KeySet(), clock.Now()); strings.Join(ids, ",") != k1.ID+","+k2.ID {
+		t.Errorf("JWKS right after the rotation has %v; want K1 and K2", ids)
+	}
+	for name, iss := range map[string]*token.Issuer{"the rotating instance": issuerA, "another instance": issuerC} {
+		if _, ci := issue(t, iss, "alice", "f1"); ci.KeyID != k1.ID {
+			t.Errorf("%s signs with %s right after the rotation; want K1 until K2 is known everywhere", name, ci.KeyID)
+		}
+	}
+	clock.Advance(rotationOpts.ReloadInterval - time.Second)
+	if _, cc := issue(t, issuerC, "alice", "f1"); cc.KeyID != k1.ID {
+		t.Errorf("c signs with %s a second before K2's time; want K1", cc.KeyID)
+	}
+	clock.Advance(time.Second)
 	t2, c2 := issue(t, issuerA, "alice", "f1")
 	if c2.KeyID != k2.ID || decodeHeader(t, t2)["kid"] != k2.ID {
-		t.Fatalf("after Rotate, signed by %s; want K2 %s", c2.KeyID, k2.ID)
+		t.Fatalf("a reload interval after the rotation, signed by %s; want K2 %s", c2.KeyID, k2.ID)
+	}
+	if _, cc := issue(t, issuerC, "alice", "f1"); cc.KeyID != k2.ID {
+		t.Errorf("another instance signs with %s a reload interval after the rotation; want K2", cc.KeyID)
 	}
 	mustVerify(t, verifierA, t1)
 	mustVerify(t, verifierA, t2)
@@ -113,24 +136,10 @@ func TestRingRotation(t *testing.T) {
 		}
 	})
 
-	t.Run("another instance signs with the new key after the reload interval", func(t *testing.T) {
-		if _, cc := issue(t, issuerC, "alice", "f1"); cc.KeyID != k1.ID {
-			t.Errorf("c signs with %s before its reload interval; want K1 still", cc.KeyID)
-		}
-		clock.Advance(rotationOpts.ReloadInterval - time.Second)
-		if _, cc := issue(t, issuerC, "alice", "f1"); cc.KeyID != k1.ID {
-			t.Errorf("c signs with %s before its reload interval; want K1 still", cc.KeyID)
-		}
-		clock.Advance(time.Second)
-		if _, cc := issue(t, issuerC, "alice", "f1"); cc.KeyID != k2.ID {
-			t.Errorf("c signs with %s after its reload interval; want K2", cc.KeyID)
-		}
-	})
-
 	t.Run("a restart keeps both keys", func(t *testing.T) {
 		r := openRing(t, ms, clock, rotationOpts)
 		keys := r.KeySet().Keys()
-		if len(keys) != 2 || keys[0].ID != k1.ID || keys[1].ID != k2.ID || r.KeySet().Primary().ID != k2.ID {
+		if len(keys) != 2 || keys[0].ID != k1.ID || keys[1].ID != k2.ID || r.KeySet().Primary(clock.Now()).ID != k2.ID {
 			t.Fatalf("restarted ring has %+v; want K1, K2 (primary)", keys)
 		}
 		if !keys[0].Expires.Equal(k1Expires) || !keys[1].Expires.IsZero() {
@@ -186,6 +195,7 @@ func TestRingRotateAlgorithm(t *testing.T) {
 	if k.Algorithm != token.ES256 {
 		t.Fatalf("rotated to %s", k.Algorithm)
 	}
+	clock.Advance(rotationOpts.ReloadInterval)
 	tok, c := issue(t, iss, "alice", "f")
 	if h := decodeHeader(t, tok); h["alg"] != "ES256" || h["kid"] != k.ID || c.KeyID != k.ID {
 		t.Fatalf("after rotating to ES256, header %v", h)
@@ -213,7 +223,7 @@ func TestOpenRingOptions(t *testing.T) {
 	clock := newClock()
 	ms := newMemstore(t, clock)
 	r := openRing(t, ms, clock, token.RingOptions{Algorithm: token.ES256, Purpose: "other"})
-	if p := r.KeySet().Primary(); p == nil || p.Algorithm != token.ES256 {
+	if p := r.KeySet().Primary(clock.Now()); p == nil || p.Algorithm != token.ES256 {
 		t.Fatalf("first key %+v; want ES256", p)
 	}
 	if keys, _ := ms.Keys(ctx, "other"); len(keys) != 1 {
@@ -280,7 +290,7 @@ func TestRingStoreDown(t *testing.T) {
 	keys.down.Store(true)
 	clock.Advance(2 * rotationOpts.ReloadInterval)
 	tok, c := issue(t, iss, "alice", "f") // the reload fails; the known key signs
-	if c.KeyID != r.KeySet().Primary().ID {
+	if c.KeyID != r.KeySet().Primary(clock.Now()).ID {
 		t.Errorf("signed by %s", c.KeyID)
 	}
 	mustVerify(t, v, tok)
@@ -291,6 +301,11 @@ func TestRingStoreDown(t *testing.T) {
 	_, err := v.Verify(ctx, unknown)
 	if err == nil || errors.Is(err, token.ErrInvalid) || !errors.Is(err, errDown) {
 		t.Errorf("unknown kid with the store down: %v; want the store's error, not ErrInvalid", err)
+	}
+	// Within the second before the ring tries the store again, the same
+	// kid is still "could not check", not "unknown".
+	if _, err := v.Verify(ctx, unknown); err == nil || errors.Is(err, token.ErrInvalid) || !errors.Is(err, errDown) {
+		t.Errorf("unknown kid again, before the next try: %v; want the store's error, not ErrInvalid", err)
 	}
 	if err := r.Reload(ctx); !errors.Is(err, errDown) {
 		t.Errorf("Reload with the store down: %v", err)

@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -183,9 +184,15 @@ func (v *Verifier) verifyJWS(ctx context.Context, tok string) ([]byte, jose.Head
 	if h.Algorithm != string(k.Algorithm) {
 		return nil, h, nil, invalid("alg %q differs from key %q's %s", h.Algorithm, k.ID, k.Algorithm)
 	}
-	input := tok[:strings.LastIndexByte(tok, '.')]
+	dot := strings.LastIndexByte(tok, '.')
+	input := tok[:dot]
 	if err := k.Algorithm.method().Verify(input, sig.Signature, k.verifying); err != nil {
 		return nil, h, nil, invalid("signature: %v", err)
+	}
+	// base64 leaves spare bits in the last character: only the canonical
+	// spelling of the signature is the token, so no other string verifies.
+	if base64.RawURLEncoding.EncodeToString(sig.Signature) != tok[dot+1:] {
+		return nil, h, nil, invalid("signature is not in canonical base64url")
 	}
 	return jws.UnsafePayloadWithoutVerification(), h, k, nil
 }
@@ -207,7 +214,8 @@ func checkHeader(h jose.Header) error {
 			return invalid("header %q is not accepted", string(name))
 		}
 	}
-	if _, err := h.Certificates(x509.VerifyOptions{}); !errors.Is(err, jose.ErrMissingX5cHeader) {
+	// An empty root pool fails any chain at once, without the system roots.
+	if _, err := h.Certificates(x509.VerifyOptions{Roots: x509.NewCertPool()}); !errors.Is(err, jose.ErrMissingX5cHeader) {
 		return invalid("x5c header is not accepted")
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func TestRoundTrip(t *testing.T) {
 			clock := newClock()
 			clock.Advance(1500 * time.Millisecond) // not a whole second
 			ring, sk := ringWith(t, clock, alg, token.RingOptions{})
-			if p := ring.KeySet().Primary(); p == nil || p.ID != sk.ID || p.Algorithm != alg {
+			if p := ring.KeySet().Primary(time.Now()); p == nil || p.ID != sk.ID || p.Algorithm != alg {
 				t.Fatalf("primary %+v; want %s key %s", p, alg, sk.ID)
 			}
 			iss := mustIssuer(t, ring, token.IssuerOptions{Lifetime: lifetime, Now: clock.Now})
@@ -250,4 +251,26 @@ func TestKeys(t *testing.T) {
 	if _, err := token.NewKeySet(a, nil); err == nil {
 		t.Errorf("NewKeySet with a nil key succeeded")
 	}
+}
+
+// TestSignatureSpelling: base64url leaves spare bits in the last character
+// of the signature; a token whose signature is spelled with other spare
+// bits decodes to the same bytes but is refused, so that exactly one
+// string is each token.
+func TestSignatureSpelling(t *testing.T) {
+	clock := newClock()
+	ring := openRing(t, newMemstore(t, clock), clock, token.RingOptions{})
+	v := mustVerifier(t, ring, token.VerifierOptions{Now: clock.Now})
+	tok, _ := issue(t, mustIssuer(t, ring, token.IssuerOptions{Now: clock.Now}), "alice", "sid")
+	mustVerify(t, v, tok)
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, tok[len(tok)-1])
+	// An Ed25519 signature is 64 bytes: 86 characters, the last carrying 2
+	// bits of signature and 4 spare bits.
+	other := tok[:len(tok)-1] + string(alphabet[last^1])
+	if unb64(t, segments(t, other)[2]) == nil || string(unb64(t, segments(t, other)[2])) != string(unb64(t, segments(t, tok)[2])) {
+		t.Fatal("test bug: the respelled signature does not decode to the same bytes")
+	}
+	_, err := v.Verify(context.Background(), other)
+	wantRejected(t, err, "canonical")
 }

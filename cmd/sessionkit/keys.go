@@ -14,13 +14,14 @@ import (
 
 const keysUsage = `Usage:
   sessionkit keys list [flags]     list the JWT signing keys and their state
-  sessionkit keys rotate [flags]   add a new primary signing key
+  sessionkit keys rotate [flags]   add a new signing key
 
 Both work on the store the server uses (--store, or SESSIONKIT_STORE), and
-may run while servers run on it: they pick up a rotated key within a
-minute. An old key keeps verifying until every token it signed has expired
-(its successor's age, plus a minute, plus --access-token-lifetime and
---token-leeway), then it is retired.
+may run while servers run on it. A rotated key verifies at once, is
+published by every server within a minute, and then becomes the primary
+(the key that signs). The old key keeps verifying until every token it
+signed has expired (--access-token-lifetime and --token-leeway after that),
+then it is retired.
 `
 
 // keysCommand runs "sessionkit keys ...".
@@ -141,13 +142,18 @@ func keysRotate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	k := ring.KeySet().Primary()
+	k := ring.KeySet().Primary(time.Now())
 	if len(have) > 0 {
 		if k, err = ring.Rotate(ctx, kf.algorithm); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "new primary key %s (%s); servers sign with it within a minute\n", k.ID, k.Algorithm)
+	if k.SignsFrom.IsZero() {
+		fmt.Fprintf(stdout, "first key %s (%s): it signs from now\n", k.ID, k.Algorithm)
+	} else {
+		fmt.Fprintf(stdout, "new key %s (%s): it verifies now and becomes the primary at %s, once every server publishes it\n",
+			k.ID, k.Algorithm, k.SignsFrom.UTC().Format(time.RFC3339))
+	}
 	printKeys(stdout, ring.KeySet(), time.Now())
 	return nil
 }
@@ -156,12 +162,14 @@ func keysRotate(ctx context.Context, args []string, getenv func(string) string, 
 func printKeys(w io.Writer, set *token.KeySet, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KID\tALGORITHM\tCREATED\tSTATE")
-	primary := set.Primary()
+	primary := set.Primary(now)
 	for _, k := range set.Keys() {
 		state := "retired (no longer verifies)"
 		switch {
 		case k == primary:
 			state = "primary (signs and verifies)"
+		case k.SignsFrom.After(now):
+			state = "next: verifies, signs from " + k.SignsFrom.UTC().Format(time.RFC3339)
 		case k.Expires.After(now):
 			state = "verifies until " + k.Expires.UTC().Format(time.RFC3339)
 		}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"sessionkit/store/sqlitestore"
 	"sessionkit/token"
@@ -30,12 +31,12 @@ func TestKeysCommand(t *testing.T) {
 		t.Errorf("list on a new store: %q", out)
 	}
 	out := keys("rotate", "--store", store)
-	first := regexp.MustCompile(`new primary key (\S+) \(EdDSA\)`).FindStringSubmatch(out)
+	first := regexp.MustCompile(`first key (\S+) \(EdDSA\)`).FindStringSubmatch(out)
 	if first == nil {
 		t.Fatalf("rotate output: %q", out)
 	}
 	out = keys("rotate", "--store", store, "--algorithm", "ES256")
-	second := regexp.MustCompile(`new primary key (\S+) \(ES256\)`).FindStringSubmatch(out)
+	second := regexp.MustCompile(`new key (\S+) \(ES256\): it verifies now and becomes the primary at`).FindStringSubmatch(out)
 	if second == nil {
 		t.Fatalf("rotate output: %q", out)
 	}
@@ -44,11 +45,11 @@ func TestKeysCommand(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("list: %q, want a header and two keys", list)
 	}
-	if !strings.HasPrefix(lines[1], first[1]) || !strings.Contains(lines[1], "verifies until") {
-		t.Errorf("the old key's line: %q, want it verifying until its tokens expire", lines[1])
+	if !strings.HasPrefix(lines[1], first[1]) || !strings.Contains(lines[1], "primary") {
+		t.Errorf("the first key's line: %q, want it primary until the new key's time", lines[1])
 	}
-	if !strings.HasPrefix(lines[2], second[1]) || !strings.Contains(lines[2], "primary") {
-		t.Errorf("the new key's line: %q, want it primary", lines[2])
+	if !strings.HasPrefix(lines[2], second[1]) || !strings.Contains(lines[2], "next: verifies, signs from") {
+		t.Errorf("the new key's line: %q, want it next", lines[2])
 	}
 
 	st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{})
@@ -60,7 +61,17 @@ func TestKeysCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := ring.KeySet().Primary(); p == nil || p.ID != second[1] || p.Algorithm != token.ES256 {
-		t.Errorf("the store's primary key is %+v, want %s (ES256)", p, second[1])
+	later := time.Now().Add(token.DefaultReloadInterval + time.Second)
+	if p := ring.KeySet().Primary(later); p == nil || p.ID != second[1] || p.Algorithm != token.ES256 {
+		t.Errorf("a minute on, the store's primary key is %+v, want %s (ES256)", p, second[1])
+	}
+	var old *token.Key
+	for _, k := range ring.KeySet().Keys() {
+		if k.ID == first[1] {
+			old = k
+		}
+	}
+	if old == nil || !old.Expires.After(later) {
+		t.Errorf("the first key %+v must keep verifying after the new one starts signing", old)
 	}
 }
