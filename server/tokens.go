@@ -5,8 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 
+	"sessionkit/store"
 	"sessionkit/token"
 )
 
@@ -122,7 +122,7 @@ func (t *tokens) check(ctx context.Context, access string) (token.Claims, error)
 // it names. Only a holder of a signing key could make one; the check costs
 // nothing, as the family is read anyway.
 func sameOwner(c token.Claims, fam token.Family) error {
-	if !strings.EqualFold(c.Subject, fam.User) {
+	if store.FoldName(c.Subject) != store.FoldName(fam.User) {
 		return fmt.Errorf("%w: the token's subject does not own its login", token.ErrInvalid)
 	}
 	return nil

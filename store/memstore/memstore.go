@@ -36,7 +36,7 @@ type Store struct {
 	once sync.Once
 
 	mu    sync.RWMutex
-	users map[string]store.User // by foldName(Name)
+	users map[string]store.User // by store.FoldName(Name)
 	keys  map[string][]store.Key
 	deny  map[string]time.Time
 
@@ -44,7 +44,7 @@ type Store struct {
 	// often a save on every request) does not wait on the rest.
 	smu      sync.RWMutex
 	sessions map[store.SessionID]store.Record
-	byUser   map[string]map[store.SessionID]struct{} // by foldName(User); only non-empty users
+	byUser   map[string]map[store.SessionID]struct{} // by store.FoldName(User); only non-empty users
 }
 
 // New returns an empty Store and starts its cleanup goroutine.

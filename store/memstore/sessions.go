@@ -83,7 +83,7 @@ func (s *Store) UserSessions(ctx context.Context, user string) ([]store.Record, 
 	now := s.now()
 	out := []store.Record{}
 	s.smu.RLock()
-	for id := range s.byUser[foldName(user)] {
+	for id := range s.byUser[store.FoldName(user)] {
 		if r := s.sessions[id]; live(r, now) {
 			r.Data = slices.Clone(r.Data)
 			out = append(out, r)
@@ -109,7 +109,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int, error
 		return 0, err
 	}
 	now := s.now()
-	k := foldName(user)
+	k := store.FoldName(user)
 	s.smu.Lock()
 	defer s.smu.Unlock()
 	n := 0
@@ -141,7 +141,7 @@ func (s *Store) index(r store.Record) {
 	if r.User == "" {
 		return
 	}
-	k := foldName(r.User)
+	k := store.FoldName(r.User)
 	if s.byUser[k] == nil {
 		s.byUser[k] = make(map[store.SessionID]struct{})
 	}
@@ -153,7 +153,7 @@ func (s *Store) unindex(r store.Record) {
 	if r.User == "" {
 		return
 	}
-	k := foldName(r.User)
+	k := store.FoldName(r.User)
 	ids := s.byUser[k]
 	delete(ids, r.ID)
 	if len(ids) == 0 {

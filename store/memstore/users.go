@@ -15,7 +15,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	k := foldName(u.Name)
+	k := store.FoldName(u.Name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.users[k]; ok {
@@ -32,7 +32,7 @@ func (s *Store) User(ctx context.Context, name string) (store.User, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	u, ok := s.users[foldName(name)]
+	u, ok := s.users[store.FoldName(name)]
 	if !ok {
 		return store.User{}, store.ErrNotFound
 	}
@@ -45,7 +45,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, hash string, updated 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	k := foldName(name)
+	k := store.FoldName(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.users[k]
@@ -63,7 +63,7 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	k := foldName(name)
+	k := store.FoldName(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.users[k]; !ok {
@@ -85,7 +85,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 	}
 	s.mu.RUnlock()
 	slices.SortFunc(out, func(a, b store.User) int {
-		return strings.Compare(foldName(a.Name), foldName(b.Name))
+		return strings.Compare(store.FoldName(a.Name), store.FoldName(b.Name))
 	})
 	return out, nil
 }

@@ -340,24 +340,3 @@ func serializationFailure(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "40001"
 }
-
-// foldName returns the key an account or session owner is kept under: the
-// name with ASCII letters in lower case, as in store/memstore. It is done
-// here rather than with PostgreSQL's lower(), whose result depends on the
-// database's locale.
-func foldName(name string) string {
-	i := 0
-	for i < len(name) && !('A' <= name[i] && name[i] <= 'Z') {
-		i++
-	}
-	if i == len(name) {
-		return name
-	}
-	b := []byte(name)
-	for ; i < len(b); i++ {
-		if c := b[i]; 'A' <= c && c <= 'Z' {
-			b[i] = c + ('a' - 'A')
-		}
-	}
-	return string(b)
-}

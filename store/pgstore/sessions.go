@@ -50,11 +50,11 @@ func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error)
 	switch {
 	case r.Version == 0:
 		tag, err = s.pool.Exec(ctx, s.q.createSession,
-			r.ID[:], foldName(r.User), r.User, data,
+			r.ID[:], store.FoldName(r.User), r.User, data,
 			r.Created.UnixNano(), r.LastSeen.UnixNano(), r.Expires.UnixNano(), r.UserAgent, now)
 	case r.Version < math.MaxInt64:
 		tag, err = s.pool.Exec(ctx, s.q.updateSession,
-			foldName(r.User), r.User, data,
+			store.FoldName(r.User), r.User, data,
 			r.Created.UnixNano(), r.LastSeen.UnixNano(), r.Expires.UnixNano(), r.UserAgent,
 			r.ID[:], int64(r.Version), now)
 	default:
@@ -103,7 +103,7 @@ func (s *Store) UserSessions(ctx context.Context, user string) ([]store.Record, 
 		}
 		return out, nil
 	}
-	rows, err := s.pool.Query(ctx, s.q.userSessions, foldName(user), s.now().UnixNano())
+	rows, err := s.pool.Query(ctx, s.q.userSessions, store.FoldName(user), s.now().UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list sessions: %w", err)
 	}
@@ -135,7 +135,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int, error
 		return 0, nil
 	}
 	var n int64
-	if err := s.pool.QueryRow(ctx, s.q.deleteUserSessions, foldName(user), s.now().UnixNano()).Scan(&n); err != nil {
+	if err := s.pool.QueryRow(ctx, s.q.deleteUserSessions, store.FoldName(user), s.now().UnixNano()).Scan(&n); err != nil {
 		return 0, fmt.Errorf("pgstore: delete user sessions: %w", err)
 	}
 	return int(n), nil

@@ -21,7 +21,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 		return errUnstorable("create user", "the password hash")
 	}
 	_, err := s.pool.Exec(ctx, s.q.createUser,
-		foldName(u.Name), u.Name, u.PasswordHash, u.Created.UnixNano(), u.Updated.UnixNano())
+		store.FoldName(u.Name), u.Name, u.PasswordHash, u.Created.UnixNano(), u.Updated.UnixNano())
 	if uniqueViolation(err) {
 		return store.ErrExists
 	}
@@ -41,7 +41,7 @@ func (s *Store) User(ctx context.Context, name string) (store.User, error) {
 		}
 		return store.User{}, store.ErrNotFound
 	}
-	u, err := scanUser(s.pool.QueryRow(ctx, s.q.user, foldName(name)))
+	u, err := scanUser(s.pool.QueryRow(ctx, s.q.user, store.FoldName(name)))
 	if errNoRows(err) {
 		return store.User{}, store.ErrNotFound
 	}
@@ -65,7 +65,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, hash string, updated 
 		}
 		return store.ErrNotFound
 	}
-	tag, err := s.pool.Exec(ctx, s.q.setPasswordHash, hash, updated.UnixNano(), foldName(name))
+	tag, err := s.pool.Exec(ctx, s.q.setPasswordHash, hash, updated.UnixNano(), store.FoldName(name))
 	return oneRow(tag, err, "set password")
 }
 
@@ -78,7 +78,7 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		}
 		return store.ErrNotFound
 	}
-	tag, err := s.pool.Exec(ctx, s.q.deleteUser, foldName(name))
+	tag, err := s.pool.Exec(ctx, s.q.deleteUser, store.FoldName(name))
 	return oneRow(tag, err, "delete user")
 }
 

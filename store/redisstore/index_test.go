@@ -50,7 +50,7 @@ func (x *indexTest) record(token, user string) store.Record {
 // indexed returns the ids in user's index, whatever their records.
 func (x *indexTest) indexed(user string) []store.SessionID {
 	x.t.Helper()
-	hexIDs, err := x.c.HKeys(x.ctx, x.s.indexKey(fold(user))).Result()
+	hexIDs, err := x.c.HKeys(x.ctx, x.s.indexKey(store.FoldName(user))).Result()
 	if err != nil {
 		x.t.Fatal(err)
 	}

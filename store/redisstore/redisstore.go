@@ -313,26 +313,6 @@ func (s *Store) run(ctx context.Context, calls ...call) ([]*redis.Cmd, error) {
 	return cmds, err
 }
 
-// fold returns name with ASCII letters in lower case: the form account names
-// and session owners are compared and keyed in. Other bytes are kept as they
-// are, so the folded name has the same length.
-func fold(name string) string {
-	i := 0
-	for i < len(name) && !('A' <= name[i] && name[i] <= 'Z') {
-		i++
-	}
-	if i == len(name) {
-		return name
-	}
-	b := []byte(name)
-	for ; i < len(b); i++ {
-		if c := b[i]; 'A' <= c && c <= 'Z' {
-			b[i] = c + ('a' - 'A')
-		}
-	}
-	return string(b)
-}
-
 // nonce returns a random tag for one save: 16 hex digits.
 func nonce() string {
 	return fmt.Sprintf("%016x", rand.Uint64())

@@ -85,7 +85,7 @@ func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error)
 // owner's index. r.Version must be below math.MaxUint64.
 func (s *Store) saveCalls(r store.Record, now time.Time, tag string) []call {
 	hexID := r.ID.String()
-	folded := fold(r.User)
+	folded := store.FoldName(r.User)
 	expNs := expiryNanos(r.Expires)
 	expMs := strconv.FormatInt(ceilMillis(expNs), 10)
 	data := r.Data
@@ -150,7 +150,7 @@ func (s *Store) UserSessions(ctx context.Context, user string) ([]store.Record, 
 		}
 		return []store.Record{}, nil
 	}
-	folded := fold(user)
+	folded := store.FoldName(user)
 	entries, err := s.indexEntries(ctx, folded)
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: list sessions: %w", err)
@@ -179,7 +179,7 @@ func (s *Store) UserSessions(ctx context.Context, user string) ([]store.Record, 
 			if idErr != nil || err != nil {
 				return nil, fmt.Errorf("redisstore: list sessions: record %s: %w", e.hexID, errors.Join(idErr, err))
 			}
-			st = recordState{exists: true, live: now.Before(r.Expires), owned: fold(r.User) == folded, nonce: m["n"]}
+			st = recordState{exists: true, live: now.Before(r.Expires), owned: store.FoldName(r.User) == folded, nonce: m["n"]}
 			if st.live && st.owned {
 				out = append(out, r)
 			}
@@ -219,7 +219,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int, error
 		}
 		return 0, nil
 	}
-	folded := fold(user)
+	folded := store.FoldName(user)
 	entries, err := s.indexEntries(ctx, folded)
 	if err != nil {
 		return 0, fmt.Errorf("redisstore: delete user sessions: %w", err)

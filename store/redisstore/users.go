@@ -23,7 +23,7 @@ import (
 // name (compared case-insensitively in ASCII) exists. Of concurrent creations
 // of one name exactly one succeeds.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	ok, err := s.client.HSetNX(ctx, s.usersKey(), fold(u.Name), encodeUser(u)).Result()
+	ok, err := s.client.HSetNX(ctx, s.usersKey(), store.FoldName(u.Name), encodeUser(u)).Result()
 	if err != nil {
 		return fmt.Errorf("redisstore: create user: %w", err)
 	}
@@ -37,7 +37,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 // store.ErrNotFound. Any other error means Redis did not answer (or ctx
 // ended first).
 func (s *Store) User(ctx context.Context, name string) (store.User, error) {
-	v, err := s.client.HGet(ctx, s.usersKey(), fold(name)).Result()
+	v, err := s.client.HGet(ctx, s.usersKey(), store.FoldName(name)).Result()
 	if errors.Is(err, redis.Nil) {
 		return store.User{}, store.ErrNotFound
 	}
@@ -55,7 +55,7 @@ func (s *Store) User(ctx context.Context, name string) (store.User, error) {
 // sets its Updated time, in one script. It returns store.ErrNotFound when
 // there is no such account.
 func (s *Store) SetPasswordHash(ctx context.Context, name, hash string, updated time.Time) error {
-	cmds, err := s.run(ctx, call{setPasswordScript, []string{s.usersKey()}, []any{fold(name), hash, nanos(updated)}})
+	cmds, err := s.run(ctx, call{setPasswordScript, []string{s.usersKey()}, []any{store.FoldName(name), hash, nanos(updated)}})
 	if err != nil {
 		return fmt.Errorf("redisstore: set password: %w", err)
 	}
@@ -68,7 +68,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, hash string, updated 
 // DeleteUser removes the account named name, or returns store.ErrNotFound.
 // It does not remove the user's sessions: see DeleteUserSessions.
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
-	n, err := s.client.HDel(ctx, s.usersKey(), fold(name)).Result()
+	n, err := s.client.HDel(ctx, s.usersKey(), store.FoldName(name)).Result()
 	if err != nil {
 		return fmt.Errorf("redisstore: delete user: %w", err)
 	}
