@@ -22,15 +22,7 @@ import (
 // signature and claims, the deny list, and the login's family. Compare
 // with BenchmarkGolangJWTMe, the same answer from golang-jwt alone.
 func BenchmarkAPIMe(b *testing.B) {
-	st := memstore.New(memstore.Options{})
-	b.Cleanup(func() { st.Close() })
-	srv, err := server.New(context.Background(), st, server.Config{
-		PasswordParams: cheapParams,
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv, _ := newBenchServer(b)
 	access := benchLogin(b, srv)
 	r := httptest.NewRequest("GET", "/api/me", nil)
 	r.Header.Set("Authorization", "Bearer "+access)
@@ -49,15 +41,7 @@ func BenchmarkAPIMe(b *testing.B) {
 // subject as JSON. It has no revocation, no request log and no middleware:
 // it is the floor our path is compared with.
 func BenchmarkGolangJWTMe(b *testing.B) {
-	st := memstore.New(memstore.Options{})
-	b.Cleanup(func() { st.Close() })
-	srv, err := server.New(context.Background(), st, server.Config{
-		PasswordParams: cheapParams,
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv, st := newBenchServer(b)
 	access := benchLogin(b, srv)
 	key := signingKey(b, st)
 	pub := key.Key.(ed25519.PrivateKey).Public()
@@ -87,6 +71,22 @@ func BenchmarkGolangJWTMe(b *testing.B) {
 			b.Fatalf("status %d: %s", w.Code, w.Body)
 		}
 	}
+}
+
+// newBenchServer is a server on a memory store that logs to nowhere (it
+// still formats every line).
+func newBenchServer(b *testing.B) (*server.Server, *memstore.Store) {
+	b.Helper()
+	st := memstore.New(memstore.Options{})
+	b.Cleanup(func() { st.Close() })
+	srv, err := server.New(context.Background(), st, server.Config{
+		PasswordParams: cheapParams,
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return srv, st
 }
 
 // benchLogin registers an account and logs in through the API, in

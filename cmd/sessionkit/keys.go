@@ -24,24 +24,40 @@ signed has expired (--access-token-lifetime and --token-leeway after that),
 then it is retired.
 `
 
-// keysCommand runs "sessionkit keys ...".
+// keysCommand runs "sessionkit keys ...": it reads the subcommand's flags,
+// opens the store and reads its signing keys, then lists or rotates them.
 func keysCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, keysUsage)
 		return fmt.Errorf("%w: keys needs a subcommand: list or rotate", errUsage)
 	}
-	switch args[0] {
-	case "list":
-		return keysList(ctx, args[1:], getenv, stdout, stderr)
-	case "rotate":
-		return keysRotate(ctx, args[1:], getenv, stdout, stderr)
+	sub := args[0]
+	switch sub {
+	case "list", "rotate":
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, keysUsage)
 		return nil
 	default:
 		fmt.Fprint(stderr, keysUsage)
-		return fmt.Errorf("%w: unknown keys subcommand %q", errUsage, args[0])
+		return fmt.Errorf("%w: unknown keys subcommand %q", errUsage, sub)
 	}
+	kf, err := parseKeysFlags(sub, args[1:], getenv, stderr, sub == "rotate")
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, kf.store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	have, err := st.Keys(ctx, token.DefaultKeyPurpose)
+	if err != nil {
+		return fmt.Errorf("reading keys: %w", err)
+	}
+	if sub == "list" {
+		return keysList(ctx, st, len(have), kf, stdout)
+	}
+	return keysRotate(ctx, st, len(have), kf, stdout)
 }
 
 // keysFlags are the flags of every keys subcommand.
@@ -96,21 +112,9 @@ func (kf keysFlags) ringOptions() token.RingOptions {
 	}
 }
 
-func keysList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	kf, err := parseKeysFlags("list", args, getenv, stderr, false)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, kf.store)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	have, err := st.Keys(ctx, token.DefaultKeyPurpose)
-	if err != nil {
-		return fmt.Errorf("reading keys: %w", err)
-	}
-	if len(have) == 0 {
+// keysList prints the keys of a store that has n of them.
+func keysList(ctx context.Context, st backend, n int, kf keysFlags, stdout io.Writer) error {
+	if n == 0 {
 		fmt.Fprintln(stdout, "no signing keys yet: the server makes the first one when it starts")
 		return nil
 	}
@@ -122,28 +126,16 @@ func keysList(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-func keysRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	kf, err := parseKeysFlags("rotate", args, getenv, stderr, true)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, kf.store)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	have, err := st.Keys(ctx, token.DefaultKeyPurpose)
-	if err != nil {
-		return fmt.Errorf("reading keys: %w", err)
-	}
-	// On a store without keys, opening the ring makes the first key of
-	// the algorithm asked for: that is the rotation.
+// keysRotate adds a key to a store that has n of them. On a store without
+// keys, opening the ring makes the first key, of the algorithm asked for:
+// that is the rotation.
+func keysRotate(ctx context.Context, st backend, n int, kf keysFlags, stdout io.Writer) error {
 	ring, err := token.OpenRing(ctx, st, kf.ringOptions())
 	if err != nil {
 		return err
 	}
 	k := ring.KeySet().Primary(time.Now())
-	if len(have) > 0 {
+	if n > 0 {
 		if k, err = ring.Rotate(ctx, kf.algorithm); err != nil {
 			return err
 		}
