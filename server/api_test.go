@@ -83,7 +83,7 @@ func TestAPIRefreshReuseRevokesTheFamily(t *testing.T) {
 	if within.Status != http.StatusOK {
 		t.Fatalf("reuse within the grace window: %d %s, want 200", within.Status, within.Body)
 	}
-	f.clock.Add(11 * time.Second)
+	f.clock.Advance(11 * time.Second)
 	wantInvalidToken(t, "reuse after the grace window", apiRefresh(t, f.url, refresh))
 	wantInvalidToken(t, "the newest refresh token of the family", apiRefresh(t, f.url, refresh2))
 	wantInvalidToken(t, "the grace-window token of the family", apiRefresh(t, f.url, within.JSON["refresh_token"].(string)))

@@ -6,42 +6,24 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
+	"sessionkit/internal/fakeclock"
 	"sessionkit/server"
 	"sessionkit/store/memstore"
 	"sessionkit/token"
 )
 
-// clock is a time source tests move forward by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *fakeclock.Clock { return fakeclock.New(time.Now()) }
 
 // jwtFixture is a server on a memory store, both on one fake clock.
 type jwtFixture struct {
 	url   string
 	store *memstore.Store
-	clock *clock
+	clock *fakeclock.Clock
 }
 
 func newJWTFixture(t *testing.T, cfg server.Config) *jwtFixture {

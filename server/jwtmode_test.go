@@ -59,7 +59,7 @@ func TestJWTSilentRefresh(t *testing.T) {
 	}
 	before := b.cookie("sk_access")
 
-	f.clock.Add(16 * time.Minute)
+	f.clock.Advance(16 * time.Minute)
 	r := b.get("/jwt/profile")
 	if r.Status != http.StatusSeeOther || r.Location != "/jwt/refresh?next=%2Fjwt%2Fprofile" {
 		t.Fatalf("profile with an expired access token: %d %q, want 303 to /jwt/refresh?next=...", r.Status, r.Location)
@@ -83,7 +83,7 @@ func TestJWTRefreshEnds(t *testing.T) {
 	b := newBrowser(t, f.url)
 	b.register("carol", "password three")
 	b.login("jwt", "carol", "password three")
-	f.clock.Add(25 * time.Hour)
+	f.clock.Advance(25 * time.Hour)
 	r := b.get("/jwt/profile")
 	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/jwt/refresh") {
 		t.Fatalf("profile: %d %q, want 303 to refresh", r.Status, r.Location)
@@ -115,11 +115,11 @@ func TestJWTStolenRefreshToken(t *testing.T) {
 	if stolen == "" {
 		t.Fatal("no refresh cookie for /jwt/refresh")
 	}
-	f.clock.Add(16 * time.Minute)
+	f.clock.Advance(16 * time.Minute)
 	if r := b.get("/jwt/refresh"); r.Status != http.StatusSeeOther || r.Location != "/jwt/profile" {
 		t.Fatalf("the browser's own refresh: %d %q", r.Status, r.Location)
 	}
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	r := withCookie(t, f.url, "/jwt/refresh", "sk_refresh="+stolen)
 	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/jwt/login") {
 		t.Fatalf("the stolen refresh token: %d %q, want 303 to login", r.Status, r.Location)
@@ -138,7 +138,7 @@ func TestJWTLogoutWithExpiredAccessToken(t *testing.T) {
 	b.login("jwt", "erin", "password five")
 	refreshURL, _ := url.Parse(f.url + "/jwt/refresh")
 	refresh := b.c.Jar.Cookies(refreshURL)
-	f.clock.Add(20 * time.Minute)
+	f.clock.Advance(20 * time.Minute)
 	if r := b.post("/jwt/logout", nil); r.Status != http.StatusSeeOther || r.Location != "/jwt/login" {
 		t.Fatalf("logout: %d %q", r.Status, r.Location)
 	}

@@ -47,11 +47,11 @@ func TestKeyRotation(t *testing.T) {
 	if r := api(t, ts.URL, "GET", "/api/me", "", before); r.Status != http.StatusOK {
 		t.Fatalf("a token signed before the rotation: %d, want 200", r.Status)
 	}
-	clk.Add(token.DefaultReloadInterval - time.Second) // the server reloads on its next signing
+	clk.Advance(token.DefaultReloadInterval - time.Second) // the server reloads on its next signing
 	if early, _ := apiLogin(t, ts.URL, "alice", "password one"); header(t, early)["kid"] != oldKid {
 		t.Errorf("a token signed before the new key's time carries kid %v, want the old %v", header(t, early)["kid"], oldKid)
 	}
-	clk.Add(2 * time.Second)
+	clk.Advance(2 * time.Second)
 	after, _ := apiLogin(t, ts.URL, "alice", "password one")
 	if h := header(t, after); h["kid"] != newKey.ID || h["alg"] != "ES256" {
 		t.Fatalf("a token signed after the rotation: kid %v alg %v, want %s ES256", h["kid"], h["alg"], newKey.ID)
@@ -80,7 +80,7 @@ func TestKeyRotation(t *testing.T) {
 
 	// Once every token of the old key has expired, the key is retired: it
 	// is no longer published.
-	clk.Add(token.DefaultAccessLifetime + token.DefaultLeeway)
+	clk.Advance(token.DefaultAccessLifetime + token.DefaultLeeway)
 	jwks = newBrowser(t, ts2.URL).get("/.well-known/jwks.json").Body
 	if set, err := token.ParseJWKS([]byte(jwks)); err != nil || len(set.Keys()) != 1 || set.Keys()[0].ID != newKey.ID {
 		t.Errorf("JWKS after the old key retired: %v, want only %s", jwks, newKey.ID)

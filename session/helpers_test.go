@@ -5,35 +5,17 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"sessionkit/internal/fakeclock"
 	"sessionkit/session"
 	"sessionkit/store"
 	"sessionkit/store/memstore"
 )
 
-// clock is a settable time source shared by the manager and the store.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *fakeclock.Clock { return fakeclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 // errDown is what a store that is "down" answers.
 var errDown = errors.New("store is down")
@@ -73,7 +55,7 @@ func (w *watchedStore) DeleteSession(ctx context.Context, id store.SessionID) er
 // fixture is a manager on a memory store, driven by a fake clock.
 type fixture struct {
 	t     *testing.T
-	clock *clock
+	clock *fakeclock.Clock
 	mem   *memstore.Store
 	store *watchedStore
 	mgr   *session.Manager

@@ -22,6 +22,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 
+	"sessionkit/internal/fakeclock"
 	"sessionkit/store"
 	"sessionkit/store/memstore"
 	"sessionkit/token"
@@ -30,7 +31,7 @@ import (
 // attackEnv is a ring with a key of every algorithm, one of them retired,
 // and a verifier with a deny list, as a server has them.
 type attackEnv struct {
-	clock  *fakeClock
+	clock  *fakeclock.Clock
 	store  *memstore.Store
 	ring   *token.Ring
 	issuer *token.Issuer

@@ -18,6 +18,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 
+	"sessionkit/internal/fakeclock"
 	"sessionkit/store"
 	"sessionkit/store/memstore"
 	"sessionkit/token"
@@ -33,36 +34,10 @@ const (
 // (NumericDate has whole seconds) equal the clock.
 var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// fakeClock is a clock that moves only when told to. It is shared between a
-// store and the token types, so that expiry is decided on one timeline.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{now: t0} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
+func newClock() *fakeclock.Clock { return fakeclock.New(t0) }
 
 // newMemstore returns a memstore on clock, closed when the test ends.
-func newMemstore(t testing.TB, clock *fakeClock) *memstore.Store {
+func newMemstore(t testing.TB, clock *fakeclock.Clock) *memstore.Store {
 	t.Helper()
 	s := memstore.New(memstore.Options{Now: clock.Now})
 	t.Cleanup(func() { s.Close() })

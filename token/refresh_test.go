@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"sessionkit/internal/fakeclock"
 	"sessionkit/store"
 	"sessionkit/store/sqlitestore"
 	"sessionkit/token"
@@ -28,7 +29,7 @@ const (
 )
 
 // newRefresher returns a Refresher on s with the test timeouts and clock.
-func newRefresher(t testing.TB, s store.Sessions, clock *fakeClock, opts token.RefreshOptions) *token.Refresher {
+func newRefresher(t testing.TB, s store.Sessions, clock *fakeclock.Clock, opts token.RefreshOptions) *token.Refresher {
 	t.Helper()
 	if opts.IdleTimeout == 0 {
 		opts.IdleTimeout = testIdle
@@ -228,7 +229,7 @@ func TestRefreshConcurrentRotate(t *testing.T) {
 // get a token (the grace window covers them); then, for each i, a fresh
 // family checks that the i-th goroutine's token is current after the
 // window, and that every other one works after it.
-func testConcurrentRotate(t *testing.T, s store.Sessions, clock *fakeClock, n int) {
+func testConcurrentRotate(t *testing.T, s store.Sessions, clock *fakeclock.Clock, n int) {
 	ctx := context.Background()
 	r := newRefresher(t, s, clock, token.RefreshOptions{})
 	for i := range n {
@@ -596,7 +597,7 @@ func TestIsFamilyData(t *testing.T) {
 	}
 }
 
-func openSQLite(t testing.TB, clock *fakeClock) *sqlitestore.Store {
+func openSQLite(t testing.TB, clock *fakeclock.Clock) *sqlitestore.Store {
 	t.Helper()
 	s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), sqlitestore.Options{Now: clock.Now})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"sessionkit/internal/fakeclock"
 	"sessionkit/store"
 	"sessionkit/token"
 )
@@ -21,7 +22,7 @@ var rotationOpts = token.RingOptions{
 
 const retireAfter = time.Minute + 15*time.Minute + 30*time.Second
 
-func openRing(t testing.TB, keys store.Keys, clock *fakeClock, opts token.RingOptions) *token.Ring {
+func openRing(t testing.TB, keys store.Keys, clock *fakeclock.Clock, opts token.RingOptions) *token.Ring {
 	t.Helper()
 	opts.Now = clock.Now
 	r, err := token.OpenRing(context.Background(), keys, opts)

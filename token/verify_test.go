@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"sessionkit/internal/fakeclock"
 	"sessionkit/store"
 	"sessionkit/token"
 )
 
 // ringWith returns a ring on a fresh memstore whose only key is a cached
 // key of alg (RSA keys are slow to make), created at the clock's now.
-func ringWith(t testing.TB, clock *fakeClock, alg token.Algorithm, opts token.RingOptions) (*token.Ring, store.Key) {
+func ringWith(t testing.TB, clock *fakeclock.Clock, alg token.Algorithm, opts token.RingOptions) (*token.Ring, store.Key) {
 	t.Helper()
 	ms := newMemstore(t, clock)
 	sk := cachedKey(t, alg, 0, clock.Now())

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"sessionkit/internal/fakeclock"
 	"sessionkit/internal/testenv"
 )
 
@@ -77,25 +78,7 @@ func keysUnder(ctx context.Context, c redis.UniversalClient, prefix string) ([]s
 	return keys, iter.Err()
 }
 
-// fakeClock is a clock a test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newFakeClock() *fakeclock.Clock { return fakeclock.New(time.Now()) }
 
 // recorder is a go-redis hook that records what a client sends: each
 // command on its own, or each pipeline as one round trip. It leaves out the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"sessionkit/internal/fakeclock"
 	"sessionkit/internal/testenv"
 	"sessionkit/store"
 )
@@ -20,7 +21,7 @@ type indexTest struct {
 	ctx   context.Context
 	s     *Store
 	c     *redis.Client
-	clock *fakeClock
+	clock *fakeclock.Clock
 }
 
 func newIndexTest(t *testing.T) *indexTest {
@@ -125,7 +126,7 @@ func TestIndexConsistency(t *testing.T) {
 			r := x.record("short", "alice")
 			r.Expires = x.clock.Now().Add(time.Minute)
 			r = x.save(r)
-			x.clock.Add(2 * time.Minute) // Redis still holds it: its TTL runs on the real clock
+			x.clock.Advance(2 * time.Minute) // Redis still holds it: its TTL runs on the real clock
 			if got := x.listed("alice"); !slices.Equal(got, []store.SessionID{live.ID}) {
 				x.t.Errorf("listed %v, want only the live record", got)
 			}
@@ -135,7 +136,7 @@ func TestIndexConsistency(t *testing.T) {
 			r := x.record("a", "alice")
 			r.Expires = x.clock.Now().Add(10 * time.Second)
 			r = x.save(r)
-			x.clock.Add(20 * time.Second) // less than the grace period
+			x.clock.Advance(20 * time.Second) // less than the grace period
 			// What Redis does at the record's TTL.
 			if err := x.c.Unlink(x.ctx, x.s.sessionKey(r.ID.String())).Err(); err != nil {
 				x.t.Fatal(err)
@@ -153,7 +154,7 @@ func TestIndexConsistency(t *testing.T) {
 			}
 			x.listed("alice")
 			x.check("listed within the grace period", "alice", r.ID)
-			x.clock.Add(indexGrace + time.Second)
+			x.clock.Advance(indexGrace + time.Second)
 			x.listed("alice")
 			x.check("listed after the grace period", "alice")
 		}},
@@ -184,7 +185,7 @@ func TestIndexConsistency(t *testing.T) {
 				x.t.Errorf("mallory lists %v, want nothing", got)
 			}
 			x.check("listed within the grace period", "mallory", r.ID)
-			x.clock.Add(indexGrace + time.Second)
+			x.clock.Advance(indexGrace + time.Second)
 			x.listed("mallory")
 			x.check("listed after the grace period", "mallory")
 			x.check("the owner's index", "alice", r.ID)
@@ -224,7 +225,7 @@ func TestIndexConsistency(t *testing.T) {
 			old := x.record("old", "alice")
 			old.Expires = x.clock.Now().Add(time.Minute)
 			x.save(old)
-			x.clock.Add(2 * time.Minute)
+			x.clock.Advance(2 * time.Minute)
 			fresh := x.save(x.record("fresh", "ALICE"))
 			x.check("after the login, before any listing", "alice", fresh.ID)
 		}},
@@ -235,7 +236,7 @@ func TestIndexConsistency(t *testing.T) {
 			if _, err := x.s.SaveSession(x.ctx, lost); !errors.Is(err, store.ErrConflict) {
 				x.t.Fatalf("err = %v, want ErrConflict", err)
 			}
-			x.clock.Add(time.Minute)
+			x.clock.Advance(time.Minute)
 			fresh := x.save(x.record("fresh", "alice")) // a login: drops expired entries
 			x.check("after the login", "alice", r.ID, fresh.ID)
 		}},
