@@ -68,7 +68,8 @@ func (s *Session) create() error {
 
 // update saves a stored session by compare-and-swap. When another request
 // saved first, it reloads the newest record, applies this request's changes
-// to it again and retries, at most MaxRetries times.
+// to it again and retries, after a short random pause, at most MaxRetries
+// times.
 func (s *Session) update() error {
 	m := s.m
 	now := m.opts.Now()
@@ -104,6 +105,9 @@ func (s *Session) update() error {
 		}
 		if attempt >= m.opts.MaxRetries {
 			return fmt.Errorf("session: save: gave up after %d conflicting saves: %w", attempt+1, err)
+		}
+		if err := store.WaitAfterConflict(ctx, attempt); err != nil {
+			return fmt.Errorf("session: save: waiting after a conflict: %w", err)
 		}
 		fresh, err := m.store.Session(ctx, rec.ID)
 		if errors.Is(err, store.ErrNotFound) {

@@ -150,7 +150,10 @@ func (r *Refresher) Rotate(ctx context.Context, tok string) (Family, string, err
 	}
 	sid := familySID(fid)
 	id := familyRecordID(sid)
-	for range r.opts.MaxRetries + 1 {
+	for attempt := range r.opts.MaxRetries + 1 {
+		if err := r.pauseBefore(ctx, attempt); err != nil {
+			return Family{}, "", err
+		}
 		rec, st, err := r.load(ctx, id)
 		if err != nil {
 			return Family{}, "", err
@@ -215,7 +218,10 @@ func (r *Refresher) Update(ctx context.Context, id string, fn func(data []byte) 
 		return Family{}, invalid("malformed family id")
 	}
 	rid := familyRecordID(sid)
-	for range r.opts.MaxRetries + 1 {
+	for attempt := range r.opts.MaxRetries + 1 {
+		if err := r.pauseBefore(ctx, attempt); err != nil {
+			return Family{}, err
+		}
 		rec, st, err := r.load(ctx, rid)
 		if err != nil {
 			return Family{}, err
@@ -269,6 +275,18 @@ func (r *Refresher) RevokeUser(ctx context.Context, user string) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// pauseBefore waits before a retry (attempt > 0) after a lost
+// compare-and-swap, so that instances racing on one family spread out.
+func (r *Refresher) pauseBefore(ctx context.Context, attempt int) error {
+	if attempt == 0 {
+		return nil
+	}
+	if err := store.WaitAfterConflict(ctx, attempt-1); err != nil {
+		return fmt.Errorf("token: waiting after a conflict: %w", err)
+	}
+	return nil
 }
 
 func (r *Refresher) load(ctx context.Context, id store.SessionID) (store.Record, familyState, error) {
