@@ -238,3 +238,21 @@ func TestAPIStoreDown(t *testing.T) {
 		t.Errorf("after the outage: %d, want the login intact", me.Status)
 	}
 }
+
+// TestAPICrossOrigin: a browser page on another site cannot log in or out
+// through the API; the refusal is problem details like every API error.
+func TestAPICrossOrigin(t *testing.T) {
+	f := newJWTFixture(t, server.Config{})
+	newBrowser(t, f.url).register("hana", "password eight")
+	req, _ := http.NewRequest("POST", f.url+"/api/login", strings.NewReader(`{"username":"hana","password":"password eight"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	r := newBrowser(t, f.url).do(req)
+	if r.Status != http.StatusForbidden || r.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("cross-origin API login: %d %q, want 403 problem+json", r.Status, r.Header.Get("Content-Type"))
+	}
+	if strings.Contains(r.Body, "access_token") {
+		t.Error("the cross-origin login was answered with tokens")
+	}
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"sessionkit/auth"
 )
@@ -31,6 +32,10 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, doing strin
 func (s *Server) crossOriginRefused(w http.ResponseWriter, r *http.Request) {
 	s.log.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path,
 		"origin", r.Header.Get("Origin"), "client", s.clientAddr(r))
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		s.problem(w, http.StatusForbidden, "cross-origin requests from browsers are refused")
+		return
+	}
 	s.renderMessage(w, http.StatusForbidden, "Forbidden",
 		"This request came from another site, so it was refused. Submit the form from this site instead.")
 }
