@@ -38,6 +38,12 @@ type Options struct {
 	// 2×runtime.GOMAXPROCS(0).
 	MaxConcurrentHashes int
 
+	// StoreTimeout bounds each call to the store, within the caller's
+	// context, so that a store that hangs fails a login quickly instead of
+	// taking the whole of a deadline meant for password hashing. Zero means
+	// no bound beyond the context.
+	StoreTimeout time.Duration
+
 	// Now tells the time for the Created and Updated fields of accounts;
 	// nil means time.Now.
 	Now func() time.Time
@@ -46,13 +52,14 @@ type Options struct {
 // Accounts registers users and logs them in, on a [store.Users] backend. It
 // is safe for concurrent use.
 type Accounts struct {
-	users    store.Users
-	params   Params
-	throttle *Throttle
-	slots    chan struct{} // a semaphore: one token per running hash
-	now      func() time.Time
-	dummy    string // a hash of no one's password, verified for unknown users
-	kdf      kdf    // argon2.IDKey; tests replace it to observe the work done
+	users        store.Users
+	params       Params
+	throttle     *Throttle
+	slots        chan struct{} // a semaphore: one token per running hash
+	now          func() time.Time
+	dummy        string // a hash of no one's password, verified for unknown users
+	kdf          kdf    // argon2.IDKey; tests replace it to observe the work done
+	storeTimeout time.Duration
 }
 
 // NewAccounts returns Accounts keeping users in users, with opts. It hashes a
@@ -76,12 +83,13 @@ func NewAccounts(users store.Users, opts Options) (*Accounts, error) {
 		opts.Now = time.Now
 	}
 	a := &Accounts{
-		users:    users,
-		params:   opts.Params,
-		throttle: opts.Throttle,
-		slots:    make(chan struct{}, opts.MaxConcurrentHashes),
-		now:      opts.Now,
-		kdf:      argon2.IDKey,
+		users:        users,
+		params:       opts.Params,
+		throttle:     opts.Throttle,
+		slots:        make(chan struct{}, opts.MaxConcurrentHashes),
+		now:          opts.Now,
+		kdf:          argon2.IDKey,
+		storeTimeout: opts.StoreTimeout,
 	}
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
@@ -113,7 +121,9 @@ func (a *Accounts) Register(ctx context.Context, username, password string) (sto
 	}
 	now := a.timestamp()
 	u := store.User{Name: username, PasswordHash: hash, Created: now, Updated: now}
-	switch err := a.users.CreateUser(ctx, u); {
+	sctx, cancel := a.storeContext(ctx)
+	defer cancel()
+	switch err := a.users.CreateUser(sctx, u); {
 	case errors.Is(err, store.ErrExists):
 		return store.User{}, ErrUsernameTaken
 	case err != nil:
@@ -173,7 +183,9 @@ func (a *Accounts) Login(ctx context.Context, username, password, clientAddr str
 // there is no such account. It returns the account and whether the password
 // matched, or an error that is not about the credentials.
 func (a *Accounts) check(ctx context.Context, username, password string) (store.User, bool, error) {
-	u, err := a.users.User(ctx, username)
+	sctx, cancel := a.storeContext(ctx)
+	u, err := a.users.User(sctx, username)
+	cancel()
 	known := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.User{}, false, fmt.Errorf("auth: looking up account: %w", err)
@@ -194,7 +206,9 @@ func (a *Accounts) check(ctx context.Context, username, password string) (store.
 	}
 	if rehashed != "" {
 		now := a.timestamp()
-		if a.users.SetPasswordHash(ctx, u.Name, rehashed, now) == nil {
+		sctx, cancel := a.storeContext(ctx)
+		defer cancel()
+		if a.users.SetPasswordHash(sctx, u.Name, rehashed, now) == nil {
 			u.PasswordHash, u.Updated = rehashed, now
 		}
 	}
@@ -243,7 +257,9 @@ func (a *Accounts) ChangePassword(ctx context.Context, username, newPassword str
 	if err != nil {
 		return err
 	}
-	if err := a.users.SetPasswordHash(ctx, username, hash, a.timestamp()); err != nil {
+	sctx, cancel := a.storeContext(ctx)
+	defer cancel()
+	if err := a.users.SetPasswordHash(sctx, username, hash, a.timestamp()); err != nil {
 		return fmt.Errorf("auth: changing password: %w", err)
 	}
 	return nil
@@ -276,4 +292,12 @@ func (a *Accounts) release() { <-a.slots }
 
 // timestamp is the time to record in an account: now, in UTC, without the
 // monotonic clock reading.
+// storeContext bounds one store call by StoreTimeout, if set.
+func (a *Accounts) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if a.storeTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, a.storeTimeout)
+}
+
 func (a *Accounts) timestamp() time.Time { return a.now().UTC().Round(0) }

@@ -616,3 +616,44 @@ func TestNewAccountsErrors(t *testing.T) {
 		t.Errorf("dummy hash %q does not match the parameters", a.dummy)
 	}
 }
+
+// hangingUsers is a store whose lookups wait until their context ends, as
+// a store that hangs would, and remember the deadline they were given.
+type hangingUsers struct {
+	store.Users
+	mu       sync.Mutex
+	deadline time.Time
+}
+
+func (h *hangingUsers) User(ctx context.Context, name string) (store.User, error) {
+	d, _ := ctx.Deadline()
+	h.mu.Lock()
+	h.deadline = d
+	h.mu.Unlock()
+	<-ctx.Done()
+	return store.User{}, ctx.Err()
+}
+
+// TestLoginStoreTimeout: with StoreTimeout set, a store that hangs fails
+// the login with the store's error, within StoreTimeout of the call, not
+// at the end of the caller's (longer) deadline, and it is not taken for
+// bad credentials.
+func TestLoginStoreTimeout(t *testing.T) {
+	h := &hangingUsers{Users: newUsers(t)}
+	a, err := NewAccounts(h, Options{Params: cheapParams, StoreTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = a.Login(ctx, "alice", "password one", "192.0.2.1")
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("login with a hanging store: %v, want the store's deadline error", err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.deadline.IsZero() || h.deadline.After(start.Add(time.Second)) {
+		t.Errorf("the store call's deadline was %v after the call; want StoreTimeout (50ms), not the caller's 5s", h.deadline.Sub(start))
+	}
+}

@@ -141,8 +141,9 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 
 	var err error
 	s.accounts, err = auth.NewAccounts(backend, auth.Options{
-		Params:   cfg.PasswordParams,
-		Throttle: auth.NewThrottle(cfg.Throttle, nil),
+		Params:       cfg.PasswordParams,
+		Throttle:     auth.NewThrottle(cfg.Throttle, nil),
+		StoreTimeout: cfg.StoreTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
