@@ -150,45 +150,35 @@ func (r *Refresher) Rotate(ctx context.Context, tok string) (Family, string, err
 	}
 	sid := familySID(fid)
 	id := familyRecordID(sid)
-	for attempt := range r.opts.MaxRetries + 1 {
-		if err := r.pauseBefore(ctx, attempt); err != nil {
-			return Family{}, "", err
-		}
-		rec, st, err := r.load(ctx, id)
-		if err != nil {
-			return Family{}, "", err
-		}
+	var next string
+	rec, st, err := r.modify(ctx, id, "rotating a refresh token", func(rec *store.Record, st *familyState) error {
 		now := r.opts.Now()
-		next, nh := newRefreshToken(fid)
+		var nh tokenHash
 		switch {
 		case contains(st.current, h):
+			next, nh = newRefreshToken(fid)
 			st.spent, st.current, st.rotated = st.current, []tokenHash{nh}, now
 		case contains(st.spent, h) && !now.After(st.rotated.Add(r.opts.Grace)):
+			next, nh = newRefreshToken(fid)
 			if len(st.current) == maxCurrent {
 				st.current = st.current[1:]
 			}
 			st.current = append(st.current, nh)
 		default:
 			if err := r.store.DeleteSession(ctx, id); err != nil {
-				return Family{}, "", fmt.Errorf("token: revoking a family after reuse: %w", err)
+				return fmt.Errorf("token: revoking a family after reuse: %w", err)
 			}
-			return Family{}, "", fmt.Errorf("%w: %w: %w: the family of user %q is revoked",
+			return fmt.Errorf("%w: %w: %w: the family of user %q is revoked",
 				ErrInvalid, ErrRevoked, ErrReused, rec.User)
 		}
 		rec.LastSeen = now
 		rec.Expires = r.expiry(rec.Created, now)
-		rec.Data = st.encode()
-		v, err := r.store.SaveSession(ctx, rec)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return Family{}, "", fmt.Errorf("token: rotating a refresh token: %w", err)
-		}
-		rec.Version = v
-		return family(sid, rec, st), next, nil
+		return nil
+	})
+	if err != nil {
+		return Family{}, "", err
 	}
-	return Family{}, "", fmt.Errorf("token: rotating a refresh token: %w after %d retries", store.ErrConflict, r.opts.MaxRetries)
+	return family(sid, rec, st), next, nil
 }
 
 // Family returns the live family named id (an access token's sid). A
@@ -217,17 +207,36 @@ func (r *Refresher) Update(ctx context.Context, id string, fn func(data []byte) 
 	if !ok {
 		return Family{}, invalid("malformed family id")
 	}
-	rid := familyRecordID(sid)
+	rec, st, err := r.modify(ctx, familyRecordID(sid), "updating a refresh family", func(_ *store.Record, st *familyState) error {
+		var err error
+		st.data, err = fn(st.data)
+		return err
+	})
+	if err != nil {
+		return Family{}, err
+	}
+	return family(sid, rec, st), nil
+}
+
+// modify reads the family kept under id, lets change alter it (an error
+// from change is returned as it is), and saves it by compare-and-swap; if
+// another request changed the family meanwhile, it pauses, reads it again
+// and runs change on the newer family, at most MaxRetries times. doing
+// names the work in errors.
+func (r *Refresher) modify(ctx context.Context, id store.SessionID, doing string,
+	change func(rec *store.Record, st *familyState) error) (store.Record, familyState, error) {
 	for attempt := range r.opts.MaxRetries + 1 {
-		if err := r.pauseBefore(ctx, attempt); err != nil {
-			return Family{}, err
+		if attempt > 0 {
+			if err := store.WaitAfterConflict(ctx, attempt-1); err != nil {
+				return store.Record{}, familyState{}, fmt.Errorf("token: %s: waiting after a conflict: %w", doing, err)
+			}
 		}
-		rec, st, err := r.load(ctx, rid)
+		rec, st, err := r.load(ctx, id)
 		if err != nil {
-			return Family{}, err
+			return rec, st, err
 		}
-		if st.data, err = fn(st.data); err != nil {
-			return Family{}, err
+		if err := change(&rec, &st); err != nil {
+			return rec, st, err
 		}
 		rec.Data = st.encode()
 		v, err := r.store.SaveSession(ctx, rec)
@@ -235,12 +244,12 @@ func (r *Refresher) Update(ctx context.Context, id string, fn func(data []byte) 
 			continue
 		}
 		if err != nil {
-			return Family{}, fmt.Errorf("token: updating a refresh family: %w", err)
+			return rec, st, fmt.Errorf("token: %s: %w", doing, err)
 		}
 		rec.Version = v
-		return family(sid, rec, st), nil
+		return rec, st, nil
 	}
-	return Family{}, fmt.Errorf("token: updating a refresh family: %w after %d retries", store.ErrConflict, r.opts.MaxRetries)
+	return store.Record{}, familyState{}, fmt.Errorf("token: %s: %w after %d retries", doing, store.ErrConflict, r.opts.MaxRetries)
 }
 
 // Revoke ends the family named id: none of its refresh tokens is accepted
@@ -275,18 +284,6 @@ func (r *Refresher) RevokeUser(ctx context.Context, user string) (int, error) {
 		n++
 	}
 	return n, nil
-}
-
-// pauseBefore waits before a retry (attempt > 0) after a lost
-// compare-and-swap, so that instances racing on one family spread out.
-func (r *Refresher) pauseBefore(ctx context.Context, attempt int) error {
-	if attempt == 0 {
-		return nil
-	}
-	if err := store.WaitAfterConflict(ctx, attempt-1); err != nil {
-		return fmt.Errorf("token: waiting after a conflict: %w", err)
-	}
-	return nil
 }
 
 func (r *Refresher) load(ctx context.Context, id store.SessionID) (store.Record, familyState, error) {
