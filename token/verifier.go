@@ -53,6 +53,7 @@ type Verifier struct {
 	keys      KeySource
 	opts      VerifierOptions
 	validator *jwt.Validator
+	noRoots   *x509.CertPool // empty: any x5c chain fails at once
 }
 
 // NewVerifier returns a Verifier of tokens signed by keys. It fails when
@@ -70,7 +71,7 @@ func NewVerifier(keys KeySource, opts VerifierOptions) (*Verifier, error) {
 	if opts.Leeway < 0 {
 		opts.Leeway = 0
 	}
-	v := &Verifier{keys: keys, opts: opts}
+	v := &Verifier{keys: keys, opts: opts, noRoots: x509.NewCertPool()}
 	v.validator = v.newValidator(opts.Now)
 	return v, nil
 }
@@ -170,7 +171,7 @@ func (v *Verifier) verifyJWS(ctx context.Context, tok string) ([]byte, jose.Head
 	}
 	sig := jws.Signatures[0]
 	h := sig.Protected
-	if err := checkHeader(h); err != nil {
+	if err := v.checkHeader(h); err != nil {
 		return nil, h, nil, err
 	}
 	set, err := v.keys.keySet(ctx, h.KeyID)
@@ -200,7 +201,7 @@ func (v *Verifier) verifyJWS(ctx context.Context, tok string) ([]byte, jose.Head
 // checkHeader refuses a header that carries a key ("jwk"), points at one
 // ("jku", "x5u", "x5c"), or has parameters we do not understand: the key is
 // chosen by kid among our own keys, nothing else.
-func checkHeader(h jose.Header) error {
+func (v *Verifier) checkHeader(h jose.Header) error {
 	if h.JSONWebKey != nil {
 		return invalid("embedded jwk header")
 	}
@@ -215,7 +216,7 @@ func checkHeader(h jose.Header) error {
 		}
 	}
 	// An empty root pool fails any chain at once, without the system roots.
-	if _, err := h.Certificates(x509.VerifyOptions{Roots: x509.NewCertPool()}); !errors.Is(err, jose.ErrMissingX5cHeader) {
+	if _, err := h.Certificates(x509.VerifyOptions{Roots: v.noRoots}); !errors.Is(err, jose.ErrMissingX5cHeader) {
 		return invalid("x5c header is not accepted")
 	}
 	return nil
