@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -14,7 +13,7 @@ import (
 // copy of the cookie cannot be replayed once the user has logged out.
 
 func (s *Server) cookieLoginForm(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StoreTimeout)
+	ctx, cancel := s.storeContext(r)
 	defer cancel()
 	_, err := s.sealed.Read(r.WithContext(ctx))
 	if err == nil {
@@ -49,7 +48,7 @@ func (s *Server) cookieLogin(w http.ResponseWriter, r *http.Request) {
 // back with the same id and expiry. Anything but a valid cookie sends the
 // browser to the login page.
 func (s *Server) cookieProfile(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StoreTimeout)
+	ctx, cancel := s.storeContext(r)
 	defer cancel()
 	v, err := s.sealed.Read(r.WithContext(ctx))
 	if err != nil {
@@ -93,7 +92,7 @@ func (s *Server) cookieLogoutForm(w http.ResponseWriter, r *http.Request) {
 // kept and the answer is 503, so the user can try again: clearing it alone
 // would leave copies of it valid.
 func (s *Server) cookieLogout(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StoreTimeout)
+	ctx, cancel := s.storeContext(r)
 	defer cancel()
 	if err := s.sealed.Revoke(w, r.WithContext(ctx)); err != nil {
 		s.unavailable(w, r, "revoking the cookie", err)

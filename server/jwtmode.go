@@ -87,12 +87,12 @@ func (s *Server) jwtLogin(w http.ResponseWriter, r *http.Request) {
 // /jwt/refresh; anything else that is not a valid login goes to the login
 // page, with the cookies cleared.
 func (s *Server) jwtProfile(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.jwtAuthenticate(w, r)
+	ctx, cancel := s.storeContext(r)
+	defer cancel()
+	c, ok := s.jwtAuthenticate(ctx, w, r)
 	if !ok {
 		return
 	}
-	ctx, cancel := s.storeContext(r)
-	defer cancel()
 	count, err := s.tokens.countView(ctx, c)
 	if err != nil {
 		if isRejected(err) {
@@ -112,14 +112,12 @@ func (s *Server) jwtProfile(w http.ResponseWriter, r *http.Request) {
 // there is no valid one it answers (a redirect to refresh or to log in, or
 // 503) and returns false. It checks the signature and the deny list; the
 // caller's own store access checks that the login has not ended.
-func (s *Server) jwtAuthenticate(w http.ResponseWriter, r *http.Request) (token.Claims, bool) {
+func (s *Server) jwtAuthenticate(ctx context.Context, w http.ResponseWriter, r *http.Request) (token.Claims, bool) {
 	access := s.cookieValue(r, s.accessCookieName(r))
 	if access == "" {
 		http.Redirect(w, r, jwtLoginPath+"?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
 		return token.Claims{}, false
 	}
-	ctx, cancel := s.storeContext(r)
-	defer cancel()
 	c, err := s.tokens.verifier.Verify(ctx, access)
 	switch {
 	case err == nil:
@@ -208,11 +206,6 @@ func (s *Server) jwtToLogin(w http.ResponseWriter, r *http.Request, why error) {
 	s.log.Info("access token refused", "reason", why.Error(), "client", s.clientAddr(r))
 	s.clearTokenCookies(w, r)
 	http.Redirect(w, r, jwtLoginPath+"?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
-}
-
-// storeContext bounds a request's wait for the store.
-func (s *Server) storeContext(r *http.Request) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), s.cfg.StoreTimeout)
 }
 
 func (s *Server) accessCookieName(r *http.Request) string {

@@ -228,6 +228,11 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
+// storeContext bounds a request's wait for the store.
+func (s *Server) storeContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), s.cfg.StoreTimeout)
+}
+
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)

@@ -65,7 +65,6 @@ func newTokens(ctx context.Context, backend Backend, cfg Config) (*tokens, error
 // pair is an access token and a refresh token of one family.
 type pair struct {
 	access  string
-	claims  token.Claims
 	refresh string
 	family  token.Family
 }
@@ -89,11 +88,11 @@ func (t *tokens) refresh(ctx context.Context, refreshToken string) (pair, error)
 }
 
 func (t *tokens) issue(ctx context.Context, fam token.Family, refresh string) (pair, error) {
-	access, claims, err := t.issuer.Issue(ctx, fam.User, fam.ID)
+	access, _, err := t.issuer.Issue(ctx, fam.User, fam.ID)
 	if err != nil {
 		return pair{}, err
 	}
-	return pair{access: access, claims: claims, refresh: refresh, family: fam}, nil
+	return pair{access: access, refresh: refresh, family: fam}, nil
 }
 
 // check verifies an access token and that its login (the refresh family
