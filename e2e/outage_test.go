@@ -269,7 +269,7 @@ func (rs *redisServer) stop(t *testing.T) {
 // proxiedPostgres gives the test a schema of its own on the shared
 // PostgreSQL server, reached through a TCP proxy the test controls.
 func proxiedPostgres(t *testing.T) (string, outageControl) {
-	base := testenv.Postgres(t)
+	base, schema := testenv.PostgresSchema(t)
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
@@ -278,8 +278,6 @@ func proxiedPostgres(t *testing.T) (string, outageControl) {
 	if u.Port() == "" {
 		upstream = net.JoinHostPort(u.Hostname(), "5432")
 	}
-	schema := randomName("sk_e2e_outage_")
-	t.Cleanup(func() { dropSchema(t, base, schema) })
 	p := startProxy(t, upstream)
 	u.Host = p.addr
 	return withQuery(t, u.String(), "schema", schema), outageControl{

@@ -60,25 +60,13 @@ func randomName(prefix string) string {
 // server and deletes every key under it when the test ends.
 func openSharedRedis(t *testing.T) sharedStore {
 	t.Helper()
-	base := testenv.Redis(t)
-	prefix := randomName("sk-e2e-") + ":"
+	base, prefix := testenv.RedisPrefix(t)
 	opts, err := redis.ParseURL(base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := redis.NewClient(opts)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		keys, err := redisKeys(ctx, client, prefix)
-		if err == nil && len(keys) > 0 {
-			err = client.Del(ctx, keys...).Err()
-		}
-		if err != nil {
-			t.Errorf("deleting the test's Redis keys %s*: %v", prefix, err)
-		}
-		client.Close()
-	})
+	t.Cleanup(func() { client.Close() })
 	return sharedStore{
 		name: "redis",
 		spec: withQuery(t, base, "prefix", prefix),
@@ -151,9 +139,7 @@ func dumpRedis(ctx context.Context, c *redis.Client, prefix string) (string, err
 // PostgreSQL database and drops it when the test ends.
 func openSharedPostgres(t *testing.T) sharedStore {
 	t.Helper()
-	base := testenv.Postgres(t)
-	schema := randomName("sk_e2e_")
-	t.Cleanup(func() { dropSchema(t, base, schema) })
+	base, schema := testenv.PostgresSchema(t)
 	return sharedStore{
 		name: "postgres",
 		spec: withQuery(t, base, "schema", schema),
@@ -167,19 +153,6 @@ func openSharedPostgres(t *testing.T) sharedStore {
 			}
 			return s
 		},
-	}
-}
-
-func dropSchema(t *testing.T, dbURL, schema string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err == nil {
-		_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-		conn.Close(ctx)
-	}
-	if err != nil {
-		t.Errorf("dropping the test's schema %s: %v", schema, err)
 	}
 }
 

@@ -2,8 +2,6 @@ package session_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -45,7 +43,8 @@ func forEachStore(b *testing.B, bench func(*testing.B, store.Sessions)) {
 		bench(b, db)
 	})
 	b.Run("redisstore", func(b *testing.B) {
-		rs, err := redisstore.Open(context.Background(), testenv.Redis(b), redisstore.Options{Prefix: "skbench:" + benchSuffix() + ":"})
+		url, prefix := testenv.RedisPrefix(b)
+		rs, err := redisstore.Open(context.Background(), url, redisstore.Options{Prefix: prefix})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -53,26 +52,14 @@ func forEachStore(b *testing.B, bench func(*testing.B, store.Sessions)) {
 		bench(b, rs)
 	})
 	b.Run("pgstore", func(b *testing.B) {
-		ctx := context.Background()
-		schema := "skbench_" + benchSuffix()
-		pg, err := pgstore.Open(ctx, testenv.Postgres(b), pgstore.Options{Schema: schema})
+		url, schema := testenv.PostgresSchema(b)
+		pg, err := pgstore.Open(context.Background(), url, pgstore.Options{Schema: schema})
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Cleanup(func() {
-			pg.Pool().Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			pg.Close()
-		})
+		b.Cleanup(func() { pg.Close() })
 		bench(b, pg)
 	})
-}
-
-// benchSuffix names a Redis key prefix or a PostgreSQL schema no other run
-// uses. The benchmark's few Redis keys expire with their sessions.
-func benchSuffix() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // benchmarkRequest creates a session with one counting request, then

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"sessionkit/internal/testenv"
-	"sessionkit/store/pgstore"
 )
 
 func TestTakeParam(t *testing.T) {
@@ -34,9 +33,11 @@ func TestDescribeStoreHidesPasswords(t *testing.T) {
 // URLs, and refuses a prefix Redis Cluster would misread.
 func TestOpenStoreURLs(t *testing.T) {
 	ctx := context.Background()
+	redisURL, prefix := testenv.RedisPrefix(t)
+	pgURL, schema := testenv.PostgresSchema(t)
 	for name, spec := range map[string]string{
-		"redis":    testenv.Redis(t) + "?prefix=sktest:cmd:",
-		"postgres": testenv.Postgres(t) + "&schema=sktest_cmd_open",
+		"redis":    redisURL + "?prefix=" + prefix,
+		"postgres": pgURL + "&schema=" + schema,
 	} {
 		t.Run(name, func(t *testing.T) {
 			st, err := openStore(ctx, spec)
@@ -44,15 +45,12 @@ func TestOpenStoreURLs(t *testing.T) {
 				t.Fatalf("openStore(%q): %v", spec, err)
 			}
 			defer st.Close()
-			if pg, ok := st.(*pgstore.Store); ok {
-				defer pg.Pool().Exec(ctx, "DROP SCHEMA sktest_cmd_open CASCADE")
-			}
 			if err := st.Ping(ctx); err != nil {
 				t.Errorf("Ping: %v", err)
 			}
 		})
 	}
-	if _, err := openStore(ctx, testenv.Redis(t)+"?prefix=bad{tag}"); err == nil {
+	if _, err := openStore(ctx, redisURL+"?prefix=bad{tag}"); err == nil {
 		t.Error("a prefix with a hash tag was accepted")
 	}
 }

@@ -2,7 +2,10 @@
 // are, and what to do when one is not there.
 //
 // The addresses come from SESSIONKIT_TEST_REDIS and SESSIONKIT_TEST_POSTGRES
-// and default to the servers of the development machine. A test that needs
+// and default to the servers of the development machine. Tests of several
+// packages use the servers at the same time, so each test takes a Redis key
+// prefix (RedisPrefix) or a PostgreSQL schema (PostgresSchema) of its own,
+// removed when it ends. A test that needs
 // a server it cannot reach is skipped with a message that says which and
 // how to point at another one; under CI=true it fails instead, because a CI
 // run that skipped the store tests has not tested the stores.
@@ -10,6 +13,8 @@ package testenv
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"os"
 	"testing"
 	"time"
@@ -78,4 +83,79 @@ func env(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// cleanupTimeout bounds the removal of a test's keys or schema.
+const cleanupTimeout = 30 * time.Second
+
+// RedisPrefix returns the URL of the test Redis server and a key prefix no
+// other test uses. Every key under the prefix is deleted when the test ends.
+func RedisPrefix(t testing.TB) (url, prefix string) {
+	t.Helper()
+	url = Redis(t)
+	prefix = "sktest:" + uniqueSuffix() + ":"
+	t.Cleanup(func() { deleteRedisKeys(t, url, prefix) })
+	return url, prefix
+}
+
+// deleteRedisKeys deletes every key under prefix, by SCAN and UNLINK.
+func deleteRedisKeys(t testing.TB, url, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Errorf("deleting the test's keys %s*: %v", prefix, err)
+		return
+	}
+	c := redis.NewClient(opts)
+	defer c.Close()
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	err = iter.Err()
+	for err == nil && len(keys) > 0 {
+		n := min(len(keys), 500)
+		err = c.Unlink(ctx, keys[:n]...).Err()
+		keys = keys[n:]
+	}
+	if err != nil {
+		t.Errorf("deleting the test's keys %s*: %v", prefix, err)
+	}
+}
+
+// PostgresSchema returns the URL of the test database and the name of a
+// schema no other test uses (it does not exist yet). The schema is dropped,
+// with everything in it, when the test ends.
+func PostgresSchema(t testing.TB) (url, schema string) {
+	t.Helper()
+	url = Postgres(t)
+	schema = "sktest_" + uniqueSuffix()
+	DropSchemaAtEnd(t, url, schema)
+	return url, schema
+}
+
+// DropSchemaAtEnd drops schema, with everything in it, when the test ends,
+// for a test that makes a schema of its own besides PostgresSchema's.
+func DropSchemaAtEnd(t testing.TB, url, schema string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, url)
+		if err == nil {
+			_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+			conn.Close(context.Background())
+		}
+		if err != nil {
+			t.Errorf("dropping the test's schema %s: %v", schema, err)
+		}
+	})
+}
+
+// uniqueSuffix returns 16 random hex digits.
+func uniqueSuffix() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

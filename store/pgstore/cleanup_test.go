@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"sessionkit/internal/testenv"
 	"sessionkit/store"
 )
 
@@ -14,7 +15,7 @@ import (
 // table that expires, in batches of cleanupBatch rows, keeps live rows, and
 // skips a row another transaction holds instead of waiting for it.
 func TestRemoveExpired(t *testing.T) {
-	url, schema := freshSchema(t)
+	url, schema := testenv.PostgresSchema(t)
 	ctx := context.Background()
 	now := time.Now()
 	trace := &statements{}

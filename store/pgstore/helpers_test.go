@@ -2,8 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"strings"
 	"sync"
 	"testing"
@@ -15,41 +13,11 @@ import (
 	"sessionkit/internal/testenv"
 )
 
-// freshSchema returns the URL of the test database and the name of a schema
-// no other test uses (it does not exist yet), which is dropped with
-// everything in it when the test ends. Tests of other packages use the same
-// database at the same time; unique schemas keep them apart.
-func freshSchema(t testing.TB) (url, schema string) {
-	t.Helper()
-	url = testenv.Postgres(t)
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema = "sktest_" + hex.EncodeToString(b)
-	t.Cleanup(func() { dropSchema(t, url, schema) })
-	return url, schema
-}
-
-// dropSchema drops schema and everything in it.
-func dropSchema(t testing.TB, url, schema string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Errorf("dropping schema %s: %v", schema, err)
-		return
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+quoteIdent(schema)+` CASCADE`); err != nil {
-		t.Errorf("dropping schema %s: %v", schema, err)
-	}
-}
-
 // openFresh opens a store (owning its pool) in a fresh schema, closed when
 // the test ends.
 func openFresh(t testing.TB, opts Options) *Store {
 	t.Helper()
-	url, schema := freshSchema(t)
+	url, schema := testenv.PostgresSchema(t)
 	opts.Schema = schema
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

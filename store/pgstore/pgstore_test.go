@@ -30,7 +30,7 @@ func TestConformance(t *testing.T) {
 func TestConformanceSerializable(t *testing.T) {
 	url := testenv.Postgres(t)
 	storetest.Run(t, func(t *testing.T) storetest.Store {
-		_, schema := freshSchema(t)
+		_, schema := testenv.PostgresSchema(t)
 		cfg, err := pgxpool.ParseConfig(url)
 		if err != nil {
 			t.Fatal(err)
@@ -58,7 +58,7 @@ func TestConformanceSerializable(t *testing.T) {
 // trip to the database (after the first use of a connection, which also
 // prepares it), and atomic on the server.
 func TestStatementsPerCall(t *testing.T) {
-	url, schema := freshSchema(t)
+	url, schema := testenv.PostgresSchema(t)
 	trace := &statements{}
 	ctx := context.Background()
 	s, err := New(ctx, newPool(t, url, trace), Options{Schema: schema})
@@ -126,7 +126,7 @@ func TestStatementsPerCall(t *testing.T) {
 // once, as instances of a server deployed together do: every one must
 // succeed, and the schema must be migrated once.
 func TestConcurrentMigration(t *testing.T) {
-	url, schema := freshSchema(t)
+	url, schema := testenv.PostgresSchema(t)
 	const instances = 6
 	pools := make([]*pgxpool.Pool, instances)
 	for i := range pools {
@@ -194,7 +194,7 @@ func TestConcurrentMigration(t *testing.T) {
 // TestNewerSchema checks that a store refuses a schema written by a newer
 // version of sessionkit instead of using tables it does not understand.
 func TestNewerSchema(t *testing.T) {
-	url, schema := freshSchema(t)
+	url, schema := testenv.PostgresSchema(t)
 	ctx := context.Background()
 	pool := newPool(t, url, nil)
 	s, err := New(ctx, pool, Options{Schema: schema})
@@ -220,7 +220,7 @@ func TestNewerSchema(t *testing.T) {
 // quoted, and that names PostgreSQL cannot take are refused before any
 // statement is sent.
 func TestSchemaNames(t *testing.T) {
-	url, schema := freshSchema(t)
+	url, schema := testenv.PostgresSchema(t)
 	ctx := context.Background()
 	trace := &statements{}
 	pool := newPool(t, url, trace)
@@ -244,7 +244,7 @@ func TestSchemaNames(t *testing.T) {
 	// A name that must be quoted: mixed case, a space, a quote, a
 	// semicolon.
 	weird := schema + `_Mixed "Case"; x`
-	t.Cleanup(func() { dropSchema(t, url, weird) })
+	testenv.DropSchemaAtEnd(t, url, weird)
 	s, err := New(ctx, pool, Options{Schema: weird})
 	if err != nil {
 		t.Fatalf("New with schema %q: %v", weird, err)
@@ -268,7 +268,7 @@ func TestSchemaNames(t *testing.T) {
 // TestSchemaSQL applies the script a DBA would, then checks that New finds
 // the schema current, runs no DDL, and works.
 func TestSchemaSQL(t *testing.T) {
-	url, schema := freshSchema(t)
+	url, schema := testenv.PostgresSchema(t)
 	ctx := context.Background()
 	script, err := SchemaSQL(schema)
 	if err != nil {
@@ -356,7 +356,7 @@ func testRestrictedRole(t *testing.T, url, schema string, admin *pgxpool.Pool) {
 
 	// The role really is restricted: it cannot migrate a schema itself.
 	other := schema + "_other"
-	t.Cleanup(func() { dropSchema(t, url, other) })
+	testenv.DropSchemaAtEnd(t, url, other)
 	if s, err := New(ctx, pool, Options{Schema: other}); err == nil {
 		s.Close()
 		t.Fatal("the restricted role created a schema; the test proves nothing")
@@ -401,7 +401,7 @@ func testRestrictedRole(t *testing.T, url, schema string, admin *pgxpool.Pool) {
 // token: only its SHA-256.
 func TestNoTokenInDatabase(t *testing.T) {
 	const token = "some-token-xyz"
-	url, schema := freshSchema(t)
+	url, schema := testenv.PostgresSchema(t)
 	ctx := context.Background()
 	pool := newPool(t, url, nil)
 	s, err := New(ctx, pool, Options{Schema: schema})
@@ -496,7 +496,7 @@ func dumpSchema(t *testing.T, pool *pgxpool.Pool, schema string) (string, map[st
 // TestPoolOwnership checks that a store made by Open closes its pool and
 // one made by New leaves the caller's pool open.
 func TestPoolOwnership(t *testing.T) {
-	url, schema := freshSchema(t)
+	url, schema := testenv.PostgresSchema(t)
 	ctx := context.Background()
 
 	opened, err := Open(ctx, url, Options{Schema: schema})
@@ -587,7 +587,7 @@ func TestUnreachable(t *testing.T) {
 // them with an error that is not a sentinel, lookups answer as for a
 // missing record, and nothing reaches the database.
 func TestUnstorable(t *testing.T) {
-	url, schema := freshSchema(t)
+	url, schema := testenv.PostgresSchema(t)
 	ctx := context.Background()
 	trace := &statements{}
 	s, err := New(ctx, newPool(t, url, trace), Options{Schema: schema})

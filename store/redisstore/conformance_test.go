@@ -11,15 +11,13 @@ import (
 // TestConformance runs the store suite against the real server, each store
 // under its own prefix, opened with Open as an application would.
 func TestConformance(t *testing.T) {
-	url := testenv.Redis(t)
 	storetest.Run(t, func(t *testing.T) storetest.Store {
-		prefix := testPrefix()
+		url, prefix := testenv.RedisPrefix(t)
 		s, err := Open(context.Background(), url, Options{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
-			deleteKeys(t, s.client, prefix)
 			if err := s.Close(); err != nil {
 				t.Errorf("Close: %v", err)
 			}

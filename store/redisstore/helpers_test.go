@@ -2,8 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"sync"
 	"testing"
 	"time"
@@ -13,14 +11,6 @@ import (
 	"sessionkit/internal/fakeclock"
 	"sessionkit/internal/testenv"
 )
-
-// testPrefix returns a prefix no other test uses, so that tests (and test
-// packages) running at the same time never share keys.
-func testPrefix() string {
-	b := make([]byte, 8)
-	rand.Read(b)
-	return "sktest:" + hex.EncodeToString(b) + ":"
-}
 
 // testClient returns a client of the test server, configured as Open
 // configures its own, closed when the test ends.
@@ -40,32 +30,8 @@ func testClient(t testing.TB) *redis.Client {
 func openTest(t testing.TB, opts Options) (*Store, *redis.Client) {
 	t.Helper()
 	c := testClient(t)
-	if opts.Prefix == "" {
-		opts.Prefix = testPrefix()
-	}
-	s := New(c, opts)
-	t.Cleanup(func() { deleteKeys(t, c, opts.Prefix) })
-	return s, c
-}
-
-// deleteKeys removes every key under prefix, by SCAN and UNLINK.
-func deleteKeys(t testing.TB, c redis.UniversalClient, prefix string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	keys, err := keysUnder(ctx, c, prefix)
-	if err != nil {
-		t.Errorf("cleanup of %s*: %v", prefix, err)
-		return
-	}
-	for len(keys) > 0 {
-		n := min(len(keys), 500)
-		if err := c.Unlink(ctx, keys[:n]...).Err(); err != nil {
-			t.Errorf("cleanup of %s*: %v", prefix, err)
-			return
-		}
-		keys = keys[n:]
-	}
+	_, opts.Prefix = testenv.RedisPrefix(t)
+	return New(c, opts), c
 }
 
 // keysUnder lists the keys under prefix, by SCAN.

@@ -18,13 +18,11 @@ import (
 // closes it once, and that a Store from New leaves its client to the caller.
 func TestOpenAndClose(t *testing.T) {
 	ctx := context.Background()
-	url := testenv.Redis(t)
-	prefix := testPrefix()
+	url, prefix := testenv.RedisPrefix(t)
 	s, err := Open(ctx, url, Options{Prefix: prefix})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	t.Cleanup(func() { deleteKeys(t, testClient(t), prefix) })
 	if err := s.Deny(ctx, "x", time.Now().Add(time.Minute)); err != nil {
 		t.Fatalf("Deny: %v", err)
 	}

@@ -136,7 +136,7 @@ func TestRunFallsBackToEval(t *testing.T) {
 	rec := &recorder{}
 	c.AddHook(rec)
 	// Scripts no server has seen: their source is new.
-	unique := testPrefix()
+	unique := s.prefix // a fresh random prefix
 	a := redis.NewScript(fmt.Sprintf("return 'a' -- %s", unique))
 	b := redis.NewScript(fmt.Sprintf("return 'b' -- %s", unique))
 	cmds, err := s.run(ctx, call{a, []string{s.prefix + "x"}, nil}, call{b, []string{s.prefix + "y"}, nil})
