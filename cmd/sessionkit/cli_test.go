@@ -47,7 +47,7 @@ func TestCommandUsage(t *testing.T) {
 		code int
 		say  string // in the usage (status 0) or the error line (status 2)
 	}{
-		{"top help", []string{"--help"}, 0, "sessionkit sessions revoke --user USER | --id PREFIX"},
+		{"top help", []string{"--help"}, 0, "sessionkit sessions revoke --id PREFIX"},
 		{"users help", []string{"users", "--help"}, 0, "sessionkit users passwd USER"},
 		{"users add help", []string{"users", "add", "--help"}, 0, "-store"},
 		{"users list help", []string{"users", "list", "--help"}, 0, "-store"},

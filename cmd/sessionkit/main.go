@@ -61,11 +61,12 @@ func exitCode(err error, stderr io.Writer) int {
 const usage = `sessionkit: web sessions three ways (sealed cookies, server-side sessions, JWT).
 
 Usage:
-  sessionkit serve [flags]                            start the web server
-  sessionkit users add|list|delete|passwd [USER]      manage accounts
-  sessionkit sessions list [--user USER]              list logins of every kind
-  sessionkit sessions revoke --user USER | --id PREFIX   end logins
-  sessionkit keys list|rotate|retire                  manage the JWT signing keys
+  sessionkit serve [flags]                        start the web server
+  sessionkit users add|list|delete|passwd [USER]  manage accounts
+  sessionkit sessions list [--user USER]          list logins of every kind
+  sessionkit sessions revoke --user USER          end every login of USER
+  sessionkit sessions revoke --id PREFIX          end one login
+  sessionkit keys list|rotate|retire              manage the JWT signing keys
 
 Every command works on the store given by --store (or SESSIONKIT_STORE),
 sqlite:sessionkit.db by default, and may run while servers run on it.

@@ -18,9 +18,9 @@ import (
 )
 
 const sessionsUsage = `Usage:
-  sessionkit sessions list [--user USER] [flags]          list logins
-  sessionkit sessions revoke --user USER [flags]          end every login of USER
-  sessionkit sessions revoke --id PREFIX [flags]          end the one login whose id starts with PREFIX
+  sessionkit sessions list [--user USER] [flags]   list logins
+  sessionkit sessions revoke --user USER [flags]   end every login of USER
+  sessionkit sessions revoke --id PREFIX [flags]   end the one login whose id starts with PREFIX
 
 Both work on the server's store (--store, or SESSIONKIT_STORE), and may run
 while servers run on it. A login is a server-side session, a JWT login (a
@@ -84,9 +84,11 @@ func parseSessionsFlags(sub string, args []string, getenv func(string) string, s
 	fs := flag.NewFlagSet("sessions "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	storeFlag(fs, &sf.store)
-	fs.StringVar(&sf.user, "user", "", "only the logins of `USER`")
-	if sub == "revoke" {
-		fs.StringVar(&sf.id, "id", "", "the login whose id starts with `PREFIX` (at least 8 hex digits)")
+	if sub == "list" {
+		fs.StringVar(&sf.user, "user", "", "list only the logins of `USER`")
+	} else {
+		fs.StringVar(&sf.user, "user", "", "end every login of `USER`")
+		fs.StringVar(&sf.id, "id", "", "end the one login whose id starts with `PREFIX` (at least 8 hex digits)")
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "%s\nFlags:\n", sessionsUsage)
