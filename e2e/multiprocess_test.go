@@ -201,8 +201,8 @@ func TestMultiProcess(t *testing.T) {
 				t.Errorf("the refresh token on #1 after API logout on #2: %v, want 401", r)
 			}
 
-			// Cookie logout on #3 deny-lists the cookie on all three: a
-			// copy of it replayed on #1 is refused.
+			// Cookie logout on #3 ends the cookie login (deletes its
+			// record) on all three: a copy of it replayed on #1 is refused.
 			replay.profile(c.base(0), "cookie", user, 1, sealed) // the copy works until then
 			r = b.post(c.base(2)+"/cookie/logout", nil)
 			if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/cookie/login" {
@@ -211,7 +211,8 @@ func TestMultiProcess(t *testing.T) {
 			b.loggedOut("the old sealed cookie replayed on #1 after logout on #3",
 				replay.get(c.base(0)+"/cookie/profile", sealed), "cookie")
 
-			// Logouts wrote deny-list entries: still no credential.
+			// Logouts wrote deny-list entries (the JWT access token's jti)
+			// and deleted records: still no credential.
 			checkDump(t, st, "after the logouts", user, "", secrets)
 		})
 	}

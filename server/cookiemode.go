@@ -9,13 +9,15 @@ import (
 )
 
 // Cookie mode: the user's data (name and count) lives in a sealed cookie.
-// The server keeps nothing per user but a deny-list entry after logout, so a
-// copy of the cookie cannot be replayed once the user has logged out.
+// The server keeps one small record per login (see cookielogins.go), read
+// on each request and never written by a view: logout, "log out
+// everywhere" and an administrator's revocation delete it, so neither the
+// cookie nor a copy of it is accepted afterwards.
 
 func (s *Server) cookieLoginForm(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.storeContext(r)
 	defer cancel()
-	_, err := s.sealed.Read(r.WithContext(ctx))
+	_, _, err := s.readCookieLogin(ctx, r)
 	if err == nil {
 		http.Redirect(w, r, "/cookie/profile", http.StatusSeeOther)
 		return
@@ -27,42 +29,51 @@ func (s *Server) cookieLoginForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "login", "Log in: sealed cookie", loginPage{Action: loginAction("/cookie/login", r)})
 }
 
-// cookieLogin checks the credentials and, when they are right, seals the
-// user's name and a count of zero into a new cookie with a new id.
+// cookieLogin checks the credentials and, when they are right, ends the
+// cookie login this browser had, records a new one and seals the user's
+// name and a count of zero into a new cookie with the new login's id. If
+// the store cannot be written the answer is 503 and no cookie is set.
 func (s *Server) cookieLogin(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.login(w, r, "/cookie/login", "Log in: sealed cookie")
 	if !ok {
 		return
 	}
-	data := profileData{Username: c.Name}.marshal()
-	if err := s.sealed.Write(w, r, cookie.Value{Data: data}); err != nil {
+	ctx, cancel := s.storeContext(r)
+	defer cancel()
+	if old, err := s.sealed.Read(r); err == nil {
+		if err := s.endCookieLogin(ctx, old); err != nil {
+			s.unavailable(w, r, "ending the previous login", err)
+			return
+		}
+	}
+	v, err := s.startCookieLogin(ctx, c.Name, r)
+	if err != nil {
+		s.unavailable(w, r, "starting a login", err)
+		return
+	}
+	if err := s.sealed.Write(w, r, v); err != nil {
 		// The name is at most 64 bytes: a too-large value is a bug.
 		s.log.Error("sealing the login cookie", "err", err)
+		_ = s.endCookieLogin(ctx, v) // best effort: the record expires anyway
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	http.Redirect(w, r, nextPath(r, "/cookie/profile"), http.StatusSeeOther)
 }
 
-// cookieProfile opens the cookie, counts the view, and seals the new count
-// back with the same id and expiry. Anything but a valid cookie sends the
-// browser to the login page.
+// cookieProfile opens the cookie, checks that its login has not ended,
+// counts the view, and seals the new count back with the same id and
+// expiry. Anything but a valid login sends the browser to the login page.
 func (s *Server) cookieProfile(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.storeContext(r)
 	defer cancel()
-	v, err := s.sealed.Read(r.WithContext(ctx))
+	v, p, err := s.readCookieLogin(ctx, r)
 	if err != nil {
 		if isLoggedOut(err) {
 			s.toLogin(w, r, "/cookie/login", err)
 			return
 		}
 		s.unavailable(w, r, "reading the cookie", err)
-		return
-	}
-	p, ok := unmarshalProfile(v.Data)
-	if !ok {
-		// Sealed by us but not a profile: a value from another version.
-		s.toLogin(w, r, "/cookie/login", cookie.ErrInvalid)
 		return
 	}
 	p.Count++
@@ -87,18 +98,25 @@ func (s *Server) cookieLogoutForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "logout", "Log out: sealed cookie", logoutPage{Action: "/cookie/logout"})
 }
 
-// cookieLogout deny-lists the cookie's id until the cookie would have
-// expired, then clears it. If the deny list cannot be written the cookie is
-// kept and the answer is 503, so the user can try again: clearing it alone
-// would leave copies of it valid.
+// cookieLogout ends the cookie's login (its record is deleted, so copies
+// of the cookie are refused too), then clears the cookie. If the store
+// cannot be written the cookie is kept and the answer is 503, so the user
+// can try again: clearing it alone would leave copies of it valid.
 func (s *Server) cookieLogout(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := s.storeContext(r)
-	defer cancel()
-	if err := s.sealed.Revoke(w, r.WithContext(ctx)); err != nil {
-		s.unavailable(w, r, "revoking the cookie", err)
-		return
+	if v, err := s.sealed.Read(r); err == nil {
+		ctx, cancel := s.storeContext(r)
+		defer cancel()
+		if err := s.endCookieLogin(ctx, v); err != nil {
+			s.unavailable(w, r, "ending the login", err)
+			return
+		}
+		user := ""
+		if p, ok := unmarshalProfile(v.Data); ok {
+			user = p.Username
+		}
+		s.log.Info("logged out", "mode", "cookie", "user", user, "client", s.clientAddr(r))
 	}
-	s.log.Info("logged out", "mode", "cookie", "client", s.clientAddr(r))
+	s.sealed.Clear(w, r)
 	http.Redirect(w, r, "/cookie/login", http.StatusSeeOther)
 }
 

@@ -165,7 +165,7 @@ func TestSessionLogoutAllEndsJWTLogins(t *testing.T) {
 	access, _ := apiLogin(t, f.url, "frank", "password six")
 	b.login("session", "frank", "password six")
 	page := b.get("/session/profile")
-	if !strings.Contains(page.Body, "<td>JWT</td>") {
+	if !strings.Contains(page.Body, "<td>JWT login</td>") {
 		t.Errorf("the API login is not listed on the session profile")
 	}
 	if r := b.post("/session/logout-all", nil); r.Status != http.StatusSeeOther {

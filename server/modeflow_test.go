@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,20 +11,23 @@ import (
 
 // TestModeFlows walks the tutorial's flow in every mode and on every store:
 // profile before login, login, counting views, the login page while logged
-// in, the logout page (no state change), logout, and a new login starting
-// the count again.
+// in, the logout page (no state change), logout, a new login starting the
+// count again, and an administrator revoking the user's logins in the
+// store (as "sessionkit sessions revoke" does), which ends the login on its
+// next request.
 func TestModeFlows(t *testing.T) {
 	for _, mode := range []string{"cookie", "session", "jwt"} {
 		for _, be := range backends {
 			t.Run(mode+"/"+be.name, func(t *testing.T) {
-				ts := newServer(t, be.open(t), server.Config{})
-				testModeFlow(t, newBrowser(t, ts.URL), mode)
+				backend := be.open(t)
+				ts := newServer(t, backend, server.Config{})
+				testModeFlow(t, newBrowser(t, ts.URL), backend, mode)
 			})
 		}
 	}
 }
 
-func testModeFlow(t *testing.T, b *browser, mode string) {
+func testModeFlow(t *testing.T, b *browser, backend server.Backend, mode string) {
 	login, profile, logout := "/"+mode+"/login", "/"+mode+"/profile", "/"+mode+"/logout"
 	b.register("Alice", "password one")
 
@@ -59,5 +63,16 @@ func testModeFlow(t *testing.T, b *browser, mode string) {
 	b.login(mode, "Alice", "password one")
 	if got := b.profile(mode); got != "welcome Alice with the count: 1" {
 		t.Errorf("after a new login: %q, want the count to start again", got)
+	}
+
+	n, err := backend.DeleteUserSessions(context.Background(), "alice")
+	if err != nil || n != 1 {
+		t.Fatalf("revoking alice's logins in the store: %d, %v; want the one login of this browser", n, err)
+	}
+	if r := b.get(profile); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, login) {
+		t.Errorf("profile after the user was revoked: %d %q, want 303 to the login page", r.Status, r.Location)
+	}
+	if r := b.get(login); r.Status != http.StatusOK || !strings.Contains(r.Body, `name="password"`) {
+		t.Errorf("login page after the user was revoked: %d %q, want the form", r.Status, r.Location)
 	}
 }

@@ -152,11 +152,12 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// No deny list: every cookie login is recorded in the store's
+	// sessions, and ending the record ends it (cookielogins.go, ADR 011).
 	s.sealed, err = cookie.New(ring, cookie.Options{
-		Name:     "sk_cookie",
-		MaxAge:   cfg.CookieLifetime,
-		Policy:   cfg.Cookies,
-		DenyList: backend,
+		Name:   "sk_cookie",
+		MaxAge: cfg.CookieLifetime,
+		Policy: cfg.Cookies,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

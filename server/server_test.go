@@ -227,8 +227,8 @@ func withCookie(t *testing.T, base, path, cookieHeader string) response {
 }
 
 // TestReplayAfterLogout copies the login cookie before logout and sends the
-// copy afterwards: cookie mode's deny list and session mode's deleted record
-// both refuse it.
+// copy afterwards: the deleted record (of the cookie login, of the session,
+// of the JWT login) refuses it in every mode.
 func TestReplayAfterLogout(t *testing.T) {
 	for mode, name := range cookieNames {
 		t.Run(mode, func(t *testing.T) {
@@ -317,7 +317,7 @@ func TestStoreDown(t *testing.T) {
 	b.login("cookie", "erin", "password five")
 	value := b.cookieValue()
 
-	down := newServer(t, failingStore{mem}, server.Config{})
+	down := newServer(t, failingSessions{failingStore{mem}}, server.Config{})
 	r := withCookie(t, down.URL, "/cookie/profile", "sk_cookie="+value)
 	if r.Status != http.StatusServiceUnavailable {
 		t.Errorf("profile with the store down: %d %q, want 503", r.Status, r.Location)
@@ -344,8 +344,9 @@ func TestStoreDown(t *testing.T) {
 
 // TestCookieForgedWithServerKey seals values with the server's own key, to
 // show that even a correctly keyed value is refused when it was sealed for
-// another cookie name or has expired. The control case shows that the
-// crafted value is otherwise accepted.
+// another cookie name, has expired, names no recorded login, or names
+// someone else's login. The control case shows that the crafted value is
+// otherwise accepted.
 func TestCookieForgedWithServerKey(t *testing.T) {
 	ctx := context.Background()
 	mem := newMem(t)
@@ -358,12 +359,21 @@ func TestCookieForgedWithServerKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The plaintext a cookie.Cookie seals: a 16-byte id, then the data
+	b := newBrowser(t, ts.URL)
+	b.register("mallory", "password seven")
+	b.login("cookie", "mallory", "password seven")
+	b.register("victim", "password eight")
+	// The plaintext a cookie.Cookie seals: a 16-byte id (here that of
+	// mallory's login, which the store has a record of), then the data
 	// (format byte, count varint, name).
-	plain := append(make([]byte, 16), append([]byte{1, 0}, "mallory"...)...)
-	seal := func(name string, expires time.Time) string {
+	plain, err := ring.Open("sk_cookie", b.cookieValue(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	loginID := plain[:16:16]
+	seal := func(name string, id []byte, user string, expires time.Time) string {
 		t.Helper()
-		v, err := ring.Seal(name, plain, expires)
+		v, err := ring.Seal(name, append(append(id, 1, 0), user...), expires)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -375,10 +385,12 @@ func TestCookieForgedWithServerKey(t *testing.T) {
 		value  string
 		status int
 	}{
-		{"control: sealed for sk_cookie", seal("sk_cookie", future), http.StatusOK},
-		{"sealed for another cookie name", seal("sk_session", future), http.StatusSeeOther},
-		{"sealed for the __Host- name", seal("__Host-sk_cookie", future), http.StatusSeeOther},
-		{"expired", seal("sk_cookie", past), http.StatusSeeOther},
+		{"control: sealed for sk_cookie", seal("sk_cookie", loginID, "mallory", future), http.StatusOK},
+		{"sealed for another cookie name", seal("sk_session", loginID, "mallory", future), http.StatusSeeOther},
+		{"sealed for the __Host- name", seal("__Host-sk_cookie", loginID, "mallory", future), http.StatusSeeOther},
+		{"expired", seal("sk_cookie", loginID, "mallory", past), http.StatusSeeOther},
+		{"an id no login has", seal("sk_cookie", make([]byte, 16), "mallory", future), http.StatusSeeOther},
+		{"another user's name in mallory's login", seal("sk_cookie", loginID, "victim", future), http.StatusSeeOther},
 	}
 	for _, c := range cases {
 		r := withCookie(t, ts.URL, "/cookie/profile", "sk_cookie="+c.value)

@@ -7,7 +7,6 @@ import (
 
 	"sessionkit/session"
 	"sessionkit/store"
-	"sessionkit/token"
 )
 
 // Session mode: the browser holds a random token; the user's name and count
@@ -58,7 +57,7 @@ func (s *Server) sessionLogin(w http.ResponseWriter, r *http.Request) {
 
 // sessionRow is one line of the profile's list of the user's sessions.
 type sessionRow struct {
-	Kind      string // "session", or "JWT" for a JWT or API login
+	Kind      string // what LoginKind says: session, JWT login, cookie login
 	Created   time.Time
 	LastSeen  time.Time
 	UserAgent string
@@ -85,12 +84,8 @@ func (s *Server) sessionProfile(w http.ResponseWriter, r *http.Request) {
 	current, _ := ss.ID()
 	rows := make([]sessionRow, len(recs))
 	for i, rec := range recs {
-		kind := "session"
-		if token.IsFamilyData(rec.Data) {
-			kind = "JWT"
-		}
 		rows[i] = sessionRow{
-			Kind:      kind,
+			Kind:      LoginKind(rec),
 			Created:   rec.Created,
 			LastSeen:  rec.LastSeen,
 			UserAgent: rec.UserAgent,

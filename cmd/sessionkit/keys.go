@@ -15,13 +15,21 @@ import (
 const keysUsage = `Usage:
   sessionkit keys list [flags]     list the JWT signing keys and their state
   sessionkit keys rotate [flags]   add a new signing key
+  sessionkit keys retire [flags]   delete the keys that no longer verify
+  sessionkit keys retire --id KID --force [flags]
+                                   delete one key that is not the primary
 
-Both work on the store the server uses (--store, or SESSIONKIT_STORE), and
+All work on the store the server uses (--store, or SESSIONKIT_STORE), and
 may run while servers run on it. A rotated key verifies at once, is
 published by every server within a minute, and then becomes the primary
 (the key that signs). The old key keeps verifying until every token it
-signed has expired (--access-token-lifetime and --token-leeway after that),
-then it is retired.
+signed has expired (--access-token-lifetime and --token-leeway after that,
+so give the servers' values), then it is retired: it no longer verifies,
+and retire deletes it from the store. retire --id KID --force deletes a key
+that still verifies, such as one that leaked: tokens it signed are refused
+once each server reloads its keys (within a minute while it issues tokens),
+and their holders must refresh or log in again. The primary is never
+deleted: rotate first, and retire the old key once the new one signs.
 `
 
 // keysCommand runs "sessionkit keys ...": it reads the subcommand's flags,
@@ -29,11 +37,11 @@ then it is retired.
 func keysCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, keysUsage)
-		return fmt.Errorf("%w: keys needs a subcommand: list or rotate", errUsage)
+		return fmt.Errorf("%w: keys needs a subcommand: list, rotate or retire", errUsage)
 	}
 	sub := args[0]
 	switch sub {
-	case "list", "rotate":
+	case "list", "rotate", "retire":
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, keysUsage)
 		return nil
@@ -41,7 +49,7 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprint(stderr, keysUsage)
 		return fmt.Errorf("%w: unknown keys subcommand %q", errUsage, sub)
 	}
-	kf, err := parseKeysFlags(sub, args[1:], getenv, stderr, sub == "rotate")
+	kf, err := parseKeysFlags(sub, args[1:], getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -54,26 +62,36 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return fmt.Errorf("reading keys: %w", err)
 	}
-	if sub == "list" {
+	switch sub {
+	case "list":
 		return keysList(ctx, st, len(have), kf, stdout)
+	case "retire":
+		return keysRetire(ctx, st, len(have), kf, stdout)
+	default:
+		return keysRotate(ctx, st, len(have), kf, stdout)
 	}
-	return keysRotate(ctx, st, len(have), kf, stdout)
 }
 
 // keysFlags are the flags of every keys subcommand.
 type keysFlags struct {
 	store     string
 	tokens    tokenConfig
-	algorithm token.Algorithm
+	algorithm token.Algorithm // rotate
+	id        string          // retire
+	force     bool            // retire
 }
 
-func parseKeysFlags(name string, args []string, getenv func(string) string, stderr io.Writer, rotate bool) (keysFlags, error) {
+func parseKeysFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (keysFlags, error) {
 	kf := keysFlags{store: defaultStore, tokens: defaultTokenConfig(), algorithm: token.DefaultAlgorithm}
 	fs := flag.NewFlagSet("keys "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&kf.store, "store", kf.store, "the server's store: sqlite:PATH, memory:, redis://… or postgres://…")
 	kf.tokens.lifetimeFlags(fs)
-	if rotate {
+	if name == "retire" {
+		fs.StringVar(&kf.id, "id", "", "delete only the key `KID`, if it is retired (or, with --force, whatever its state but primary)")
+		fs.BoolVar(&kf.force, "force", false, "with --id: delete the key even though it still verifies")
+	}
+	if name == "rotate" {
 		fs.Func("algorithm", "`algorithm` of the new key: EdDSA, ES256, RS256 or HS256 (default EdDSA)", func(s string) error {
 			a, err := token.ParseAlgorithm(s)
 			kf.algorithm = a
@@ -98,6 +116,9 @@ func parseKeysFlags(name string, args []string, getenv func(string) string, stde
 	}
 	if err := kf.tokens.check(); err != nil {
 		return kf, err
+	}
+	if kf.force && kf.id == "" {
+		return kf, fmt.Errorf("%w: --force needs --id KID: it deletes one key, named", errUsage)
 	}
 	return kf, nil
 }
@@ -150,22 +171,91 @@ func keysRotate(ctx context.Context, st backend, n int, kf keysFlags, stdout io.
 	return nil
 }
 
+// keysRetire deletes from a store that has n keys the keys that are
+// retired (no longer verify), or only the key kf.id: when it is retired,
+// or with kf.force when it is not the primary. It never deletes the
+// primary, and says so.
+func keysRetire(ctx context.Context, st backend, n int, kf keysFlags, stdout io.Writer) error {
+	if n == 0 {
+		if kf.id != "" {
+			return fmt.Errorf("no key %q: the store has no signing keys yet", kf.id)
+		}
+		fmt.Fprintln(stdout, "no signing keys yet: the server makes the first one when it starts")
+		return nil
+	}
+	ring, err := token.OpenRing(ctx, st, kf.ringOptions())
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	doomed, err := keysToRetire(ring.KeySet(), now, kf)
+	if err != nil {
+		return err
+	}
+	for _, k := range doomed {
+		if err := st.DeleteKey(ctx, token.DefaultKeyPurpose, k.ID); err != nil {
+			return fmt.Errorf("deleting key %s: %w", k.ID, err)
+		}
+		fmt.Fprintf(stdout, "deleted key %s (%s)\n", k.ID, k.Algorithm)
+	}
+	if len(doomed) == 0 {
+		fmt.Fprintln(stdout, "no retired keys: every key still verifies")
+	}
+	if err := ring.Reload(ctx); err != nil {
+		return err
+	}
+	printKeys(stdout, ring.KeySet(), now)
+	return nil
+}
+
+// keysToRetire chooses the keys of set that retire deletes at now.
+func keysToRetire(set *token.KeySet, now time.Time, kf keysFlags) ([]*token.Key, error) {
+	primary := set.Primary(now)
+	retired := func(k *token.Key) bool { return k != primary && !k.Expires.IsZero() && !now.Before(k.Expires) }
+	if kf.id == "" {
+		var doomed []*token.Key
+		for _, k := range set.Keys() {
+			if retired(k) {
+				doomed = append(doomed, k)
+			}
+		}
+		return doomed, nil
+	}
+	for _, k := range set.Keys() {
+		switch {
+		case k.ID != kf.id:
+			continue
+		case k == primary:
+			return nil, fmt.Errorf("key %s is the primary (it signs): rotate first, and retire it once the new key signs", k.ID)
+		case !retired(k) && !kf.force:
+			return nil, fmt.Errorf("key %s still verifies (%s): add --force to delete it anyway, refusing the tokens it signed", k.ID, keyState(k, primary, now))
+		}
+		return []*token.Key{k}, nil
+	}
+	return nil, fmt.Errorf("no key %q (keys list shows them)", kf.id)
+}
+
 // printKeys writes one line per key: its id, algorithm, creation and state.
 func printKeys(w io.Writer, set *token.KeySet, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KID\tALGORITHM\tCREATED\tSTATE")
 	primary := set.Primary(now)
 	for _, k := range set.Keys() {
-		state := "retired (no longer verifies)"
-		switch {
-		case k == primary:
-			state = "primary (signs and verifies)"
-		case k.SignsFrom.After(now):
-			state = "next: verifies, signs from " + k.SignsFrom.UTC().Format(time.RFC3339)
-		case k.Expires.After(now):
-			state = "verifies until " + k.Expires.UTC().Format(time.RFC3339)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.Created.UTC().Format(time.RFC3339), state)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.Created.UTC().Format(time.RFC3339), keyState(k, primary, now))
 	}
 	tw.Flush()
+}
+
+// keyState says what k does at now, when primary signs.
+func keyState(k, primary *token.Key, now time.Time) string {
+	switch {
+	case k == primary:
+		return "primary (signs and verifies)"
+	case k.SignsFrom.After(now):
+		return "next: verifies, signs from " + k.SignsFrom.UTC().Format(time.RFC3339)
+	case k.Expires.After(now):
+		return "verifies until " + k.Expires.UTC().Format(time.RFC3339)
+	default:
+		return "retired (no longer verifies)"
+	}
 }

@@ -22,7 +22,7 @@ func TestKeysCommand(t *testing.T) {
 		t.Helper()
 		var out, errOut strings.Builder
 		env := func(string) string { return "" }
-		if err := run(ctx, append([]string{"keys"}, args...), env, &out, &errOut); err != nil {
+		if err := run(ctx, append([]string{"keys"}, args...), env, strings.NewReader(""), &out, &errOut); err != nil {
 			t.Fatalf("keys %v: %v (%s)", args, err, errOut.String())
 		}
 		return out.String()
@@ -73,5 +73,79 @@ func TestKeysCommand(t *testing.T) {
 	}
 	if old == nil || !old.Expires.After(later) {
 		t.Errorf("the first key %+v must keep verifying after the new one starts signing", old)
+	}
+}
+
+// TestKeysRetire puts three keys in a store as rotations an hour apart
+// leave them: the oldest retired, the middle one the primary, the newest
+// waiting to sign. retire deletes only the retired one unless told which
+// to delete, never the primary, and deletes a key that still verifies
+// only with --force.
+func TestKeysRetire(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "keys.db")
+	spec := "sqlite:" + path
+	st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	if r := cli(t, nil, "", "keys", "retire", "--store", spec); r.code != 0 || !strings.Contains(r.stdout, "no signing keys yet") {
+		t.Errorf("retire on a new store: %+v", r)
+	}
+	now := time.Now()
+	var ids []string
+	for _, age := range []time.Duration{2 * time.Hour, time.Hour, 0} {
+		k, err := token.GenerateKey(token.EdDSA, now.Add(-age))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AddKey(ctx, token.DefaultKeyPurpose, k); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, k.ID)
+	}
+	retired, primary, next := ids[0], ids[1], ids[2]
+
+	steps := []struct {
+		name string
+		args []string
+		code int
+		say  string
+		left []string // the keys in the store afterwards
+	}{
+		{"retire", nil, 0, "deleted key " + retired + " (EdDSA)", []string{primary, next}},
+		{"retire again", nil, 0, "no retired keys: every key still verifies", []string{primary, next}},
+		{"retire the primary", []string{"--id", primary}, 1, "key " + primary + " is the primary (it signs): rotate first", []string{primary, next}},
+		{"force the primary", []string{"--id", primary, "--force"}, 1, "is the primary", []string{primary, next}},
+		{"retire the next key", []string{"--id", next}, 1, "key " + next + " still verifies (next: verifies, signs from", []string{primary, next}},
+		{"an unknown key", []string{"--id", "nope"}, 1, `no key "nope"`, []string{primary, next}},
+		{"force the next key", []string{"--id", next, "--force"}, 0, "deleted key " + next, []string{primary}},
+	}
+	for _, s := range steps {
+		r := cli(t, nil, "", append([]string{"keys", "retire", "--store", spec}, s.args...)...)
+		where := r.stdout
+		if s.code != 0 {
+			where = lastLine(r.stderr)
+		}
+		if r.code != s.code || !strings.Contains(where, s.say) {
+			t.Errorf("%s: exit status %d, %q; want %d, saying %q", s.name, r.code, where, s.code, s.say)
+		}
+		keys, err := st.Keys(ctx, token.DefaultKeyPurpose)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var left []string
+		for _, k := range keys {
+			left = append(left, k.ID)
+		}
+		if strings.Join(left, " ") != strings.Join(s.left, " ") {
+			t.Errorf("%s: the store holds keys %v, want %v", s.name, left, s.left)
+		}
+	}
+	// A single key, however old, is the primary: it stays.
+	if r := cli(t, nil, "", "keys", "retire", "--store", spec); r.code != 0 || !strings.Contains(r.stdout, "no retired keys") {
+		t.Errorf("retire with only the primary left: %+v", r)
 	}
 }

@@ -1,17 +1,25 @@
-// Command sessionkit runs sessionkit's reference web application.
+// Command sessionkit runs sessionkit's reference web application, and
+// administers the store it runs on.
 //
 // Usage:
 //
 //	sessionkit serve [flags]
-//	sessionkit keys list|rotate [flags]
+//	sessionkit users add|list|delete|passwd [USER] [flags]
+//	sessionkit sessions list [--user USER] [flags]
+//	sessionkit sessions revoke --user USER | --id PREFIX [flags]
+//	sessionkit keys list|rotate|retire [flags]
 //
-// Run "sessionkit serve --help" for the flags. Every flag can also be set by
-// an environment variable named SESSIONKIT_ and the flag's name in capitals
-// with dashes as underscores (--log-level is SESSIONKIT_LOG_LEVEL); a flag
-// on the command line wins over the environment.
+// Run "sessionkit COMMAND --help" for a command's flags. Every flag can
+// also be set by an environment variable named SESSIONKIT_ and the flag's
+// name in capitals with dashes as underscores (--log-level is
+// SESSIONKIT_LOG_LEVEL, --store is SESSIONKIT_STORE); a flag on the command
+// line wins over the environment. Passwords are read from the terminal
+// (without echo) or from one line of standard input, never from the
+// command line or the environment.
 //
 // Exit status: 0 on success (including a clean shutdown on SIGINT or
-// SIGTERM), 1 when the command failed, 2 for a usage error.
+// SIGTERM), 1 when the command failed, 2 for a usage error. Errors are
+// written to standard error in one line.
 package main
 
 import (
@@ -29,7 +37,7 @@ var errUsage = errors.New("usage error")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }
@@ -53,15 +61,21 @@ func exitCode(err error, stderr io.Writer) int {
 const usage = `sessionkit: web sessions three ways (sealed cookies, server-side sessions, JWT).
 
 Usage:
-  sessionkit serve [flags]           start the web server
-  sessionkit keys list|rotate [flags]   list or rotate the JWT signing keys
+  sessionkit serve [flags]                        start the web server
+  sessionkit users add|list|delete|passwd [USER]  manage accounts
+  sessionkit sessions list [--user USER]          list logins of every kind
+  sessionkit sessions revoke --user USER          end every login of USER
+  sessionkit sessions revoke --id PREFIX          end one login
+  sessionkit keys list|rotate|retire              manage the JWT signing keys
 
+Every command works on the store given by --store (or SESSIONKIT_STORE),
+sqlite:sessionkit.db by default, and may run while servers run on it.
 Run "sessionkit COMMAND --help" for a command's flags.
 `
 
-// run dispatches to a subcommand. getenv reads the environment, so tests
-// can pass their own.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// run dispatches to a subcommand. getenv reads the environment and stdin is
+// where passwords are read from, so tests can pass their own.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: no command given", errUsage)
@@ -69,6 +83,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stderr)
+	case "users":
+		return usersCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "sessions":
+		return sessionsCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "keys":
 		return keysCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -21,7 +21,7 @@ func startServe(t *testing.T, args ...string) (string, func() error) {
 	done := make(chan error, 1)
 	env := func(string) string { return "" }
 	go func() {
-		err := run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), env, io.Discard, pw)
+		err := run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), env, strings.NewReader(""), io.Discard, pw)
 		pw.Close()
 		done <- err
 	}()
@@ -161,7 +161,7 @@ func TestServeUsageErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var stderr strings.Builder
-			err := run(context.Background(), c.args, func(k string) string { return c.env[k] }, io.Discard, &stderr)
+			err := run(context.Background(), c.args, func(k string) string { return c.env[k] }, strings.NewReader(""), io.Discard, &stderr)
 			var out strings.Builder
 			if code := exitCode(err, &out); code != c.code {
 				t.Errorf("exit code %d, want %d (err %v)", code, c.code, err)
