@@ -48,4 +48,15 @@
 // Keep lifetimes short, serve over HTTPS so that cookies are Secure, and
 // keep data that must change atomically, or be revoked for sure, on the
 // server.
+//
+// # Examples
+//
+// Example (NetHTTP) is a plain net/http application whose login lives in a
+// sealed cookie: a middleware of its own opens the cookie and puts the user
+// in the request's context, and logout revokes the value through a deny
+// list, so a copy taken before logout is refused. Example (Chi) keeps
+// preferences in a sealed cookie, read by a middleware installed with
+// chi's router.Use and written from a route parameter. The example of
+// [New] counts visits, and that of [NewKeyRing] rotates a key. Each runs
+// as a test.
 package cookie

@@ -39,4 +39,14 @@
 //     the body is being written are saved when the handler returns.
 //   - A store that fails or times out while a request loads or saves its
 //     session answers 503 (Options.ErrorHandler), never "logged out".
+//
+// # Examples
+//
+// The package Example is the shortest program; Example (NetHTTP) is a
+// plain net/http application with a login page, a middleware of its own
+// that guards the pages needing a login, and logout; Example (Chi) uses
+// [Manager.Handler] as a chi middleware (router.Use) with route parameters.
+// Each runs as a test against an in-memory store. The repository's
+// docs/ARCHITECTURE.md follows a request through the middleware to the
+// store.
 package session

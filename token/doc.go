@@ -24,4 +24,15 @@
 // Errors that mean "this token is not acceptable" wrap [ErrInvalid]; any
 // other error means the store could not be reached, and the caller should
 // answer "unavailable", not "logged out".
+//
+// # Examples
+//
+// The package Example issues, verifies and revokes one token. Example
+// (NetHTTP) is a plain net/http JSON API: login, a Bearer middleware of its
+// own that puts the claims in the request's context, refresh (with reuse
+// detection) and logout. Example (Chi) guards a group of chi routes with
+// that middleware and checks a route parameter against the token's
+// subject. The example of [ParseJWKS] verifies tokens from the JWKS alone,
+// and that of [Refresher] shows a reused refresh token ending its login.
+// Each runs as a test.
 package token
