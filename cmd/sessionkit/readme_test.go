@@ -152,7 +152,7 @@ func helpFlags(t *testing.T, args ...string) []flagDoc {
 	t.Helper()
 	var stderr bytes.Buffer
 	env := func(string) string { return "" }
-	err := run(context.Background(), append(args, "--help"), env, io.Discard, &stderr)
+	err := run(context.Background(), append(args, "--help"), env, strings.NewReader(""), io.Discard, &stderr)
 	if code := exitCode(err, io.Discard); code != 0 {
 		t.Fatalf("sessionkit %s --help: exit status %d: %v", strings.Join(args, " "), code, err)
 	}
