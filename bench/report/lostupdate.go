@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-var lostHeader = []string{"server", "expected", "got", "statuses"}
+var lostHeader = []string{"server", "sent", "ok", "got", "statuses"}
 
 // LostUpdateHeader returns the header row of the lost-update CSV.
 func LostUpdateHeader() []string { return slices.Clone(lostHeader) }
@@ -25,12 +25,13 @@ func ReadLostUpdates(r io.Reader) ([]LostUpdate, error) {
 	}
 	var out []LostUpdate
 	for i, row := range rows[1:] {
-		expected, err1 := strconv.ParseInt(row[1], 10, 64)
-		got, err2 := strconv.ParseInt(row[2], 10, 64)
-		if err1 != nil || err2 != nil || row[0] == "" {
+		sent, err1 := strconv.ParseInt(row[1], 10, 64)
+		ok, err2 := strconv.ParseInt(row[2], 10, 64)
+		got, err3 := strconv.ParseInt(row[3], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil || row[0] == "" {
 			return nil, fmt.Errorf("%w: row %d: %q", ErrFormat, i+2, row)
 		}
-		out = append(out, LostUpdate{Server: row[0], Expected: expected, Got: got, Statuses: row[3]})
+		out = append(out, LostUpdate{Server: row[0], Sent: sent, OK: ok, Got: got, Statuses: row[4]})
 	}
 	return out, nil
 }

@@ -73,16 +73,22 @@ func thousands(n float64) string {
 // LostUpdate is one server's result in the lost-update check.
 type LostUpdate struct {
 	Server   string
-	Expected int64  // views answered, the final one included
+	Sent     int64  // concurrent views sent
+	OK       int64  // how many were answered 200 (each must count)
 	Got      int64  // the count the final view showed; -1 if none
-	Statuses string // how the concurrent requests were answered, e.g. "200×200"
+	Statuses string // how the concurrent views were answered, e.g. "200×200"
 }
+
+// Expected is the count the final view must show: every view answered 200,
+// and the final one. A view refused (503) need not count: the client was
+// told it failed.
+func (r LostUpdate) Expected() int64 { return r.OK + 1 }
 
 // WriteLostUpdateTable writes the lost-update results as markdown, with a
 // note for the servers whose count is in the cookie.
 func WriteLostUpdateTable(w io.Writer, results []LostUpdate) error {
 	var b strings.Builder
-	b.WriteString("| server | answers | expected | got | lost | note |\n|---|---|---:|---:|---:|---|\n")
+	b.WriteString("| server | sent | answers | expected | got | lost | note |\n|---|---:|---|---:|---:|---:|---|\n")
 	for _, r := range results {
 		srv := lookupServer(r.Server)
 		lost, note := "–", ""
@@ -92,12 +98,15 @@ func WriteLostUpdateTable(w io.Writer, results []LostUpdate) error {
 		case r.Got < 0:
 			note = "no count on the final page"
 		default:
-			lost = fmt.Sprint(max(0, r.Expected-r.Got))
+			lost = fmt.Sprint(max(0, r.Expected()-r.Got))
 		}
 		if r.Server == "bare" {
 			note = "no session: one shared atomic counter"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s |\n", r.Server, r.Statuses, r.Expected, r.Got, lost, note)
+		if r.OK < r.Sent && note == "" {
+			note = "views not answered 200 need not count"
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %d | %d | %s | %s |\n", r.Server, r.Sent, r.Statuses, r.Expected(), r.Got, lost, note)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -92,17 +92,19 @@ func TestTables(t *testing.T) {
 
 	b.Reset()
 	err := report.WriteLostUpdateTable(&b, []report.LostUpdate{
-		{Server: "sk-session-mem", Expected: 201, Got: 201, Statuses: "200×200"},
-		{Server: "scs-mem", Expected: 201, Got: 57, Statuses: "200×200"},
-		{Server: "gorilla-cookie", Expected: 201, Got: 1, Statuses: "200×200"},
+		{Server: "sk-session-mem", Sent: 200, OK: 200, Got: 201, Statuses: "200×200"},
+		{Server: "sk-session-redis", Sent: 200, OK: 150, Got: 151, Statuses: "200×150 503×50"},
+		{Server: "scs-mem", Sent: 200, OK: 200, Got: 57, Statuses: "200×200"},
+		{Server: "gorilla-cookie", Sent: 200, OK: 200, Got: 1, Statuses: "200×200"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"| sk-session-mem | 200×200 | 201 | 201 | 0 |  |",
-		"| scs-mem | 200×200 | 201 | 57 | 144 |  |",
-		"| gorilla-cookie | 200×200 | 201 | 1 | – | count is in the client's cookie",
+		"| sk-session-mem | 200 | 200×200 | 201 | 201 | 0 |  |",
+		"| sk-session-redis | 200 | 200×150 503×50 | 151 | 151 | 0 | views not answered 200 need not count |",
+		"| scs-mem | 200 | 200×200 | 201 | 57 | 144 |  |",
+		"| gorilla-cookie | 200 | 200×200 | 201 | 1 | – | count is in the client's cookie",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("lost-update table lacks %q:\n%s", want, b.String())

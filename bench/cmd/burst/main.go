@@ -5,9 +5,9 @@
 //
 //	burst -url http://127.0.0.1:9001/profile -cookie 'session=…' -n 200
 //
-// It prints two lines: how the n requests were answered ("200×200", or
-// e.g. "200×150 503×50"), and the final count (-1 when the final page has
-// none). Redirects are not followed: a 303 to the login page is an answer.
+// It prints three lines: how the n requests were answered ("200×200", or
+// e.g. "200×150 503×50"), how many were answered 200, and the final count
+// (-1 when the final page has none). Redirects are not followed: a 303 to the login page is an answer.
 package main
 
 import (
@@ -100,6 +100,7 @@ func run() error {
 		parts[i] = fmt.Sprintf("%s×%d", k, statuses[k])
 	}
 	fmt.Println(strings.Join(parts, " "))
+	fmt.Println(statuses["200"])
 
 	count := int64(-1)
 	if code, body, err := get(); err == nil && code == http.StatusOK {
