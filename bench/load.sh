@@ -22,7 +22,8 @@
 # Settings (environment): SERVERS (default: all, see ALL_SERVERS), DURATION
 # (10s), WARMUP (2s), ROUNDS (3), THREADS (2), CONNECTIONS (32), BURST (200),
 # REDIS (127.0.0.1:6379), POSTGRES_URL
-# (postgres://postgres@127.0.0.1:5432/test?sslmode=disable), KEEP_LOGS (set:
+# (postgres://postgres@127.0.0.1:5432/test?sslmode=disable), RESULTS (where
+# the CSVs go; bench/results), KEEP_LOGS (set:
 # keep every server's log in bench/results/logs-<time>/).
 #
 # Writes bench/results/load-<time>.csv and lostupdate-<time>.csv, copies
@@ -51,7 +52,7 @@ PASSWORD=password-bench
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
-RESULTS=$BENCH/results
+RESULTS=${RESULTS:-$BENCH/results}
 RUN_ID=$(date -u +%Y%m%d-%H%M%S)
 TAG=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/skbench.XXXXXX")
@@ -106,6 +107,8 @@ wants_prefix() { [[ " $SERVERS " == *" $1"* ]]; }
 for s in $SERVERS; do
 	[[ " $ALL_SERVERS " == *" $s "* ]] || die "unknown server $s (known: $ALL_SERVERS)"
 done
+((CONNECTIONS >= THREADS)) || die "wrk needs at least as many connections ($CONNECTIONS) as threads ($THREADS)"
+((ROUNDS >= 1 && BURST >= 1)) || die "ROUNDS and BURST must be at least 1"
 
 command -v curl >/dev/null || apt_install curl
 command -v wrk >/dev/null || apt_install wrk
