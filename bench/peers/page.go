@@ -1,0 +1,92 @@
+// Package peers serves the tutorial's login and profile page with each of
+// sessionkit's peers — scs, gorilla/sessions, golang-jwt — and with no
+// session at all, so that the load script and the in-process benchmarks
+// compare the middleware and nothing else: every peer writes the same page
+// as sessionkit's /session/profile, rendered from profile.html with
+// html/template the way sessionkit renders its own.
+package peers
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+//go:embed profile.html
+var profileTemplate string
+
+// ProfileTitle is the title of sessionkit's /session/profile page, which
+// every peer's page carries too.
+const ProfileTitle = "Profile: server-side session"
+
+// Page renders the profile page. It is safe for concurrent use.
+type Page struct {
+	t *template.Template
+}
+
+// NewPage parses profile.html. It fails only if the embedded template is
+// broken.
+func NewPage() (*Page, error) {
+	t, err := template.New("profile").Parse(profileTemplate)
+	if err != nil {
+		return nil, fmt.Errorf("peers: parsing profile.html: %w", err)
+	}
+	return &Page{t: t}, nil
+}
+
+// pageData is what the layout receives, as in sessionkit's server.
+type pageData struct {
+	Title string
+	Data  profileData
+}
+
+// profileData is what the profile template receives, as in sessionkit's
+// server for session mode.
+type profileData struct {
+	Username        string
+	Count           int64
+	LogoutHref      string
+	Sessions        []sessionRow
+	LogoutAllAction string
+}
+
+// sessionRow is one line of the page's list of sessions.
+type sessionRow struct {
+	Kind      string
+	Created   time.Time
+	LastSeen  time.Time
+	UserAgent string
+	Current   bool
+}
+
+// Write renders the page for user and count and writes it with status 200,
+// with the headers sessionkit sets on it (Content-Type, Content-Length,
+// Cache-Control: no-store). The list of sessions has one row, the current
+// request's, seen now. A template error answers 500.
+func (p *Page) Write(w http.ResponseWriter, r *http.Request, user string, count int64) {
+	now := time.Now()
+	data := pageData{Title: ProfileTitle, Data: profileData{
+		Username:   user,
+		Count:      count,
+		LogoutHref: "/session/logout",
+		Sessions: []sessionRow{{
+			Kind: "session", Created: now, LastSeen: now, UserAgent: r.UserAgent(), Current: true,
+		}},
+		LogoutAllAction: "/session/logout-all",
+	}}
+	var buf bytes.Buffer
+	if err := p.t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf.Bytes())
+}
