@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"sessionkit/server"
 	"sessionkit/store"
@@ -113,7 +114,10 @@ func TestSessionLogoutAll(t *testing.T) {
 func TestSessionConcurrentViews(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
-			ts := newServer(t, be.open(t), server.Config{})
+			// The test is about counting, not deadlines: a busy machine
+			// (the race detector, a slow disk) may take longer than the
+			// default store timeout, which would turn views into 503s.
+			ts := newServer(t, be.open(t), server.Config{StoreTimeout: 10 * time.Second})
 			b := newBrowser(t, ts.URL)
 			b.register("eve", "password eight")
 			b.login("session", "eve", "password eight")
