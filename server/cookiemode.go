@@ -41,6 +41,7 @@ func (s *Server) cookieLogin(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	s.metrics.sessionCreated(modeCookie)
 	http.Redirect(w, r, nextPath(r, "/cookie/profile"), http.StatusSeeOther)
 }
 
@@ -94,11 +95,17 @@ func (s *Server) cookieLogoutForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) cookieLogout(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.storeContext(r)
 	defer cancel()
+	// Whose login ends, for the log: a cookie already revoked, expired or
+	// not ours ends none.
+	v, readErr := s.sealed.Read(r.WithContext(ctx))
 	if err := s.sealed.Revoke(w, r.WithContext(ctx)); err != nil {
 		s.unavailable(w, r, "revoking the cookie", err)
 		return
 	}
-	s.log.Info("logged out", "mode", "cookie", "client", s.clientAddr(r))
+	if p, ok := unmarshalProfile(v.Data); readErr == nil && ok {
+		s.log.Info("logged out", "mode", "cookie", "user", p.Username, "client", s.clientAddr(r))
+		s.metrics.sessionsDestroyed(modeCookie, endLogout, 1)
+	}
 	http.Redirect(w, r, "/cookie/login", http.StatusSeeOther)
 }
 
@@ -115,6 +122,9 @@ func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, loginPath strin
 	if !errors.Is(why, cookie.ErrNoCookie) {
 		s.sealed.Clear(w, r)
 		s.log.Info("cookie refused", "reason", why.Error(), "client", s.clientAddr(r))
+	}
+	if errors.Is(why, cookie.ErrExpired) {
+		s.metrics.sessionsDestroyed(modeCookie, endExpired, 1)
 	}
 	http.Redirect(w, r, loginPath+"?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
 }
