@@ -33,7 +33,9 @@ type outageControl struct {
 // Redis server of its own, and the shared PostgreSQL behind a TCP proxy of
 // its own. With the store hung, then stopped, a logged-in user's pages
 // answer 503 with Retry-After (not a redirect to the login page, not a
-// hang) and /healthz answers 503; once the store is back the same login
+// hang) and /readyz answers 503 while /healthz (liveness) stays 200, so
+// that nothing restarts the process over an outage it cannot mend; once
+// the store is back the same login
 // works again, without restarting sessionkit, and its count goes on where
 // it was: the failed views did not count and nothing was lost.
 func TestOutage(t *testing.T) {
@@ -50,8 +52,8 @@ func TestOutage(t *testing.T) {
 			srv := startProcess(t, freeAddr(t), "--store", spec)
 			base := "http://" + srv.addr
 			b := newAgent(t, srv.log.String)
-			if r := b.get(base + "/healthz"); r.StatusCode != http.StatusOK {
-				t.Fatalf("/healthz with the store up: %v, want 200", r)
+			if r := b.get(base + "/readyz"); r.StatusCode != http.StatusOK {
+				t.Fatalf("/readyz with the store up: %v, want 200", r)
 			}
 
 			user, pass := randomName("outage_"), "correct horse battery"
@@ -86,10 +88,13 @@ func TestOutage(t *testing.T) {
 					if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
 						t.Errorf("/api/me during the outage: Content-Type %q, want application/problem+json", ct)
 					}
-					r = b.get(base + "/healthz")
-					t.Logf("%s %s: /healthz answered %d in %v", ph.name, st.name, r.StatusCode, r.latency.Round(time.Millisecond))
+					r = b.get(base + "/readyz")
+					t.Logf("%s %s: /readyz answered %d in %v", ph.name, st.name, r.StatusCode, r.latency.Round(time.Millisecond))
 					if r.StatusCode != http.StatusServiceUnavailable {
-						t.Errorf("/healthz during the outage: %v, want 503", r)
+						t.Errorf("/readyz during the outage: %v, want 503", r)
+					}
+					if r := b.get(base + "/healthz"); r.StatusCode != http.StatusOK {
+						t.Errorf("/healthz (liveness) during the outage: %v, want 200", r)
 					}
 
 					ph.up(t)
@@ -106,8 +111,8 @@ func TestOutage(t *testing.T) {
 					b.isMe("/api/me after the store came back", afterRecovery(t, srv, "/api/me", func() response {
 						return b.api(http.MethodGet, base+"/api/me", nil, access)
 					}), user)
-					if r := b.get(base + "/healthz"); r.StatusCode != http.StatusOK {
-						t.Errorf("/healthz after the store came back: %v, want 200", r)
+					if r := b.get(base + "/readyz"); r.StatusCode != http.StatusOK {
+						t.Errorf("/readyz after the store came back: %v, want 200", r)
 					}
 				})
 				if !ok {

@@ -75,6 +75,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		s.apiUnavailable(w, r, "starting a login", err)
 		return
 	}
+	s.metrics.tokenLogin(modeAPI)
 	s.writeTokens(w, p)
 }
 
@@ -98,10 +99,11 @@ func (s *Server) apiRefresh(w http.ResponseWriter, r *http.Request) {
 			s.apiUnavailable(w, r, "refreshing the tokens", err)
 			return
 		}
-		s.refreshRefused(r, err)
+		s.refreshRefused(r, p.family.User, err)
 		s.invalidToken(w, "the refresh token is not valid: unknown, expired, spent or revoked")
 		return
 	}
+	s.metrics.tokenRefresh(modeAPI)
 	s.writeTokens(w, p)
 }
 
@@ -131,6 +133,7 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("logged out", "mode", "api", "user", c.Subject, "client", s.clientAddr(r))
+	s.metrics.tokenRevoked(modeAPI, endLogout)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -58,6 +58,7 @@ func (s *Server) cookieLogin(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	s.metrics.sessionCreated(modeCookie)
 	http.Redirect(w, r, nextPath(r, "/cookie/profile"), http.StatusSeeOther)
 }
 
@@ -103,18 +104,22 @@ func (s *Server) cookieLogoutForm(w http.ResponseWriter, r *http.Request) {
 // cannot be written the cookie is kept and the answer is 503, so the user
 // can try again: clearing it alone would leave copies of it valid.
 func (s *Server) cookieLogout(w http.ResponseWriter, r *http.Request) {
-	if v, err := s.sealed.Read(r); err == nil {
-		ctx, cancel := s.storeContext(r)
-		defer cancel()
+	ctx, cancel := s.storeContext(r)
+	defer cancel()
+	v, p, err := s.readCookieLogin(ctx, r)
+	switch {
+	case err == nil:
 		if err := s.endCookieLogin(ctx, v); err != nil {
 			s.unavailable(w, r, "ending the login", err)
 			return
 		}
-		user := ""
-		if p, ok := unmarshalProfile(v.Data); ok {
-			user = p.Username
-		}
-		s.log.Info("logged out", "mode", "cookie", "user", user, "client", s.clientAddr(r))
+		s.log.Info("logged out", "mode", "cookie", "user", p.Username, "client", s.clientAddr(r))
+		s.metrics.sessionsDestroyed(modeCookie, endLogout, 1)
+	case !isLoggedOut(err):
+		// Could not tell whether the login has ended: keep the cookie so
+		// the user can try again.
+		s.unavailable(w, r, "reading the cookie", err)
+		return
 	}
 	s.sealed.Clear(w, r)
 	http.Redirect(w, r, "/cookie/login", http.StatusSeeOther)
@@ -133,6 +138,9 @@ func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, loginPath strin
 	if !errors.Is(why, cookie.ErrNoCookie) {
 		s.sealed.Clear(w, r)
 		s.log.Info("cookie refused", "reason", why.Error(), "client", s.clientAddr(r))
+	}
+	if errors.Is(why, cookie.ErrExpired) {
+		s.metrics.sessionsDestroyed(modeCookie, endExpired, 1)
 	}
 	http.Redirect(w, r, loginPath+"?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
 }

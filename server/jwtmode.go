@@ -67,9 +67,14 @@ func (s *Server) jwtLogin(w http.ResponseWriter, r *http.Request) {
 	if old := s.cookieValue(r, s.accessCookieName(r)); old != "" {
 		c, err := s.tokens.verifier.Verify(ctx, old)
 		if err == nil || errors.Is(err, token.ErrExpired) {
-			if err := s.tokens.revoke(ctx, c); err != nil && !isRejected(err) {
+			err := s.tokens.revoke(ctx, c)
+			if err != nil && !isRejected(err) {
 				s.unavailable(w, r, "ending the previous login", err)
 				return
+			}
+			if err == nil {
+				s.log.Info("previous login revoked", "mode", "jwt", "user", c.Subject, "client", s.clientAddr(r))
+				s.metrics.tokenRevoked(modeJWT, endRelogin)
 			}
 		}
 	}
@@ -78,6 +83,7 @@ func (s *Server) jwtLogin(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, "starting a login", err)
 		return
 	}
+	s.metrics.tokenLogin(modeJWT)
 	s.setTokenCookies(w, r, p)
 	http.Redirect(w, r, nextPath(r, jwtProfile), http.StatusSeeOther)
 }
@@ -152,20 +158,23 @@ func (s *Server) jwtRefresh(w http.ResponseWriter, r *http.Request) {
 			s.unavailable(w, r, "refreshing the tokens", err)
 			return
 		}
-		s.refreshRefused(r, err)
+		s.refreshRefused(r, p.family.User, err)
 		s.clearTokenCookies(w, r)
 		http.Redirect(w, r, jwtLoginPath+"?next="+url.QueryEscape(next), http.StatusSeeOther)
 		return
 	}
+	s.metrics.tokenRefresh(modeJWT)
 	s.setTokenCookies(w, r, p)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 // refreshRefused logs why a refresh token was refused; a reused one is a
-// security event (a copy of it is in someone else's hands).
-func (s *Server) refreshRefused(r *http.Request, err error) {
+// security event (a copy of it is in someone else's hands), logged with
+// the user whose login it revoked.
+func (s *Server) refreshRefused(r *http.Request, user string, err error) {
 	if errors.Is(err, token.ErrReused) {
-		s.log.Warn("refresh token reused: login revoked", "client", s.clientAddr(r), "reason", err.Error())
+		s.log.Warn("refresh token reused: login revoked", "user", user, "client", s.clientAddr(r), "reason", err.Error())
+		s.metrics.refreshReused(modeOf(r))
 		return
 	}
 	s.log.Info("refresh token refused", "client", s.clientAddr(r), "reason", err.Error())
@@ -191,6 +200,7 @@ func (s *Server) jwtLogout(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			s.log.Info("logged out", "mode", "jwt", "user", c.Subject, "client", s.clientAddr(r))
+			s.metrics.tokenRevoked(modeJWT, endLogout)
 		case !isRejected(err):
 			s.unavailable(w, r, "checking the access token", err)
 			return

@@ -66,5 +66,6 @@ func (s *Server) checkCredentials(r *http.Request, c credentials) (store.User, e
 	case errors.Is(err, auth.ErrBadCredentials):
 		s.log.Warn("login failed", "user", c.Username, "client", client)
 	}
+	s.metrics.login(modeOf(r), err)
 	return u, err
 }

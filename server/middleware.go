@@ -42,7 +42,8 @@ func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 
 // logRequests gives every request an id (in the X-Request-Id response
 // header) and logs one line when it ends: method, route pattern, status and
-// duration. It never logs headers, cookies, the query or the body.
+// duration; the same go to the request metrics. It never logs headers,
+// cookies, the query or the body.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -60,11 +61,13 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if pattern == "" {
 			pattern = "unmatched"
 		}
+		elapsed := time.Since(start)
+		s.metrics.observeRequest(pattern, r.Method, rec.status, elapsed)
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("route", pattern),
 			slog.Int("status", rec.status),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", elapsed),
 			slog.String("request_id", id),
 		)
 	})

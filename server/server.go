@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"sessionkit/auth"
 	"sessionkit/cookie"
 	"sessionkit/session"
@@ -112,6 +114,13 @@ type Config struct {
 	// Now returns the current time for issuing and checking tokens; nil
 	// means time.Now. Tests set it to move time forward.
 	Now func() time.Time
+
+	// Metrics is the registry the server's metrics are registered in and
+	// GET /metrics serves. Nil means a registry of the server's own, with
+	// the Go runtime and process metrics too; give one to serve a program's
+	// own metrics beside the server's. Two Servers cannot share a registry:
+	// the second New fails.
+	Metrics *prometheus.Registry
 }
 
 // Server is the web application. It is an http.Handler, safe for concurrent
@@ -124,6 +133,7 @@ type Server struct {
 	sessions *session.Manager
 	tokens   *tokens
 	pages    *pages
+	metrics  *metrics
 	log      *slog.Logger
 	handler  http.Handler
 }
@@ -137,9 +147,16 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 		return nil, errors.New("server: nil backend")
 	}
 	cfg = withDefaults(cfg)
-	s := &Server{cfg: cfg, backend: backend, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger}
 
 	var err error
+	s.metrics, err = newMetrics(cfg.Metrics, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	// Every store call, whoever makes it, shows in the store metrics.
+	backend = s.metrics.instrument(backend)
+	s.backend = backend
 	s.accounts, err = auth.NewAccounts(backend, auth.Options{
 		Params:       cfg.PasswordParams,
 		Throttle:     auth.NewThrottle(cfg.Throttle, nil),
@@ -162,10 +179,10 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.sessions = newSessionManager(backend, cfg, func(w http.ResponseWriter, r *http.Request, err error) {
+	s.sessions = newSessionManager(backend, cfg, s.metrics, func(w http.ResponseWriter, r *http.Request, err error) {
 		s.unavailable(w, r, "loading or saving the session", err)
 	})
-	s.tokens, err = newTokens(ctx, backend, cfg)
+	s.tokens, err = newTokens(ctx, backend, cfg, s.metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +258,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // routes builds the handler: every route, wrapped in cross-origin
 // protection (state-changing requests from other origins are refused),
-// security headers, panic recovery and request logging.
+// security headers, panic recovery and request logging and metrics.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.index)
@@ -259,9 +276,10 @@ func (s *Server) routes() http.Handler {
 	s.jwtRoutes(mux)
 	s.apiRoutes(mux)
 
-	mux.HandleFunc("GET /healthz", s.ready)
-	mux.HandleFunc("GET /readyz", s.ready)
+	mux.HandleFunc("GET /healthz", live)
 	mux.HandleFunc("GET /livez", live)
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", s.metrics.handler)
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginRefused))

@@ -46,13 +46,20 @@ func (s *Server) sessionLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ss := session.From(r)
+	_, renewing := ss.ID() // a stored session moves to a new id
 	if err := ss.Renew(r.Context()); err != nil {
 		s.unavailable(w, r, "renewing the session", err)
 		return
 	}
+	if renewing {
+		s.metrics.sessionRenewed(modeSession)
+	}
 	ss.SetUser(u.Name)
 	ss.Delete("count")
 	http.Redirect(w, r, nextPath(r, "/session/profile"), http.StatusSeeOther)
+	if _, stored := ss.ID(); stored { // the redirect saved it, or answered 503 instead
+		s.metrics.sessionCreated(modeSession)
+	}
 }
 
 // sessionRow is one line of the profile's list of the user's sessions.
@@ -118,6 +125,7 @@ func (s *Server) sessionLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	if user != "" {
 		s.log.Info("logged out", "mode", "session", "user", user, "client", s.clientAddr(r))
+		s.metrics.sessionsDestroyed(modeSession, endLogout, 1)
 	}
 	http.Redirect(w, r, "/session/login", http.StatusSeeOther)
 }
@@ -140,11 +148,13 @@ func (s *Server) sessionLogoutAll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("logged out everywhere", "mode", "session", "user", user, "sessions", n, "client", s.clientAddr(r))
+	s.metrics.sessionsDestroyed(modeSession, endLogoutAll, n)
 	http.Redirect(w, r, "/session/login", http.StatusSeeOther)
 }
 
-// newSessionManager builds the session manager of session mode.
-func newSessionManager(st store.Sessions, cfg Config, unavailable func(http.ResponseWriter, *http.Request, error)) *session.Manager {
+// newSessionManager builds the session manager of session mode, counting
+// its retries and the expired sessions it finds in m.
+func newSessionManager(st store.Sessions, cfg Config, m *metrics, unavailable func(http.ResponseWriter, *http.Request, error)) *session.Manager {
 	return session.New(st, session.Options{
 		CookieName:   "sk_session",
 		Policy:       cfg.Cookies,
@@ -153,5 +163,7 @@ func newSessionManager(st store.Sessions, cfg Config, unavailable func(http.Resp
 		Timeout:      cfg.StoreTimeout,
 		ErrorHandler: unavailable,
 		Logger:       cfg.Logger,
+		OnRetry:      m.retried(casSession),
+		OnExpired:    m.expired(modeSession),
 	})
 }

@@ -20,7 +20,7 @@ type tokens struct {
 	refresher *token.Refresher
 }
 
-func newTokens(ctx context.Context, backend Backend, cfg Config) (*tokens, error) {
+func newTokens(ctx context.Context, backend Backend, cfg Config, m *metrics) (*tokens, error) {
 	ring, err := token.OpenRing(ctx, backend, token.RingOptions{
 		Algorithm:     cfg.TokenAlgorithm,
 		TokenLifetime: cfg.AccessTokenLifetime,
@@ -55,6 +55,7 @@ func newTokens(ctx context.Context, backend Backend, cfg Config) (*tokens, error
 		Lifetime:    cfg.RefreshLifetime,
 		Grace:       cfg.RefreshGrace,
 		Now:         cfg.Now,
+		OnRetry:     m.retried(casFamily),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -78,11 +79,13 @@ func (t *tokens) login(ctx context.Context, user, userAgent string) (pair, error
 	return t.issue(ctx, fam, refresh)
 }
 
-// refresh spends a refresh token and issues the family's next pair.
+// refresh spends a refresh token and issues the family's next pair. When
+// the token was reused (token.ErrReused), the pair's family names the login
+// that was revoked.
 func (t *tokens) refresh(ctx context.Context, refreshToken string) (pair, error) {
 	fam, refresh, err := t.refresher.Rotate(ctx, refreshToken)
 	if err != nil {
-		return pair{}, err
+		return pair{family: fam}, err
 	}
 	return t.issue(ctx, fam, refresh)
 }

@@ -75,6 +75,15 @@ type Options struct {
 	// save after the body started. Nil means slog.Default().
 	Logger *slog.Logger
 
+	// OnRetry, when set, is called each time a save that lost a
+	// compare-and-swap (store.ErrConflict) is tried again. OnExpired, when
+	// set, is called when a request brings the cookie of a stored session
+	// that is past its idle or absolute deadline, which ends it there. Both
+	// are for metrics: they must return quickly and must not call the
+	// Manager.
+	OnRetry   func()
+	OnExpired func()
+
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -173,12 +182,16 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 		return nil, fmt.Errorf("session: load: %w", err)
 	}
 	if !m.live(rec, s.now) {
+		if m.opts.OnExpired != nil {
+			m.opts.OnExpired()
+		}
 		return s, nil
 	}
 	values, err := decode(rec.Data)
 	if err != nil {
+		// Not the record's id: even its hash is never logged.
 		m.opts.Logger.ErrorContext(r.Context(), "session record unreadable; starting a new session",
-			"session", rec.ID.String()[:16], "err", err)
+			"user", rec.User, "err", err)
 		return s, nil
 	}
 	s.token, s.rec, s.values, s.user = c.Value, rec, values, rec.User
@@ -199,6 +212,13 @@ func (m *Manager) expires(created, lastSeen time.Time) time.Time {
 		}
 	}
 	return end
+}
+
+// retried tells OnRetry that a save is tried again after a conflict.
+func (m *Manager) retried() {
+	if m.opts.OnRetry != nil {
+		m.opts.OnRetry()
+	}
 }
 
 // storeContext bounds one store call. Saves and deletes are not canceled

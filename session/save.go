@@ -48,7 +48,10 @@ func (s *Session) create() error {
 	defer cancel()
 	// A conflict here means a 256-bit random token collided with a live
 	// one; drawing another is the whole remedy.
-	for range 3 {
+	for attempt := range 3 {
+		if attempt > 0 {
+			m.retried()
+		}
 		token := newToken()
 		rec.ID = store.HashToken(token)
 		v, err := m.store.SaveSession(ctx, rec)
@@ -126,6 +129,7 @@ func (s *Session) update() error {
 		for _, o := range s.ops {
 			s.apply(o)
 		}
+		m.retried()
 	}
 }
 

@@ -49,6 +49,11 @@ type RefreshOptions struct {
 	// MaxRetries bounds the compare-and-swap retries of one call.
 	MaxRetries int
 
+	// OnRetry, when set, is called each time a change to a family that
+	// lost a compare-and-swap (store.ErrConflict) is tried again. It is for
+	// metrics: it must return quickly and must not call the Refresher.
+	OnRetry func()
+
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -140,9 +145,11 @@ func (r *Refresher) Start(ctx context.Context, user, userAgent string) (Family, 
 // and the one that replaced it stays valid. Any other token of the family
 // (spent earlier, or spent and presented after the window) is taken as
 // stolen: the whole family is revoked, the current token included, and the
-// error wraps ErrReused. Malformed tokens and tokens of unknown, expired
-// or revoked families give an error wrapping ErrInvalid; any other error
-// means the store could not be reached, and nothing was spent.
+// error wraps ErrReused; the Family returned with that error names the
+// login that was revoked (its ID and User), for the caller's security log.
+// Malformed tokens and tokens of unknown, expired or revoked families give
+// an error wrapping ErrInvalid; any other error means the store could not
+// be reached, and nothing was spent.
 func (r *Refresher) Rotate(ctx context.Context, tok string) (Family, string, error) {
 	fid, h, ok := parseRefreshToken(tok)
 	if !ok {
@@ -175,6 +182,9 @@ func (r *Refresher) Rotate(ctx context.Context, tok string) (Family, string, err
 		rec.Expires = r.expiry(rec.Created, now)
 		return nil
 	})
+	if errors.Is(err, ErrReused) {
+		return family(sid, rec, st), "", err
+	}
 	if err != nil {
 		return Family{}, "", err
 	}
@@ -229,6 +239,9 @@ func (r *Refresher) modify(ctx context.Context, id store.SessionID, doing string
 		if attempt > 0 {
 			if err := store.WaitAfterConflict(ctx, attempt-1); err != nil {
 				return store.Record{}, familyState{}, fmt.Errorf("token: %s: waiting after a conflict: %w", doing, err)
+			}
+			if r.opts.OnRetry != nil {
+				r.opts.OnRetry()
 			}
 		}
 		rec, st, err := r.load(ctx, id)

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,10 +131,14 @@ func TestRefreshReuse(t *testing.T) {
 		f, tok0 := start(t, r, "alice")
 		_, tok1 := rotate(t, r, tok0)
 		clock.Advance(testGrace + time.Nanosecond)
-		_, next, err := r.Rotate(ctx, tok0)
+		ended, next, err := r.Rotate(ctx, tok0)
 		wantEnded(t, err, true)
 		if next != "" {
 			t.Errorf("reuse returned a token")
+		}
+		// The error comes with the login it ended, for the security log.
+		if ended.ID != f.ID || ended.User != "alice" {
+			t.Errorf("reuse returned the family %+v, want %s of alice", ended, f.ID)
 		}
 		// The thief's use ended the family for the owner too.
 		_, _, err = r.Rotate(ctx, tok1)
@@ -172,6 +177,47 @@ func TestRefreshReuse(t *testing.T) {
 		_, _, err = r.Rotate(ctx, tok1)
 		wantEnded(t, err, false)
 	})
+}
+
+// TestRefreshOnRetry: a change that loses a compare-and-swap to another
+// one is tried again, and OnRetry hears of each retry, and of nothing else.
+func TestRefreshOnRetry(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	var retries atomic.Int64
+	r := newRefresher(t, newMemstore(t, clock), clock, token.RefreshOptions{OnRetry: func() { retries.Add(1) }})
+	f, tok := start(t, r, "alice")
+	add := func(s string) func([]byte) ([]byte, error) {
+		return func(data []byte) ([]byte, error) { return append(data, s...), nil }
+	}
+	if _, err := r.Update(ctx, f.ID, add("a")); err != nil {
+		t.Fatal(err)
+	}
+	rotate(t, r, tok)
+	if n := retries.Load(); n != 0 {
+		t.Fatalf("OnRetry called %d times without a conflict", n)
+	}
+	// The first run of fn lets another change in between its read and its
+	// save, so that its save conflicts once.
+	first := true
+	got, err := r.Update(ctx, f.ID, func(data []byte) ([]byte, error) {
+		if first {
+			first = false
+			if _, err := r.Update(ctx, f.ID, add("b")); err != nil {
+				return nil, err
+			}
+		}
+		return add("c")(data)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Data) != "abc" {
+		t.Errorf("data %q after a retried update, want \"abc\"", got.Data)
+	}
+	if n := retries.Load(); n != 1 {
+		t.Errorf("OnRetry called %d times for one conflict, want 1", n)
+	}
 }
 
 // TestRefreshGraceTwoTabs: two tabs refresh with the same token at the same
