@@ -120,8 +120,9 @@ type Config struct {
 	// slog.Default().
 	Logger *slog.Logger
 
-	// Now returns the current time for issuing and checking tokens; nil
-	// means time.Now. Tests set it to move time forward.
+	// Now returns the current time for issuing and checking tokens, for
+	// session-mode deadlines and for login throttling windows; nil means
+	// time.Now. Tests set it to move time forward.
 	Now func() time.Time
 }
 
@@ -154,7 +155,7 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	var err error
 	s.accounts, err = auth.NewAccounts(backend, auth.Options{
 		Params:       cfg.PasswordParams,
-		Throttle:     auth.NewThrottle(cfg.Throttle, nil),
+		Throttle:     auth.NewThrottle(cfg.Throttle, cfg.Now),
 		StoreTimeout: cfg.StoreTimeout,
 	})
 	if err != nil {
