@@ -82,6 +82,13 @@ func startProcess(t *testing.T, addr string, flags ...string) *process {
 	args := append([]string{"serve", "--addr", addr}, flags...)
 	cmd := exec.Command(binary(t), args...)
 	cmd.Env = append(os.Environ(), "SESSIONKIT_LOG_LEVEL=warn")
+	if raceEnabled {
+		// The race detector makes the server several times slower; a
+		// store deadline sized for a normal build would turn that into
+		// 503s that say nothing about races. (A flag a test passes still
+		// wins over the environment.)
+		cmd.Env = append(cmd.Env, "SESSIONKIT_STORE_TIMEOUT="+raceStoreTimeout)
+	}
 	log := &lockedWriter{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
@@ -125,6 +132,9 @@ func (p *process) kill() {
 	p.cmd.Process.Kill()
 	<-p.done
 }
+
+// raceStoreTimeout is the store deadline of a server built with -race.
+const raceStoreTimeout = "3s"
 
 // raceReport is what a server built with -race writes when it finds a
 // data race.
