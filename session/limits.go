@@ -33,9 +33,11 @@ func (m *Manager) maxDataBytes() int {
 	return m.opts.MaxDataBytes
 }
 
-// checkSize refuses encoded data longer than the limit.
-func (m *Manager) checkSize(size int) error {
-	if limit := m.maxDataBytes(); limit >= 0 && size > limit {
+// checkSize refuses encoded data of size bytes when it is over the limit
+// and larger than was, the size the session had: a session stored before
+// the limit was lowered may still change, as long as it does not grow.
+func (m *Manager) checkSize(size, was int) error {
+	if limit := m.maxDataBytes(); limit >= 0 && size > limit && size > was {
 		return fmt.Errorf("%w: %d bytes encoded, the limit is %d", ErrTooLarge, size, limit)
 	}
 	return nil

@@ -195,3 +195,33 @@ func TestViewsDoNotEvict(t *testing.T) {
 		t.Errorf("a view evicted a session: %v", err)
 	}
 }
+
+// TestLoweredLimit: a session stored before the limit was lowered still
+// loads and may change as long as it does not grow; Put refuses only what
+// makes it larger.
+func TestLoweredLimit(t *testing.T) {
+	f := newFixture(t, session.Options{MaxDataBytes: -1})
+	token := mustToken(t, f.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		s.Increment("n", 1)
+		session.Put(s, "big", strings.Repeat("x", 300))
+	}, ""))
+	f.mgr = session.New(f.store, session.Options{MaxDataBytes: 100, Now: f.clock.Now})
+
+	var grow, shrink error
+	resp := f.serve(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		s.Increment("n", 1) // same size
+		grow = session.Put(s, "big", strings.Repeat("x", 301))
+		shrink = session.Put(s, "big", strings.Repeat("x", 250))
+	}, token)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("a request on a session over the lowered limit answered %d", resp.StatusCode)
+	}
+	if !errors.Is(grow, session.ErrTooLarge) || shrink != nil {
+		t.Errorf("Put that grows: %v (want ErrTooLarge); Put that shrinks: %v (want nil)", grow, shrink)
+	}
+	if n := f.count(token); n != 2 {
+		t.Errorf("count %d, want 2: the change was not saved", n)
+	}
+}

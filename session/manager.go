@@ -72,8 +72,9 @@ type Options struct {
 	// (an Increment of a new key, or the changes of two concurrent requests
 	// merged after a conflict) fails with that error and the request
 	// answers through ErrorHandler. Zero means DefaultMaxDataBytes (64
-	// KiB); negative means no limit. A record stored before the limit was
-	// lowered is still loaded, and kept while it only grows no further.
+	// KiB); negative means no limit. A session stored before the limit
+	// was lowered is still loaded, and may change as long as it does not
+	// grow.
 	MaxDataBytes int
 
 	// MaxSessionsPerUser bounds the live sessions of one user. When a

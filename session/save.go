@@ -43,7 +43,7 @@ func (s *Session) create() error {
 		return nil
 	}
 	data := encode(nil, s.values)
-	if err := m.checkSize(len(data)); err != nil {
+	if err := m.checkSize(len(data), 0); err != nil {
 		return fmt.Errorf("session: save: %w", err)
 	}
 	now := m.opts.Now()
@@ -98,7 +98,7 @@ func (s *Session) update() error {
 		rec.User = s.user
 		rec.Data = encode(nil, s.values)
 		if s.dirty {
-			if err := m.checkSize(len(rec.Data)); err != nil {
+			if err := m.checkSize(len(rec.Data), len(s.rec.Data)); err != nil {
 				return fmt.Errorf("session: save: %w", err)
 			}
 		}

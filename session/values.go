@@ -28,7 +28,7 @@ func Put[T Value](s *Session, key string, v T) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	nv := normalize(v)
-	if err := s.m.checkSize(sizeWith(s.values, key, nv)); err != nil {
+	if err := s.m.checkSize(sizeWith(s.values, key, nv), encodedSize(s.values)); err != nil {
 		return fmt.Errorf("session: put %q: %w", key, err)
 	}
 	s.change(op{kind: opPut, key: key, value: nv})
