@@ -39,7 +39,7 @@ func (c *cluster) start() {
 	c.t.Helper()
 	c.procs = c.procs[:0]
 	for _, addr := range c.addrs {
-		c.procs = append(c.procs, startProcess(c.t, addr, "--store", c.spec))
+		c.procs = append(c.procs, startProcess(c.t, addr, append([]string{"--store", c.spec}, loadFlags()...)...))
 	}
 }
 

@@ -31,6 +31,7 @@ func TestMain(m *testing.M) {
 }
 
 // binary builds cmd/sessionkit once per test run and returns its path.
+// When the tests run with -race the server is built with -race as well.
 func binary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -39,7 +40,11 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "sessionkit")
-		out, err := exec.Command("go", "build", "-o", binPath, "sessionkit/cmd/sessionkit").CombinedOutput()
+		args := []string{"build", "-o", binPath}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, "sessionkit/cmd/sessionkit")...).CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -84,7 +89,10 @@ func startProcess(t *testing.T, addr string, flags ...string) *process {
 	}
 	p := &process{t: t, cmd: cmd, addr: addr, log: log, done: make(chan struct{})}
 	go func() { cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.kill)
+	t.Cleanup(func() {
+		p.kill()
+		p.checkRaces()
+	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -116,6 +124,31 @@ func (p *process) kill() {
 	}
 	p.cmd.Process.Kill()
 	<-p.done
+}
+
+// loadFlags are the flags of a server that a test loads with hundreds of
+// concurrent requests on one record. The race detector makes the server
+// several times slower; the default 500ms store deadline would turn that
+// into 503s that say nothing about races. (Tests of outages keep the
+// default: their point is how fast a dead store answers.)
+func loadFlags() []string {
+	if raceEnabled {
+		return []string{"--store-timeout", "3s"}
+	}
+	return nil
+}
+
+// raceReport is what a server built with -race writes when it finds a
+// data race.
+const raceReport = "WARNING: DATA RACE"
+
+// checkRaces fails the test when the server reported a data race. (The
+// race detector's reports go to stderr; the process goes on serving, so
+// the report, not the exit status, is what tells.)
+func (p *process) checkRaces() {
+	if out := p.log.String(); strings.Contains(out, raceReport) {
+		p.t.Errorf("the server (built with -race) reported a data race:\n%s", out)
+	}
 }
 
 // lockedWriter collects the process's stdout and stderr.

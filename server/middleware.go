@@ -92,10 +92,14 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 }
 
 // securityHeaders sets the headers every response carries: no MIME
-// sniffing, no framing, no inline script, no referrer to other sites.
+// sniffing, no framing, no inline script, no referrer to other sites, and
+// Cache-Control: no-store, since most pages show a user's data or carry
+// credentials. The few public responses (the style sheet, the JWKS) set
+// their own Cache-Control over it.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		h.Set("Cache-Control", "no-store")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")

@@ -75,6 +75,17 @@ type Config struct {
 	// MaxBodyBytes bounds form bodies; larger ones answer 413.
 	MaxBodyBytes int64
 
+	// MaxConcurrentLogins bounds the login and registration requests one
+	// client address (see Cookies.TrustedProxies) may have in flight at
+	// once; past it they answer 429 with Retry-After, before any password
+	// is hashed. Zero means DefaultMaxConcurrentLogins; negative, no limit.
+	MaxConcurrentLogins int
+
+	// MaxSessionsPerUser bounds a user's session-mode logins: a login past
+	// it ends the user's oldest (JWT logins are not counted). Zero means
+	// DefaultMaxSessionsPerUser; negative, no limit.
+	MaxSessionsPerUser int
+
 	// AccessTokenLifetime is how long a JWT access token is valid (15
 	// minutes by default). TokenLeeway is the clock skew allowed when
 	// checking its times (30 seconds by default; negative means none).
@@ -111,8 +122,9 @@ type Config struct {
 	// slog.Default().
 	Logger *slog.Logger
 
-	// Now returns the current time for issuing and checking tokens; nil
-	// means time.Now. Tests set it to move time forward.
+	// Now returns the current time for issuing and checking tokens, for
+	// session-mode deadlines and for login throttling windows; nil means
+	// time.Now. Tests set it to move time forward.
 	Now func() time.Time
 
 	// Metrics is the registry the server's metrics are registered in and
@@ -134,6 +146,7 @@ type Server struct {
 	tokens   *tokens
 	pages    *pages
 	metrics  *metrics
+	logins   *loginGate
 	log      *slog.Logger
 	handler  http.Handler
 }
@@ -147,7 +160,7 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 		return nil, errors.New("server: nil backend")
 	}
 	cfg = withDefaults(cfg)
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, logins: newLoginGate(cfg.MaxConcurrentLogins)}
 
 	var err error
 	s.metrics, err = newMetrics(cfg.Metrics, cfg.Logger)
@@ -159,7 +172,7 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	s.backend = backend
 	s.accounts, err = auth.NewAccounts(backend, auth.Options{
 		Params:       cfg.PasswordParams,
-		Throttle:     auth.NewThrottle(cfg.Throttle, nil),
+		Throttle:     auth.NewThrottle(cfg.Throttle, cfg.Now),
 		StoreTimeout: cfg.StoreTimeout,
 	})
 	if err != nil {
@@ -179,9 +192,7 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.sessions = newSessionManager(backend, cfg, s.metrics, func(w http.ResponseWriter, r *http.Request, err error) {
-		s.unavailable(w, r, "loading or saving the session", err)
-	})
+	s.sessions = newSessionManager(backend, cfg, s.metrics, s.sessionFailed)
 	s.tokens, err = newTokens(ctx, backend, cfg, s.metrics)
 	if err != nil {
 		return nil, err
@@ -212,6 +223,12 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxConcurrentLogins == 0 {
+		cfg.MaxConcurrentLogins = DefaultMaxConcurrentLogins
+	}
+	if cfg.MaxSessionsPerUser == 0 {
+		cfg.MaxSessionsPerUser = DefaultMaxSessionsPerUser
 	}
 	if cfg.AccessTokenLifetime <= 0 {
 		cfg.AccessTokenLifetime = token.DefaultAccessLifetime
@@ -256,9 +273,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
-// routes builds the handler: every route, wrapped in cross-origin
-// protection (state-changing requests from other origins are refused),
-// security headers, panic recovery and request logging and metrics.
+// routes builds the handler: every route, wrapped in a bound on
+// concurrent logins per client, cross-origin protection (state-changing
+// requests from other origins are refused), security headers, panic
+// recovery, request logging and metrics.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.index)
@@ -283,7 +301,7 @@ func (s *Server) routes() http.Handler {
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginRefused))
-	var h http.Handler = cop.Handler(mux)
+	var h http.Handler = cop.Handler(s.limitConcurrentLogins(mux))
 	h = securityHeaders(h)
 	h = s.recoverPanics(h)
 	h = s.logRequests(h)

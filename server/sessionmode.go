@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -154,16 +155,31 @@ func (s *Server) sessionLogoutAll(w http.ResponseWriter, r *http.Request) {
 
 // newSessionManager builds the session manager of session mode, counting
 // its retries and the expired sessions it finds in m.
-func newSessionManager(st store.Sessions, cfg Config, m *metrics, unavailable func(http.ResponseWriter, *http.Request, error)) *session.Manager {
+func newSessionManager(st store.Sessions, cfg Config, m *metrics, failed func(http.ResponseWriter, *http.Request, error)) *session.Manager {
 	return session.New(st, session.Options{
-		CookieName:   "sk_session",
-		Policy:       cfg.Cookies,
-		IdleTimeout:  cfg.SessionIdleTimeout,
-		Lifetime:     cfg.SessionLifetime,
-		Timeout:      cfg.StoreTimeout,
-		ErrorHandler: unavailable,
-		Logger:       cfg.Logger,
-		OnRetry:      m.retried(casSession),
-		OnExpired:    m.expired(modeSession),
+		CookieName:         "sk_session",
+		Policy:             cfg.Cookies,
+		IdleTimeout:        cfg.SessionIdleTimeout,
+		Lifetime:           cfg.SessionLifetime,
+		Timeout:            cfg.StoreTimeout,
+		MaxSessionsPerUser: cfg.MaxSessionsPerUser,
+		ErrorHandler:       failed,
+		Logger:             cfg.Logger,
+		Now:                cfg.Now,
+		OnRetry:            m.retried(casSession),
+		OnExpired:          m.expired(modeSession),
 	})
+}
+
+// sessionFailed answers a request whose session could not be loaded or
+// saved: 503 when the store failed, which the client may retry. A session
+// grown past its size limit is this program's bug, not the client's: 500.
+func (s *Server) sessionFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, session.ErrTooLarge) {
+		s.log.Error("session too large", "err", err, "request_id", requestID(r))
+		s.renderMessage(w, http.StatusInternalServerError, "Internal error",
+			"The server could not save your session. Nothing was changed.")
+		return
+	}
+	s.unavailable(w, r, "loading or saving the session", err)
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"errors"
+	"math"
 	"testing"
 	"time"
 )
@@ -56,8 +57,10 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 	}
 }
 
-// FuzzDecode checks that no stored bytes make decode panic, and that what
-// decodes encodes back to something that decodes the same.
+// FuzzDecode checks that no stored bytes make decode panic, that what it
+// refuses is errCorrupt, and that what decodes encodes back (to exactly
+// encodedSize bytes, the size Put checks against MaxDataBytes) to something
+// that decodes to the same values.
 func FuzzDecode(f *testing.F) {
 	f.Add(encode(nil, map[string]any{"count": int64(3), "user": "alice", "ok": true}))
 	f.Add(encode(nil, map[string]any{"t": time.Unix(5, 6), "f": 2.5, "b": []byte("x")}))
@@ -66,14 +69,47 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		values, err := decode(data)
 		if err != nil {
+			if !errors.Is(err, errCorrupt) {
+				t.Fatalf("decode error %v is not errCorrupt", err)
+			}
 			return
 		}
-		again, err := decode(encode(nil, values))
+		enc := encode(nil, values)
+		if len(data) > 0 && len(enc) > len(data) {
+			t.Fatalf("re-encoding grew %d bytes to %d", len(data), len(enc))
+		}
+		if n := encodedSize(values); n != len(enc) {
+			t.Fatalf("encodedSize = %d, encode wrote %d bytes", n, len(enc))
+		}
+		again, err := decode(enc)
 		if err != nil {
 			t.Fatalf("re-encoding decoded values does not decode: %v", err)
 		}
 		if len(again) != len(values) {
 			t.Fatalf("round trip changed the number of values: %d → %d", len(values), len(again))
 		}
+		for k, v := range values {
+			if !sameValue(v, again[k]) {
+				t.Fatalf("round trip changed %q: %#v → %#v", k, v, again[k])
+			}
+		}
 	})
+}
+
+// sameValue compares two decoded values; floats by their bits, so that NaN
+// equals itself.
+func sameValue(a, b any) bool {
+	switch a := a.(type) {
+	case []byte:
+		b, ok := b.([]byte)
+		return ok && bytes.Equal(a, b)
+	case time.Time:
+		b, ok := b.(time.Time)
+		return ok && a.Equal(b)
+	case float64:
+		b, ok := b.(float64)
+		return ok && math.Float64bits(a) == math.Float64bits(b)
+	default:
+		return a == b
+	}
 }

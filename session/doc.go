@@ -39,6 +39,11 @@
 //     the body is being written are saved when the handler returns.
 //   - A store that fails or times out while a request loads or saves its
 //     session answers 503 (Options.ErrorHandler), never "logged out".
+//   - A session's encoded values are bounded (Options.MaxDataBytes, 64 KiB
+//     by default): [Put] returns an error wrapping [ErrTooLarge] and stores
+//     nothing, and a save that would cross the bound fails with it; nothing
+//     is truncated. Options.MaxSessionsPerUser ends a user's oldest sessions
+//     when a login takes the user past it.
 //
 // # Examples
 //

@@ -66,9 +66,30 @@ type Options struct {
 	// with another request before the request fails.
 	MaxRetries int
 
+	// MaxDataBytes bounds the encoded size of a session's values, keys
+	// included. [Put] refuses a value that would cross it with an error
+	// wrapping [ErrTooLarge] and changes nothing; a save that would cross it
+	// (an Increment of a new key, or the changes of two concurrent requests
+	// merged after a conflict) fails with that error and the request
+	// answers through ErrorHandler. Zero means DefaultMaxDataBytes (64
+	// KiB); negative means no limit. A session stored before the limit
+	// was lowered is still loaded, and may change as long as it does not
+	// grow.
+	MaxDataBytes int
+
+	// MaxSessionsPerUser bounds the live sessions of one user. When a
+	// request sets a session's user (a login) and saves, the user's oldest
+	// sessions beyond the limit are deleted, the new one never. Only this
+	// package's records count: refresh-token families kept in the same
+	// store (package token) are neither counted nor deleted. Zero or
+	// negative means no limit.
+	MaxSessionsPerUser int
+
 	// ErrorHandler answers a request whose session could not be loaded or
-	// saved (the store failed or timed out, or conflicts exhausted the
-	// retries). Nil answers 503 Service Unavailable with Retry-After: 1.
+	// saved (the store failed or timed out, conflicts exhausted the
+	// retries, or the values grew past MaxDataBytes: errors.Is(err,
+	// ErrTooLarge)). Nil answers 503 Service Unavailable with Retry-After:
+	// 1, or 500 for ErrTooLarge, which is the program's doing.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Logger receives failures that can no longer change the response: a
@@ -124,6 +145,9 @@ func New(st store.Sessions, opts Options) *Manager {
 	if opts.MaxRetries <= 0 {
 		opts.MaxRetries = DefaultMaxRetries
 	}
+	if opts.MaxDataBytes == 0 {
+		opts.MaxDataBytes = DefaultMaxDataBytes
+	}
 	if opts.ErrorHandler == nil {
 		opts.ErrorHandler = unavailable
 	}
@@ -137,7 +161,11 @@ func New(st store.Sessions, opts Options) *Manager {
 }
 
 // unavailable is the default ErrorHandler.
-func unavailable(w http.ResponseWriter, _ *http.Request, _ error) {
+func unavailable(w http.ResponseWriter, _ *http.Request, err error) {
+	if errors.Is(err, ErrTooLarge) {
+		http.Error(w, "session data too large", http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Retry-After", "1")
 	http.Error(w, "session store unavailable, try again", http.StatusServiceUnavailable)
 }

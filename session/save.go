@@ -11,10 +11,17 @@ import (
 // deadline when a touch is due. It is called with s.mu held, once before the
 // status line is written and once after the handler returns.
 func (s *Session) save() error {
+	login := s.dirty && s.settingUser()
+	var err error
 	if s.rec.Version == 0 {
-		return s.create()
+		err = s.create()
+	} else {
+		err = s.update()
 	}
-	return s.update()
+	if err == nil && login && s.rec.Version > 0 && s.user != "" {
+		s.m.limitSessions(s.r.Context(), s.user, s.rec.ID)
+	}
+	return err
 }
 
 // create stores a session that is not stored yet, under a new token. A
@@ -35,10 +42,14 @@ func (s *Session) create() error {
 		s.forgetChanges()
 		return nil
 	}
+	data := encode(nil, s.values)
+	if err := m.checkSize(len(data), 0); err != nil {
+		return fmt.Errorf("session: save: %w", err)
+	}
 	now := m.opts.Now()
 	rec := store.Record{
 		User:      s.user,
-		Data:      encode(nil, s.values),
+		Data:      data,
 		Created:   now,
 		LastSeen:  now,
 		Expires:   m.expires(now, now),
@@ -89,6 +100,11 @@ func (s *Session) update() error {
 		rec := s.rec
 		rec.User = s.user
 		rec.Data = encode(nil, s.values)
+		if s.dirty {
+			if err := m.checkSize(len(rec.Data), len(s.rec.Data)); err != nil {
+				return fmt.Errorf("session: save: %w", err)
+			}
+		}
 		rec.LastSeen = now
 		rec.Expires = m.expires(rec.Created, now)
 		v, err := m.store.SaveSession(ctx, rec)

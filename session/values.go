@@ -1,6 +1,9 @@
 package session
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Value is the set of types a session holds. Ints are kept as int64, so a
 // value put as int can be read as int64 and the other way round; times keep
@@ -18,11 +21,18 @@ func Get[T Value](s *Session, key string) (T, bool) {
 	return as[T](s.values[key])
 }
 
-// Put stores v under key, replacing any value there.
-func Put[T Value](s *Session, key string, v T) {
+// Put stores v under key, replacing any value there. When the session's
+// encoded values would then exceed Options.MaxDataBytes it stores nothing
+// and returns an error wrapping [ErrTooLarge]; it never fails otherwise.
+func Put[T Value](s *Session, key string, v T) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.change(op{kind: opPut, key: key, value: normalize(v)})
+	nv := normalize(v)
+	if err := s.m.checkSize(sizeWith(s.values, key, nv), encodedSize(s.values)); err != nil {
+		return fmt.Errorf("session: put %q: %w", key, err)
+	}
+	s.change(op{kind: opPut, key: key, value: nv})
+	return nil
 }
 
 // Pop returns the value stored under key and deletes it: the way to show a

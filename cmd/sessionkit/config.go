@@ -35,6 +35,10 @@ type serveConfig struct {
 	StoreTimeout    time.Duration
 	ShutdownTimeout time.Duration
 	Tokens          tokenConfig
+
+	// MaxConcurrentLogins and MaxSessionsPerUser: 0 means no limit.
+	MaxConcurrentLogins int
+	MaxSessionsPerUser  int
 }
 
 // tokenConfig is the JWT configuration, shared by "serve" and "keys".
@@ -104,6 +108,15 @@ func (c tokenConfig) check() error {
 	return nil
 }
 
+// zeroMeansNoLimit maps a count flag's 0 ("no limit") to the negative
+// value server.Config reads as "no limit" (its zero is "the default").
+func zeroMeansNoLimit(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
 // zeroMeansNone maps a flag's 0 ("none") to the negative value that
 // server.Config and the token package read as "none" (their zero is
 // "the default").
@@ -127,6 +140,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		StoreTimeout:    500 * time.Millisecond,
 		ShutdownTimeout: 10 * time.Second,
 		Tokens:          defaultTokenConfig(),
+
+		MaxConcurrentLogins: server.DefaultMaxConcurrentLogins,
+		MaxSessionsPerUser:  server.DefaultMaxSessionsPerUser,
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -149,6 +165,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.DurationVar(&cfg.SessionLifetime, "session-lifetime", cfg.SessionLifetime, "how long a session-mode login lasts at most, however active")
 	fs.DurationVar(&cfg.StoreTimeout, "store-timeout", cfg.StoreTimeout, "how long a request waits for the store before answering 503")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a shutdown waits for requests in flight")
+	fs.IntVar(&cfg.MaxConcurrentLogins, "max-concurrent-logins", cfg.MaxConcurrentLogins, "login and registration requests one client address may have in flight at once; more answer 429 (0: no limit)")
+	fs.IntVar(&cfg.MaxSessionsPerUser, "max-sessions-per-user", cfg.MaxSessionsPerUser, "session-mode logins one user may have; a login past it ends the oldest (0: no limit)")
 	cfg.Tokens.flags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: sessionkit serve [flags]\n\nStarts the web server. Each flag may also be set by its SESSIONKIT_* variable (--log-level: SESSIONKIT_LOG_LEVEL).\n\nFlags:\n")
@@ -175,6 +193,11 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	} {
 		if d <= 0 {
 			return cfg, fmt.Errorf("%w: --%s must be positive", errUsage, name)
+		}
+	}
+	for name, n := range map[string]int{"max-concurrent-logins": cfg.MaxConcurrentLogins, "max-sessions-per-user": cfg.MaxSessionsPerUser} {
+		if n < 0 {
+			return cfg, fmt.Errorf("%w: --%s must not be negative", errUsage, name)
 		}
 	}
 	if err := cfg.Tokens.check(); err != nil {

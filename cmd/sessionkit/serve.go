@@ -55,6 +55,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		RefreshIdleTimeout:  cfg.Tokens.RefreshIdle,
 		RefreshLifetime:     cfg.Tokens.RefreshLifetime,
 		RefreshGrace:        zeroMeansNone(cfg.Tokens.RefreshGrace),
+		MaxConcurrentLogins: zeroMeansNoLimit(cfg.MaxConcurrentLogins),
+		MaxSessionsPerUser:  zeroMeansNoLimit(cfg.MaxSessionsPerUser),
 		Logger:              logger,
 	})
 	cancel()

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sessionkit/server"
 )
 
 // startServe runs "sessionkit serve" in-process on a free port with args,
@@ -70,16 +72,18 @@ func startServe(t *testing.T, args ...string) (string, func() error) {
 // cleanly.
 func TestServeLimits(t *testing.T) {
 	base, stop := startServe(t, "--store", "memory:")
-	get := func(headerBytes int) int {
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	send := func(method, path, header string, headerBytes int) int {
 		t.Helper()
-		req, err := http.NewRequest("GET", base+"/livez", nil)
+		req, err := http.NewRequest(method, base+path, strings.NewReader("username=nobody&password=password+one"))
 		if err != nil {
 			t.Fatal(err)
 		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if headerBytes > 0 {
-			req.Header.Set("X-Padding", strings.Repeat("a", headerBytes))
+			req.Header.Set(header, "a="+strings.Repeat("a", headerBytes))
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,18 +91,24 @@ func TestServeLimits(t *testing.T) {
 		return resp.StatusCode
 	}
 	cases := []struct {
-		name   string
-		bytes  int
-		status int
+		name         string
+		method, path string
+		header       string
+		bytes        int
+		status       int
 	}{
-		{"no padding", 0, http.StatusOK},
-		{"28 KiB of headers", 28 << 10, http.StatusOK},
-		{"33 KiB of headers", 33 << 10, http.StatusRequestHeaderFieldsTooLarge},
-		{"10 MB of headers", 10 << 20, http.StatusRequestHeaderFieldsTooLarge},
-		{"after the abuse", 0, http.StatusOK},
+		{"no padding", "GET", "/livez", "", 0, http.StatusOK},
+		{"28 KiB of headers", "GET", "/livez", "X-Padding", 28 << 10, http.StatusOK},
+		{"33 KiB of headers", "GET", "/livez", "X-Padding", 33 << 10, http.StatusRequestHeaderFieldsTooLarge},
+		{"10 MB of headers", "GET", "/livez", "X-Padding", 10 << 20, http.StatusRequestHeaderFieldsTooLarge},
+		{"40 KiB Cookie header on a profile", "GET", "/session/profile", "Cookie", 40 << 10, http.StatusRequestHeaderFieldsTooLarge},
+		{"40 KiB header on a login", "POST", "/cookie/login", "X-Padding", 40 << 10, http.StatusRequestHeaderFieldsTooLarge},
+		{"40 KiB Authorization header on the API", "GET", "/api/me", "Authorization", 40 << 10, http.StatusRequestHeaderFieldsTooLarge},
+		{"28 KiB Cookie header on a profile", "GET", "/cookie/profile", "Cookie", 28 << 10, http.StatusSeeOther},
+		{"after the abuse", "GET", "/livez", "", 0, http.StatusOK},
 	}
 	for _, c := range cases {
-		if got := get(c.bytes); got != c.status {
+		if got := send(c.method, c.path, c.header, c.bytes); got != c.status {
 			t.Errorf("%s: %d, want %d", c.name, got, c.status)
 		}
 	}
@@ -151,6 +161,9 @@ func TestServeUsageErrors(t *testing.T) {
 		{"bad env", []string{"serve"}, map[string]string{"SESSIONKIT_LOG_LEVEL": "loud"}, 2},
 		{"bad token algorithm", []string{"serve", "--token-algorithm", "none"}, nil, 2},
 		{"negative grace", []string{"serve", "--refresh-grace", "-1s"}, nil, 2},
+		{"negative concurrent logins", []string{"serve", "--max-concurrent-logins", "-1"}, nil, 2},
+		{"negative sessions per user", []string{"serve"}, map[string]string{"SESSIONKIT_MAX_SESSIONS_PER_USER": "-3"}, 2},
+		{"sessions per user not a number", []string{"serve", "--max-sessions-per-user", "ten"}, nil, 2},
 		{"keys without subcommand", []string{"keys"}, nil, 2},
 		{"keys unknown subcommand", []string{"keys", "burn"}, nil, 2},
 		{"keys rotate to none", []string{"keys", "rotate", "--store", "memory:", "--algorithm", "none"}, nil, 2},
@@ -180,6 +193,9 @@ func TestEnvConfig(t *testing.T) {
 		"SESSIONKIT_SECURE_COOKIES":  "always",
 		"SESSIONKIT_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
 		"SESSIONKIT_COOKIE_LIFETIME": "2h",
+
+		"SESSIONKIT_MAX_CONCURRENT_LOGINS": "0",
+		"SESSIONKIT_MAX_SESSIONS_PER_USER": "3",
 	}
 	cfg, err := parseServeFlags([]string{"--addr", "127.0.0.1:7777"}, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
@@ -193,5 +209,16 @@ func TestEnvConfig(t *testing.T) {
 	}
 	if len(cfg.TrustedProxies) != 2 || cfg.TrustedProxies[1].String() != "192.0.2.1/32" {
 		t.Errorf("trusted proxies = %v", cfg.TrustedProxies)
+	}
+	if cfg.MaxConcurrentLogins != 0 || cfg.MaxSessionsPerUser != 3 {
+		t.Errorf("limits from the environment: %d concurrent logins, %d sessions per user; want 0 and 3",
+			cfg.MaxConcurrentLogins, cfg.MaxSessionsPerUser)
+	}
+	defaults, err := parseServeFlags(nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if defaults.MaxConcurrentLogins != server.DefaultMaxConcurrentLogins || defaults.MaxSessionsPerUser != server.DefaultMaxSessionsPerUser {
+		t.Errorf("default limits: %d concurrent logins, %d sessions per user", defaults.MaxConcurrentLogins, defaults.MaxSessionsPerUser)
 	}
 }

@@ -1,0 +1,333 @@
+package server_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// headerCase is one request to one route, in the state (logged in or not)
+// that shows what the route can show.
+type headerCase struct {
+	// pattern is the route as registered on the mux; "" for answers that
+	// come from outside any route (404, 405, a refused cross-origin POST).
+	pattern string
+	name    string
+	send    func(w *headerWalk) response
+	status  int
+	// html: the answer is a page, which must work under the CSP.
+	html bool
+	// public: the answer holds nothing of any user's and may be cached.
+	public bool
+}
+
+// headerWalk is a server with a user logged in in every mode and through
+// the API.
+type headerWalk struct {
+	t                    *testing.T
+	url                  string
+	anon, user           *browser
+	access, refresh      string
+	spareAccess, spareRT string
+}
+
+// headerCases lists every route of the server (TestEveryRouteIsListed
+// keeps the list complete) and a few answers from outside the routes.
+func headerCases() []headerCase {
+	get := func(b func(*headerWalk) *browser, path string) func(*headerWalk) response {
+		return func(w *headerWalk) response { return b(w).get(path) }
+	}
+	post := func(b func(*headerWalk) *browser, path string, form func(*headerWalk) string) func(*headerWalk) response {
+		return func(w *headerWalk) response { return b(w).postRaw(path, form(w)) }
+	}
+	anon := func(w *headerWalk) *browser { return w.anon }
+	user := func(w *headerWalk) *browser { return w.user }
+	// fresh is a new browser logged in as someone else, for routes that
+	// end the login they are given ("log out everywhere" ends every login
+	// of its user, in every mode).
+	fresh := func(mode string) func(w *headerWalk) *browser {
+		return func(w *headerWalk) *browser {
+			b := newBrowser(w.t, w.url)
+			b.login(mode, "leaver", "leaver's password")
+			return b
+		}
+	}
+	// throwaway is a new browser, for a login that must not change what
+	// anon or user hold.
+	throwaway := func(w *headerWalk) *browser { return newBrowser(w.t, w.url) }
+	noForm := func(*headerWalk) string { return "" }
+	right := func(*headerWalk) string { return creds("walker", "walker's password").Encode() }
+	apiCall := func(method, path string, body func(*headerWalk) string, bearer func(*headerWalk) string) func(*headerWalk) response {
+		return func(w *headerWalk) response {
+			b := ""
+			if body != nil {
+				b = body(w)
+			}
+			tok := ""
+			if bearer != nil {
+				tok = bearer(w)
+			}
+			return api(w.t, w.url, method, path, b, tok).response
+		}
+	}
+	cases := []headerCase{
+		{pattern: "GET /{$}", name: "start page", send: get(anon, "/"), status: 200, html: true},
+		{pattern: "GET /static/style.css", name: "style sheet", send: get(anon, "/static/style.css"), status: 200, public: true},
+		{pattern: "GET /register", name: "register form", send: get(anon, "/register"), status: 200, html: true},
+		{pattern: "POST /register", name: "register, taken", send: post(anon, "/register", right), status: 409, html: true},
+		{pattern: "GET /.well-known/jwks.json", name: "JWKS", send: get(anon, "/.well-known/jwks.json"), status: 200, public: true},
+		{pattern: "GET /healthz", name: "healthz", send: get(anon, "/healthz"), status: 200},
+		{pattern: "GET /readyz", name: "readyz", send: get(anon, "/readyz"), status: 200},
+		{pattern: "GET /livez", name: "livez", send: get(anon, "/livez"), status: 200},
+		{pattern: "GET /metrics", name: "metrics", send: get(anon, "/metrics"), status: 200},
+		{pattern: "POST /api/login", name: "API login (tokens)", status: 200,
+			send: apiCall("POST", "/api/login", func(*headerWalk) string { return `{"username":"walker","password":"walker's password"}` }, nil)},
+		{pattern: "POST /api/login", name: "API login, wrong password", status: 401,
+			send: apiCall("POST", "/api/login", func(*headerWalk) string { return `{"username":"walker","password":"wrong password"}` }, nil)},
+		{pattern: "POST /api/refresh", name: "API refresh (tokens)", status: 200,
+			send: apiCall("POST", "/api/refresh", func(w *headerWalk) string { return `{"refresh_token":"` + w.refresh + `"}` }, nil)},
+		{pattern: "GET /api/me", name: "API me", status: 200, send: apiCall("GET", "/api/me", nil, func(w *headerWalk) string { return w.access })},
+		{pattern: "GET /api/me", name: "API me without a token", status: 401, send: apiCall("GET", "/api/me", nil, nil)},
+		{pattern: "POST /api/logout", name: "API logout", status: 204, send: apiCall("POST", "/api/logout", nil, func(w *headerWalk) string { return w.spareAccess })},
+		{pattern: "POST /session/logout-all", name: "log out everywhere", status: 303, send: post(fresh("session"), "/session/logout-all", noForm)},
+		{pattern: "GET /jwt/refresh", name: "JWT refresh", status: 303, send: get(user, "/jwt/refresh")},
+		{name: "unknown page", send: get(anon, "/no/such/page"), status: 404},
+		{name: "method not allowed", send: post(anon, "/cookie/profile", noForm), status: 405},
+		{name: "cross-origin POST refused", status: 403, html: true, send: func(w *headerWalk) response {
+			req, _ := http.NewRequest("POST", w.url+"/cookie/login", strings.NewReader(right(w)))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+			return w.anon.do(req)
+		}},
+		{name: "body too large", status: 413, html: true, send: post(anon, "/cookie/login", func(*headerWalk) string {
+			return "username=walker&password=" + strings.Repeat("x", 70<<10)
+		})},
+	}
+	for _, mode := range []string{"cookie", "session", "jwt"} {
+		login, profile, logout := "/"+mode+"/login", "/"+mode+"/profile", "/"+mode+"/logout"
+		cases = append(cases,
+			headerCase{pattern: "GET " + login, name: mode + " login form", send: get(anon, login), status: 200, html: true},
+			headerCase{pattern: "GET " + login, name: mode + " login form, logged in", send: get(user, login), status: 303},
+			headerCase{pattern: "POST " + login, name: mode + " login", send: post(throwaway, login, right), status: 303},
+			headerCase{pattern: "POST " + login, name: mode + " login, wrong password", status: 401, html: true,
+				send: post(anon, login, func(*headerWalk) string { return creds("walker", "wrong password").Encode() })},
+			headerCase{pattern: "GET " + profile, name: mode + " profile", send: get(user, profile), status: 200, html: true},
+			headerCase{pattern: "GET " + profile, name: mode + " profile, logged out", send: get(anon, profile), status: 303},
+			headerCase{pattern: "GET " + logout, name: mode + " logout page", send: get(user, logout), status: 200, html: true},
+			headerCase{pattern: "POST " + logout, name: mode + " logout", send: post(fresh(mode), logout, noForm), status: 303},
+		)
+	}
+	return cases
+}
+
+// TestSecurityHeaders requests every route and checks the headers of every
+// answer: no MIME sniffing, no framing, a referrer policy, a CSP that
+// allows no inline script, and Cache-Control: no-store on everything but
+// the public files. Pages must also work under that CSP: no inline script,
+// event handler or style.
+func TestSecurityHeaders(t *testing.T) {
+	ts := newMemServer(t)
+	w := &headerWalk{t: t, url: ts.URL, anon: newBrowser(t, ts.URL), user: newBrowser(t, ts.URL)}
+	w.user.register("walker", "walker's password")
+	w.anon.register("leaver", "leaver's password")
+	for _, mode := range []string{"cookie", "session", "jwt"} {
+		w.user.login(mode, "walker", "walker's password")
+	}
+	w.access, w.refresh = apiLogin(t, ts.URL, "walker", "walker's password")
+	w.spareAccess, w.spareRT = apiLogin(t, ts.URL, "walker", "walker's password")
+
+	inline := regexp.MustCompile(`(?i)<script|<style|\son[a-z]+\s*=|\sstyle\s*=|javascript:`)
+	for _, c := range headerCases() {
+		t.Run(c.name, func(t *testing.T) {
+			r := c.send(w)
+			if r.Status != c.status {
+				t.Fatalf("status %d (Location %q), want %d: the case does not reach what it means to check", r.Status, r.Location, c.status)
+			}
+			checkSecurityHeaders(t, r.Header)
+			cc := r.Header.Get("Cache-Control")
+			if c.public {
+				if !strings.Contains(cc, "public") || !strings.Contains(cc, "max-age=") {
+					t.Errorf("Cache-Control %q on a public file, want public with a max-age", cc)
+				}
+			} else if !slices.Contains(strings.Split(strings.ReplaceAll(cc, " ", ""), ","), "no-store") {
+				t.Errorf("Cache-Control %q, want no-store", cc)
+			}
+			if c.html {
+				if ct := r.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+					t.Errorf("Content-Type %q, want text/html; charset=utf-8", ct)
+				}
+				if m := inline.FindString(r.Body); m != "" {
+					t.Errorf("the page has %q, which its CSP blocks", m)
+				}
+			}
+		})
+	}
+}
+
+// checkSecurityHeaders checks the headers every answer carries.
+func checkSecurityHeaders(t *testing.T, h http.Header) {
+	t.Helper()
+	if got := h.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("X-Content-Type-Options %q, want nosniff", got)
+	}
+	if got := h.Get("X-Frame-Options"); got != "DENY" {
+		t.Errorf("X-Frame-Options %q, want DENY", got)
+	}
+	switch got := h.Get("Referrer-Policy"); got {
+	case "same-origin", "no-referrer", "strict-origin", "strict-origin-when-cross-origin":
+	default:
+		t.Errorf("Referrer-Policy %q, want one that sends no path to other sites", got)
+	}
+	csp := parseCSP(h.Get("Content-Security-Policy"))
+	if fa := csp["frame-ancestors"]; len(fa) != 1 || fa[0] != "'none'" {
+		t.Errorf("CSP frame-ancestors %q, want 'none'", fa)
+	}
+	scripts, ok := csp["script-src"]
+	if !ok {
+		scripts, ok = csp["default-src"]
+	}
+	if !ok {
+		t.Errorf("CSP %q restricts no scripts", h.Get("Content-Security-Policy"))
+	}
+	for _, src := range scripts {
+		switch src {
+		case "'self'", "'none'":
+		default:
+			t.Errorf("CSP allows scripts from %s; want only 'self' (no 'unsafe-inline', no other hosts)", src)
+		}
+	}
+	for _, d := range []string{"base-uri", "form-action"} {
+		if _, ok := csp[d]; !ok {
+			t.Errorf("CSP has no %s", d)
+		}
+	}
+}
+
+// parseCSP splits a Content-Security-Policy into its directives.
+func parseCSP(policy string) map[string][]string {
+	out := map[string][]string{}
+	for _, d := range strings.Split(policy, ";") {
+		f := strings.Fields(d)
+		if len(f) > 0 {
+			out[strings.ToLower(f[0])] = f[1:]
+		}
+	}
+	return out
+}
+
+// TestEveryRouteIsListed reads the routes the server registers from its
+// source, and checks that headerCases covers each of them, so that a new
+// route cannot go without its headers checked.
+func TestEveryRouteIsListed(t *testing.T) {
+	covered := map[string]bool{}
+	for _, c := range headerCases() {
+		covered[c.pattern] = true
+	}
+	routes := registeredRoutes(t)
+	if len(routes) < 20 {
+		t.Fatalf("found only %d routes in the source (%q): the reader is broken", len(routes), routes)
+	}
+	for _, r := range routes {
+		if !covered[r] {
+			t.Errorf("route %q is not in headerCases: add it, with the state that shows what it can show", r)
+		}
+	}
+}
+
+// registeredRoutes returns the patterns the package registers: the first
+// argument of every mux.Handle, mux.HandleFunc or handle call in its
+// non-test files, evaluated from string literals and constants.
+func registeredRoutes(t *testing.T) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parsed []*ast.File
+	consts := map[string]string{}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := parser.ParseFile(fset, name, src, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed = append(parsed, f)
+		for _, d := range f.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range g.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, n := range vs.Names {
+					if i < len(vs.Values) {
+						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							consts[n.Name], _ = strconv.Unquote(lit.Value)
+						}
+					}
+				}
+			}
+		}
+	}
+	var eval func(e ast.Expr) (string, bool)
+	eval = func(e ast.Expr) (string, bool) {
+		switch e := e.(type) {
+		case *ast.BasicLit:
+			if e.Kind != token.STRING {
+				return "", false
+			}
+			s, err := strconv.Unquote(e.Value)
+			return s, err == nil
+		case *ast.Ident:
+			s, ok := consts[e.Name]
+			return s, ok
+		case *ast.BinaryExpr:
+			l, ok1 := eval(e.X)
+			r, ok2 := eval(e.Y)
+			return l + r, ok1 && ok2 && e.Op == token.ADD
+		}
+		return "", false
+	}
+	var routes []string
+	for _, f := range parsed {
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			switch fn := call.Fun.(type) {
+			case *ast.SelectorExpr:
+				if fn.Sel.Name != "Handle" && fn.Sel.Name != "HandleFunc" {
+					return true
+				}
+			case *ast.Ident:
+				if fn.Name != "handle" {
+					return true
+				}
+			default:
+				return true
+			}
+			if p, ok := eval(call.Args[0]); ok && strings.Contains(p, "/") {
+				routes = append(routes, p)
+			}
+			return true
+		})
+	}
+	slices.Sort(routes)
+	return slices.Compact(routes)
+}
