@@ -86,10 +86,28 @@ type Manager struct {
 	opts  Options
 
 	// locks serialize the saves of one session within this process, so
-	// that concurrent requests retry at most once each instead of
-	// colliding again and again. Other processes still race through the
-	// store's compare-and-swap.
-	locks [64]sync.Mutex
+	// that concurrent requests of this process do not collide in the
+	// store. Other processes still race through the store's
+	// compare-and-swap.
+	locks [64]saveLock
+}
+
+// saveLock serializes the saves of the sessions whose ids fall on it, and
+// remembers the record this process saved last under it. A request that
+// loaded an older version of that session starts its save from the
+// remembered record instead of losing a compare-and-swap, pausing and
+// reading the store again: under a burst of requests on one session, every
+// save then succeeds at the first try. The memory is only a hint: the
+// store's compare-and-swap still decides, and another process's save makes
+// the next one here conflict and reload as before.
+type saveLock struct {
+	mu   sync.Mutex
+	last store.Record // Version 0: nothing remembered
+}
+
+// lockFor returns the save lock of the session named id.
+func (m *Manager) lockFor(id store.SessionID) *saveLock {
+	return &m.locks[id[0]%byte(len(m.locks))]
 }
 
 // New returns a Manager keeping sessions in st.
@@ -208,6 +226,12 @@ func (m *Manager) storeContext(ctx context.Context) (context.Context, context.Ca
 }
 
 func (m *Manager) deleteRecord(ctx context.Context, id store.SessionID) error {
+	l := m.lockFor(id)
+	l.mu.Lock()
+	if l.last.ID == id {
+		l.last = store.Record{}
+	}
+	l.mu.Unlock()
 	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
 	return m.store.DeleteSession(ctx, id)

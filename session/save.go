@@ -77,9 +77,16 @@ func (s *Session) update() error {
 	if !s.dirty && !touch {
 		return nil
 	}
-	lock := &m.locks[s.rec.ID[0]%byte(len(m.locks))]
-	lock.Lock()
-	defer lock.Unlock()
+	lock := m.lockFor(s.rec.ID)
+	lock.mu.Lock()
+	defer lock.mu.Unlock()
+	if last := lock.last; last.ID == s.rec.ID && last.Version > s.rec.Version && s.dirty {
+		// Another request of this process saved this session since this
+		// one loaded it: apply this request's changes to that newer record.
+		if values, err := decode(last.Data); err == nil && m.live(last, now) {
+			s.rebase(last, values)
+		}
+	}
 	ctx, cancel := m.storeContext(s.r.Context())
 	defer cancel()
 	for attempt := 0; ; attempt++ {
@@ -92,11 +99,15 @@ func (s *Session) update() error {
 		if err == nil {
 			rec.Version = v
 			s.rec = rec
+			lock.last = rec
 			s.forgetChanges()
 			return nil
 		}
 		if !errors.Is(err, store.ErrConflict) {
 			return fmt.Errorf("session: save: %w", err)
+		}
+		if lock.last.ID == rec.ID {
+			lock.last = store.Record{} // outdated by another process
 		}
 		if !s.dirty {
 			// Only a touch, and another request saved first, which
@@ -122,10 +133,16 @@ func (s *Session) update() error {
 			s.ended()
 			return nil
 		}
-		s.rec, s.values, s.user = fresh, values, fresh.User
-		for _, o := range s.ops {
-			s.apply(o)
-		}
+		s.rebase(fresh, values)
+	}
+}
+
+// rebase makes rec, whose Data decoded to values, the session's record and
+// applies this request's changes to it again.
+func (s *Session) rebase(rec store.Record, values map[string]any) {
+	s.rec, s.values, s.user = rec, values, rec.User
+	for _, o := range s.ops {
+		s.apply(o)
 	}
 }
 
