@@ -164,9 +164,9 @@ func TestSessionLogoutAllEndsJWTLogins(t *testing.T) {
 	b.register("frank", "password six")
 	access, _ := apiLogin(t, f.url, "frank", "password six")
 	b.login("session", "frank", "password six")
-	page := b.get("/session/profile")
+	page := b.get("/session/sessions")
 	if !strings.Contains(page.Body, "<td>JWT</td>") {
-		t.Errorf("the API login is not listed on the session profile")
+		t.Errorf("the API login is not listed with the sessions")
 	}
 	if r := b.post("/session/logout-all", nil); r.Status != http.StatusSeeOther {
 		t.Fatalf("logout-all: %d", r.Status)
