@@ -103,7 +103,7 @@ func (s *Server) jwtProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
-	s.render(w, http.StatusOK, "profile", "Profile: JWT", profilePage{
+	s.renderProfile(w, "Profile: JWT", profilePage{
 		Username: c.Subject, Count: count, LogoutHref: "/jwt/logout",
 	})
 }

@@ -124,6 +124,7 @@ type Server struct {
 	sessions *session.Manager
 	tokens   *tokens
 	pages    *pages
+	profiles *profileSkeletons
 	log      *slog.Logger
 	handler  http.Handler
 }
@@ -172,6 +173,7 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.profiles = newProfileSkeletons(s.pages.byName["profile"])
 	s.handler = s.routes()
 	return s, nil
 }
