@@ -51,9 +51,18 @@ func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error)
 			r.ID[:], r.User, data, r.Created.UnixNano(), r.LastSeen.UnixNano(),
 			r.Expires.UnixNano(), r.UserAgent, now)
 	case r.Version < math.MaxInt64:
-		res, err = s.stmts.updateSession.ExecContext(ctx,
-			r.User, data, r.Created.UnixNano(), r.LastSeen.UnixNano(),
-			r.Expires.UnixNano(), r.UserAgent, r.ID[:], int64(r.Version), now)
+		res, err = s.stmts.touchSession.ExecContext(ctx,
+			data, r.LastSeen.UnixNano(), r.Expires.UnixNano(), r.ID[:], int64(r.Version), now,
+			r.User, r.Created.UnixNano(), r.UserAgent)
+		if err == nil {
+			if n, nerr := res.RowsAffected(); nerr == nil && n == 0 {
+				// A conflict, or a save that changes the owner, the creation
+				// time or the user agent: the statement that sets them all.
+				res, err = s.stmts.updateSession.ExecContext(ctx,
+					r.User, data, r.Created.UnixNano(), r.LastSeen.UnixNano(),
+					r.Expires.UnixNano(), r.UserAgent, r.ID[:], int64(r.Version), now)
+			}
+		}
 	default:
 		// No stored record reaches this version: versions are SQLite
 		// integers, and this one could not be incremented.
