@@ -100,9 +100,15 @@ type Manager struct {
 // save then succeeds at the first try. The memory is only a hint: the
 // store's compare-and-swap still decides, and another process's save makes
 // the next one here conflict and reload as before.
+//
+// mu is held only to read or change the fields, never during a store call:
+// one request at a time saves (saving), and the saves that arrive
+// meanwhile wait in waiting, to be made together (combine.go).
 type saveLock struct {
-	mu   sync.Mutex
-	last store.Record // Version 0: nothing remembered
+	mu      sync.Mutex
+	last    store.Record // Version 0: nothing remembered
+	saving  bool
+	waiting []*pendingSave
 }
 
 // lockFor returns the save lock of the session named id.
@@ -226,12 +232,7 @@ func (m *Manager) storeContext(ctx context.Context) (context.Context, context.Ca
 }
 
 func (m *Manager) deleteRecord(ctx context.Context, id store.SessionID) error {
-	l := m.lockFor(id)
-	l.mu.Lock()
-	if l.last.ID == id {
-		l.last = store.Record{}
-	}
-	l.mu.Unlock()
+	m.lockFor(id).forget(id)
 	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
 	return m.store.DeleteSession(ctx, id)

@@ -69,7 +69,8 @@ func (s *Session) create() error {
 // update saves a stored session by compare-and-swap. When another request
 // saved first, it reloads the newest record, applies this request's changes
 // to it again and retries, after a short random pause, at most MaxRetries
-// times.
+// times. Saves of one session that arrive while another is in progress are
+// combined into one (see combine.go).
 func (s *Session) update() error {
 	m := s.m
 	now := m.opts.Now()
@@ -77,73 +78,7 @@ func (s *Session) update() error {
 	if !s.dirty && !touch {
 		return nil
 	}
-	lock := m.lockFor(s.rec.ID)
-	lock.mu.Lock()
-	defer lock.mu.Unlock()
-	if last := lock.last; last.ID == s.rec.ID && last.Version > s.rec.Version && s.dirty {
-		// Another request of this process saved this session since this
-		// one loaded it: apply this request's changes to that newer record.
-		if values, err := decode(last.Data); err == nil && m.live(last, now) {
-			s.rebase(last, values)
-		}
-	}
-	ctx, cancel := m.storeContext(s.r.Context())
-	defer cancel()
-	for attempt := 0; ; attempt++ {
-		rec := s.rec
-		rec.User = s.user
-		rec.Data = encode(nil, s.values)
-		rec.LastSeen = now
-		rec.Expires = m.expires(rec.Created, now)
-		v, err := m.store.SaveSession(ctx, rec)
-		if err == nil {
-			rec.Version = v
-			s.rec = rec
-			lock.last = rec
-			s.forgetChanges()
-			return nil
-		}
-		if !errors.Is(err, store.ErrConflict) {
-			return fmt.Errorf("session: save: %w", err)
-		}
-		if lock.last.ID == rec.ID {
-			lock.last = store.Record{} // outdated by another process
-		}
-		if !s.dirty {
-			// Only a touch, and another request saved first, which
-			// extended the idle deadline just as well.
-			return nil
-		}
-		if attempt >= m.opts.MaxRetries {
-			return fmt.Errorf("session: save: gave up after %d conflicting saves: %w", attempt+1, err)
-		}
-		if err := store.WaitAfterConflict(ctx, attempt); err != nil {
-			return fmt.Errorf("session: save: waiting after a conflict: %w", err)
-		}
-		fresh, err := m.store.Session(ctx, rec.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			s.ended()
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("session: save: reloading after a conflict: %w", err)
-		}
-		values, err := decode(fresh.Data)
-		if err != nil || !m.live(fresh, now) {
-			s.ended()
-			return nil
-		}
-		s.rebase(fresh, values)
-	}
-}
-
-// rebase makes rec, whose Data decoded to values, the session's record and
-// applies this request's changes to it again.
-func (s *Session) rebase(rec store.Record, values map[string]any) {
-	s.rec, s.values, s.user = rec, values, rec.User
-	for _, o := range s.ops {
-		s.apply(o)
-	}
+	return m.lockFor(s.rec.ID).save(m, &pendingSave{s: s, now: now})
 }
 
 // ended handles a session that another request destroyed (logout, "log out

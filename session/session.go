@@ -72,18 +72,24 @@ func (s *Session) change(o op) {
 // apply applies o to the values, without recording it. It returns the new
 // value of an increment.
 func (s *Session) apply(o op) int64 {
+	return o.applyTo(s.values, &s.user)
+}
+
+// applyTo applies o to values and user. It returns the new value of an
+// increment.
+func (o op) applyTo(values map[string]any, user *string) int64 {
 	switch o.kind {
 	case opPut:
-		s.values[o.key] = o.value
+		values[o.key] = o.value
 	case opDelete:
-		delete(s.values, o.key)
+		delete(values, o.key)
 	case opIncrement:
-		n, _ := s.values[o.key].(int64)
+		n, _ := values[o.key].(int64)
 		n += o.delta
-		s.values[o.key] = n
+		values[o.key] = n
 		return n
 	case opSetUser:
-		s.user = o.key
+		*user = o.key
 	}
 	return 0
 }
