@@ -3,93 +3,86 @@ package session
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"sessionkit/store"
 )
 
 // Saves of one session are combined. One request at a time saves the
-// sessions of a save lock; the saves that arrive meanwhile queue, and when
-// the save in progress is done, the first of them saves them all at once:
-// the changes of every queued request of a session are applied, in the
-// order they queued, to the newest record, which is stored by one
-// compare-and-swap. Each request still answers only once its changes are
-// stored, and a burst of requests on one session (a user's tabs, a
-// benchmark) costs the store a write per batch instead of a write per
-// request, without one request waiting for each of the others' writes in
-// turn.
+// sessions of a save lock (it holds the lock's mutex); a save that arrives
+// meanwhile is put in the lock's queue before it waits for the mutex, and
+// whoever gets the mutex next saves every queued save at once: the changes
+// of every queued request of a session are applied, in the order they
+// queued, to the newest record, which is stored by one compare-and-swap.
+// The others find their save done when they get the mutex. Each request
+// still answers only once its changes are stored, and a burst of requests
+// on one session (a user's tabs, a benchmark) costs the store a write per
+// batch instead of a write per request, without one request waiting for
+// each of the others' writes in turn. With a fast store (memory) the queue
+// is mostly one save long, and waiting is the mutex's brief spin.
 
-// pendingSave is one request's save, waiting or in progress.
+// pendingSave is one request's save, queued or in progress.
 type pendingSave struct {
 	s    *Session
-	now  time.Time           // when the save was asked for
-	err  error               // its outcome, set by whoever saved it
-	turn chan []*pendingSave // for a queued save: nil when it was saved; else the batch it must save
+	now  time.Time // when the save was asked for
+	done bool      // it was saved (or failed): err is its outcome
+	err  error
 }
 
-// save makes p's save: at once if no save of the lock is in progress,
-// otherwise after queueing, by whoever saves the queue (p's own goroutine
-// when it comes first). It returns p's outcome.
-func (l *saveLock) save(m *Manager, p *pendingSave) error {
+// save saves s's changes, asked for at now, itself or as part of another
+// request's batch.
+func (l *saveLock) save(m *Manager, s *Session, now time.Time) error {
+	p := &pendingSave{s: s, now: now}
+	l.qmu.Lock()
+	l.waiting = append(l.waiting, p)
+	l.qmu.Unlock()
 	l.mu.Lock()
-	if !l.saving {
-		l.saving = true
-		l.mu.Unlock()
-		l.lead(m, []*pendingSave{p})
+	defer l.mu.Unlock()
+	if p.done {
 		return p.err
 	}
-	p.turn = make(chan []*pendingSave, 1)
-	l.waiting = append(l.waiting, p)
-	l.mu.Unlock()
-	if batch := <-p.turn; batch != nil {
-		l.lead(m, batch)
-	}
-	return p.err
-}
-
-// lead saves batch, then passes the saves queued meanwhile to the first of
-// them, or ends the lock's saving if none queued, and finally tells the
-// others of batch that their save is done.
-func (l *saveLock) lead(m *Manager, batch []*pendingSave) {
+	l.qmu.Lock()
+	batch := l.waiting
+	l.waiting = nil
+	l.qmu.Unlock()
 	for rest := batch; len(rest) > 0; {
-		var same, other []*pendingSave
-		for _, p := range rest {
-			if p.s.rec.ID == rest[0].s.rec.ID {
-				same = append(same, p)
-			} else {
-				other = append(other, p)
+		id := rest[0].s.rec.ID
+		n := 1
+		for n < len(rest) && rest[n].s.rec.ID == id {
+			n++
+		}
+		same, other := rest[:n:n], rest[n:]
+		if len(other) > 0 {
+			// Sessions of several ids share the lock: one id at a time.
+			var others []*pendingSave
+			for _, q := range other {
+				if q.s.rec.ID == id {
+					same = append(same, q)
+				} else {
+					others = append(others, q)
+				}
 			}
+			other = others
 		}
 		l.saveTogether(m, same)
 		rest = other
 	}
-	l.mu.Lock()
-	next := l.waiting
-	l.waiting = nil
-	if len(next) == 0 {
-		l.saving = false
-	}
-	l.mu.Unlock()
-	if len(next) > 0 {
-		next[0].turn <- next
-	}
-	for _, p := range batch[1:] {
-		p.turn <- nil
-	}
+	return p.err
 }
 
 // forget drops the remembered record of the session named id.
 func (l *saveLock) forget(id store.SessionID) {
-	l.mu.Lock()
+	l.qmu.Lock()
 	if l.last.ID == id {
 		l.last = store.Record{}
 	}
-	l.mu.Unlock()
+	l.qmu.Unlock()
 }
 
 // saveTogether saves the changes of group, saves of one session, in one
 // compare-and-swap, starting from the newest record known, and sets each
-// save's outcome. It is the one save in progress on its lock.
+// save's outcome. The caller holds l.mu.
 func (l *saveLock) saveTogether(m *Manager, group []*pendingSave) {
 	first := group[0].s
 	base := first.rec
@@ -104,26 +97,26 @@ func (l *saveLock) saveTogether(m *Manager, group []*pendingSave) {
 		}
 		dirty = dirty || p.s.dirty
 	}
-	l.mu.Lock()
+	l.qmu.Lock()
 	if l.last.ID == base.ID && l.last.Version > base.Version && m.live(l.last, now) {
 		// Another request of this process saved since these loaded.
 		base = l.last
 	}
-	l.mu.Unlock()
-	values, err := decode(base.Data)
-	if err != nil {
-		setOutcome(group, fmt.Errorf("session: save: %w", err))
-		return
-	}
-	user := base.User
-	replay := func() {
-		for _, p := range group {
-			for _, o := range p.s.ops {
-				o.applyTo(values, &user)
-			}
+	l.qmu.Unlock()
+	var values map[string]any
+	var user string
+	if len(group) == 1 && base.Version == first.rec.Version {
+		// One save, on the record it loaded: its values are the result.
+		values, user = first.values, first.user
+	} else {
+		var err error
+		if values, err = decode(base.Data); err != nil {
+			setOutcome(group, fmt.Errorf("session: save: %w", err))
+			return
 		}
+		user = base.User
+		replay(group, values, &user)
 	}
-	replay()
 
 	ctx, cancel := m.storeContext(first.r.Context())
 	defer cancel()
@@ -136,16 +129,17 @@ func (l *saveLock) saveTogether(m *Manager, group []*pendingSave) {
 		v, err := m.store.SaveSession(ctx, rec)
 		if err == nil {
 			rec.Version = v
-			l.mu.Lock()
+			l.qmu.Lock()
 			l.last = rec
-			l.mu.Unlock()
+			l.qmu.Unlock()
 			for i, p := range group {
 				p.s.rec, p.s.user = rec, rec.User
-				if i > 0 {
-					// Each request keeps a map of its own.
-					values, _ = decode(rec.Data)
-				}
 				p.s.values = values
+				if i > 0 {
+					// Each request keeps a map of its own. The values
+					// themselves are never changed in place.
+					p.s.values = maps.Clone(values)
+				}
 				p.s.forgetChanges()
 			}
 			setOutcome(group, nil)
@@ -187,13 +181,23 @@ func (l *saveLock) saveTogether(m *Manager, group []*pendingSave) {
 			return
 		}
 		base, user = fresh, fresh.User
-		replay()
+		replay(group, values, &user)
+	}
+}
+
+// replay applies the changes of every save of group, in order, to values
+// and user.
+func replay(group []*pendingSave, values map[string]any, user *string) {
+	for _, p := range group {
+		for _, o := range p.s.ops {
+			o.applyTo(values, user)
+		}
 	}
 }
 
 // setOutcome sets the outcome of every save of group.
 func setOutcome(group []*pendingSave, err error) {
 	for _, p := range group {
-		p.err = err
+		p.done, p.err = true, err
 	}
 }

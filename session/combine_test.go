@@ -69,9 +69,9 @@ func TestQueuedSavesAreCombined(t *testing.T) {
 		wg.Go(func() { serve(token) })
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		lock.mu.Lock()
+		lock.qmu.Lock()
 		n := len(lock.waiting)
-		lock.mu.Unlock()
+		lock.qmu.Unlock()
 		if n == queued {
 			break
 		}

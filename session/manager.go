@@ -101,13 +101,13 @@ type Manager struct {
 // store's compare-and-swap still decides, and another process's save makes
 // the next one here conflict and reload as before.
 //
-// mu is held only to read or change the fields, never during a store call:
-// one request at a time saves (saving), and the saves that arrive
-// meanwhile wait in waiting, to be made together (combine.go).
+// mu is held by the request that saves, during the store calls; qmu only
+// to read or change last and waiting, the saves that arrived meanwhile, to
+// be made together (combine.go).
 type saveLock struct {
 	mu      sync.Mutex
+	qmu     sync.Mutex
 	last    store.Record // Version 0: nothing remembered
-	saving  bool
 	waiting []*pendingSave
 }
 

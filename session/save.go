@@ -78,7 +78,7 @@ func (s *Session) update() error {
 	if !s.dirty && !touch {
 		return nil
 	}
-	return m.lockFor(s.rec.ID).save(m, &pendingSave{s: s, now: now})
+	return m.lockFor(s.rec.ID).save(m, s, now)
 }
 
 // ended handles a session that another request destroyed (logout, "log out
