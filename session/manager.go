@@ -84,6 +84,7 @@ type Options struct {
 type Manager struct {
 	store store.Sessions
 	opts  Options
+	reads *loadGroup
 
 	// locks serialize the saves of one session within this process, so
 	// that concurrent requests of this process do not collide in the
@@ -148,7 +149,11 @@ func New(st store.Sessions, opts Options) *Manager {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Manager{store: st, opts: opts}
+	m := &Manager{store: st, opts: opts}
+	m.reads = newLoadGroup(st, func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), m.opts.Timeout)
+	})
+	return m
 }
 
 // unavailable is the default ErrorHandler.
@@ -189,7 +194,7 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), m.opts.Timeout)
 	defer cancel()
-	rec, err := m.store.Session(ctx, store.HashToken(c.Value))
+	rec, err := m.reads.load(ctx, store.HashToken(c.Value))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return s, nil
