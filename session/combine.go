@@ -33,19 +33,40 @@ type pendingSave struct {
 // save saves s's changes, asked for at now, itself or as part of another
 // request's batch.
 func (l *saveLock) save(m *Manager, s *Session, now time.Time) error {
+	if l.mu.TryLock() {
+		// No save in progress: save, with any saves queued as the last
+		// one ended, without queueing.
+		defer l.mu.Unlock()
+		p := pendingSave{s: s, now: now}
+		l.saveQueued(m, &p)
+		return p.err
+	}
 	p := &pendingSave{s: s, now: now}
 	l.qmu.Lock()
 	l.waiting = append(l.waiting, p)
 	l.qmu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if p.done {
-		return p.err
+	if !p.done {
+		l.saveQueued(m, nil)
 	}
+	return p.err
+}
+
+// saveQueued saves every queued save, and also, if not nil, one more that
+// came last. The caller holds l.mu.
+func (l *saveLock) saveQueued(m *Manager, last *pendingSave) {
 	l.qmu.Lock()
 	batch := l.waiting
 	l.waiting = nil
 	l.qmu.Unlock()
+	if last != nil {
+		if len(batch) == 0 {
+			batch = []*pendingSave{last}
+		} else {
+			batch = append(batch, last)
+		}
+	}
 	for rest := batch; len(rest) > 0; {
 		id := rest[0].s.rec.ID
 		n := 1
@@ -68,7 +89,6 @@ func (l *saveLock) save(m *Manager, s *Session, now time.Time) error {
 		l.saveTogether(m, same)
 		rest = other
 	}
-	return p.err
 }
 
 // forget drops the remembered record of the session named id.

@@ -29,6 +29,9 @@ type Session struct {
 	hadCookie     bool // the request carried a session cookie
 	issued        bool // token was generated during this request
 	headerWritten bool // the status line went out; the cookie is final
+
+	w      writer // the response writer of Manager.Handler, allocated with the session
+	opsBuf [2]op  // room for the first changes, allocated with the session
 }
 
 type opKind uint8
@@ -202,7 +205,8 @@ func (s *Session) reset() {
 
 // forgetChanges drops the recorded changes: they are saved, or not to be.
 func (s *Session) forgetChanges() {
-	s.ops, s.dirty = nil, false
+	clear(s.ops) // drop references to the values put
+	s.ops, s.dirty = s.ops[:0], false
 }
 
 // empty reports whether there is nothing worth storing.
