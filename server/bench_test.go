@@ -73,16 +73,78 @@ func BenchmarkGolangJWTMe(b *testing.B) {
 	}
 }
 
+// BenchmarkProfile measures one view of each mode's profile page through
+// the whole server on a memory store, with the cookies of one login, as
+// wrk sends them: session (read and compare-and-swap of the session),
+// cookie (open, deny list, seal again) and JWT (EdDSA, or HS256 in the
+// "jwt-HS256" case: verify, deny list, count in the login's family).
+func BenchmarkProfile(b *testing.B) {
+	for _, mode := range []struct{ name, path string }{
+		{"session", "/session/profile"},
+		{"cookie", "/cookie/profile"},
+		{"jwt", "/jwt/profile"},
+		{"jwt-HS256", "/jwt/profile"},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			cfg := server.Config{}
+			if mode.name == "jwt-HS256" {
+				cfg.TokenAlgorithm = "HS256"
+			}
+			srv, _ := newBenchServerConfig(b, cfg)
+			cookies := benchBrowserLogin(b, srv, strings.Split(mode.path, "/")[1])
+			r := httptest.NewRequest("GET", mode.path, nil)
+			for _, c := range cookies {
+				r.AddCookie(c)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				srv.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
+
+// benchBrowserLogin registers an account and logs in to mode's form, in
+// process, and returns the cookies the login set.
+func benchBrowserLogin(b *testing.B, srv *server.Server, mode string) []*http.Cookie {
+	b.Helper()
+	form := "username=bench&password=password+bench"
+	w := httptest.NewRecorder()
+	reg := httptest.NewRequest("POST", "/register", strings.NewReader(form))
+	reg.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	srv.ServeHTTP(w, reg)
+	if w.Code != http.StatusSeeOther {
+		b.Fatalf("register: %d", w.Code)
+	}
+	w = httptest.NewRecorder()
+	login := httptest.NewRequest("POST", "/"+mode+"/login", strings.NewReader(form))
+	login.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	srv.ServeHTTP(w, login)
+	cookies := w.Result().Cookies()
+	if w.Code != http.StatusSeeOther || len(cookies) == 0 {
+		b.Fatalf("login: %d %s", w.Code, w.Body)
+	}
+	return cookies
+}
+
 // newBenchServer is a server on a memory store that logs to nowhere (it
 // still formats every line).
 func newBenchServer(b *testing.B) (*server.Server, *memstore.Store) {
+	return newBenchServerConfig(b, server.Config{})
+}
+
+// newBenchServerConfig is newBenchServer with cfg's other settings.
+func newBenchServerConfig(b *testing.B, cfg server.Config) (*server.Server, *memstore.Store) {
 	b.Helper()
 	st := memstore.New(memstore.Options{})
 	b.Cleanup(func() { st.Close() })
-	srv, err := server.New(context.Background(), st, server.Config{
-		PasswordParams: cheapParams,
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	cfg.PasswordParams = cheapParams
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.New(context.Background(), st, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

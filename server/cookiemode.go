@@ -90,7 +90,7 @@ func (s *Server) cookieProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
-	s.render(w, http.StatusOK, "profile", "Profile: sealed cookie", profilePage{
+	s.renderProfile(w, "Profile: sealed cookie", profilePage{
 		Username: p.Username, Count: p.Count, LogoutHref: "/cookie/logout",
 	})
 }

@@ -109,22 +109,23 @@ func (s *Server) jwtProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
-	s.render(w, http.StatusOK, "profile", "Profile: JWT", profilePage{
+	s.renderProfile(w, "Profile: JWT", profilePage{
 		Username: c.Subject, Count: count, LogoutHref: "/jwt/logout",
 	})
 }
 
 // jwtAuthenticate returns the claims of the request's access token. When
 // there is no valid one it answers (a redirect to refresh or to log in, or
-// 503) and returns false. It checks the signature and the deny list; the
-// caller's own store access checks that the login has not ended.
+// 503) and returns false. It checks the signature and the claims; the
+// caller's own store access checks that the login has not ended, which is
+// also what refuses a logged-out token (see tokens.signatures).
 func (s *Server) jwtAuthenticate(ctx context.Context, w http.ResponseWriter, r *http.Request) (token.Claims, bool) {
 	access := s.cookieValue(r, s.accessCookieName(r))
 	if access == "" {
 		http.Redirect(w, r, jwtLoginPath+"?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
 		return token.Claims{}, false
 	}
-	c, err := s.tokens.verifier.Verify(ctx, access)
+	c, err := s.tokens.signatures.Verify(ctx, access)
 	switch {
 	case err == nil:
 		return c, true

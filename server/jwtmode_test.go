@@ -1,15 +1,18 @@
 package server_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +20,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"sessionkit/server"
+	"sessionkit/store"
+	"sessionkit/store/memstore"
 )
 
 // TestJWTCookies: login sets the access token for the whole site and the
@@ -164,9 +169,9 @@ func TestSessionLogoutAllEndsJWTLogins(t *testing.T) {
 	b.register("frank", "password six")
 	access, _ := apiLogin(t, f.url, "frank", "password six")
 	b.login("session", "frank", "password six")
-	page := b.get("/session/profile")
+	page := b.get("/session/sessions")
 	if !strings.Contains(page.Body, "<td>JWT login</td>") {
-		t.Errorf("the API login is not listed on the session profile")
+		t.Errorf("the API login is not listed with the sessions")
 	}
 	if r := b.post("/session/logout-all", nil); r.Status != http.StatusSeeOther {
 		t.Fatalf("logout-all: %d", r.Status)
@@ -324,4 +329,76 @@ func flip(seg string) string {
 		b[5] = 'A'
 	}
 	return string(b)
+}
+
+// countingBackend is a memory store that counts the session reads,
+// session saves and deny-list reads reaching it, and can refuse to
+// deny-list.
+type countingBackend struct {
+	*memstore.Store
+	reads, saves, denied atomic.Int64
+	denyDown             atomic.Bool
+}
+
+func (c *countingBackend) Session(ctx context.Context, id store.SessionID) (store.Record, error) {
+	c.reads.Add(1)
+	return c.Store.Session(ctx, id)
+}
+
+func (c *countingBackend) SaveSession(ctx context.Context, r store.Record) (uint64, error) {
+	c.saves.Add(1)
+	return c.Store.SaveSession(ctx, r)
+}
+
+func (c *countingBackend) Denied(ctx context.Context, id string) (bool, error) {
+	c.denied.Add(1)
+	return c.Store.Denied(ctx, id)
+}
+
+func (c *countingBackend) Deny(ctx context.Context, id string, until time.Time) error {
+	if c.denyDown.Load() {
+		return errDown
+	}
+	return c.Store.Deny(ctx, id, until)
+}
+
+// TestJWTProfileStoreCalls: a JWT profile view costs one store call, the
+// compare-and-swap that counts it in the login's family (which is also
+// what tells that the login has not ended); the deny list is not read.
+func TestJWTProfileStoreCalls(t *testing.T) {
+	cb := &countingBackend{Store: newMem(t)}
+	ts := newServer(t, cb, server.Config{})
+	b := newBrowser(t, ts.URL)
+	b.register("ivan", "password nine")
+	b.login("jwt", "ivan", "password nine")
+	b.profile("jwt")
+	reads, saves, denied := cb.reads.Load(), cb.saves.Load(), cb.denied.Load()
+	for i := 2; i <= 4; i++ {
+		if got, want := b.profile("jwt"), fmt.Sprintf("welcome ivan with the count: %d", i); got != want {
+			t.Fatalf("view %d: %q, want %q", i, got, want)
+		}
+	}
+	if r, s, d := cb.reads.Load()-reads, cb.saves.Load()-saves, cb.denied.Load()-denied; r != 0 || s != 3 || d != 0 {
+		t.Errorf("3 views: %d reads, %d saves, %d deny-list reads; want 0, 3, 0", r, s, d)
+	}
+}
+
+// TestJWTLogoutEndsTheLoginFirst: when the deny list cannot be written,
+// logout answers 503, but the login has already ended: the access token
+// no longer reaches the profile or the API.
+func TestJWTLogoutEndsTheLoginFirst(t *testing.T) {
+	cb := &countingBackend{Store: newMem(t)}
+	ts := newServer(t, cb, server.Config{})
+	b := newBrowser(t, ts.URL)
+	b.register("judy", "password ten")
+	b.login("jwt", "judy", "password ten")
+	access := b.cookie("sk_access")
+	cb.denyDown.Store(true)
+	if r := b.post("/jwt/logout", nil); r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("logout with the deny list down: %d, want 503", r.Status)
+	}
+	if r := withCookie(t, ts.URL, "/jwt/profile", "sk_access="+access); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/jwt/login") {
+		t.Errorf("the access token after the failed logout: %d %q, want 303 to the login page", r.Status, r.Location)
+	}
+	wantInvalidToken(t, "the access token after the failed logout", api(t, ts.URL, "GET", "/api/me", "", access))
 }

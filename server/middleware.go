@@ -50,7 +50,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		var b [8]byte
 		rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
-		w.Header().Set("X-Request-Id", id)
+		w.Header()["X-Request-Id"] = []string{id}
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
@@ -61,15 +61,24 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if pattern == "" {
 			pattern = "unmatched"
 		}
-		elapsed := time.Since(start)
-		s.metrics.observeRequest(pattern, r.Method, rec.status, elapsed)
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		end := time.Now()
+		s.metrics.observeRequest(pattern, r.Method, rec.status, end.Sub(start))
+		ctx := r.Context()
+		if !s.log.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
+		// The record is made here rather than by Logger.LogAttrs, which
+		// also looks up the caller's program counter (the line has no
+		// source) at a cost of its own on every request.
+		line := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+		line.AddAttrs(
 			slog.String("method", r.Method),
 			slog.String("route", pattern),
 			slog.Int("status", rec.status),
-			slog.Duration("duration", elapsed),
+			slog.Duration("duration", end.Sub(start)),
 			slog.String("request_id", id),
 		)
+		_ = s.log.Handler().Handle(ctx, line)
 	})
 }
 

@@ -11,10 +11,17 @@ type profilePage struct {
 	Count      int64
 	LogoutHref string
 
-	// Session mode only: the user's sessions, and where "log out
-	// everywhere" posts. Empty in the other modes.
+	// SessionsHref links to the list of the user's sessions (session mode
+	// only; empty in the other modes).
+	SessionsHref string
+}
+
+// sessionsPage is the data of templates/sessions.html.
+type sessionsPage struct {
+	Username        string
 	Sessions        []sessionRow
 	LogoutAllAction string
+	ProfileHref     string
 }
 
 // logoutPage is the data of templates/logout.html.
@@ -62,5 +69,9 @@ func unmarshalProfile(b []byte) (profileData, bool) {
 // noStore marks a response as private to this moment: pages that show a
 // user's data must not be kept by any cache.
 func noStore(w http.ResponseWriter) {
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header()["Cache-Control"] = noStoreValue
 }
+
+// noStoreValue is shared by every response's header, as the security
+// headers are.
+var noStoreValue = []string{"no-store"}

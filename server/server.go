@@ -147,6 +147,7 @@ type Server struct {
 	pages    *pages
 	metrics  *metrics
 	logins   *loginGate
+	profiles *profileSkeletons
 	log      *slog.Logger
 	handler  http.Handler
 }
@@ -201,6 +202,7 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.profiles = newProfileSkeletons(s.pages.byName["profile"])
 	s.handler = s.routes()
 	return s, nil
 }

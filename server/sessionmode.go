@@ -23,6 +23,7 @@ func (s *Server) sessionRoutes(mux *http.ServeMux) {
 	handle("GET /session/login", s.sessionLoginForm)
 	handle("POST /session/login", s.sessionLogin)
 	handle("GET /session/profile", s.sessionProfile)
+	handle("GET /session/sessions", s.sessionList)
 	handle("GET /session/logout", s.sessionLogoutForm)
 	handle("POST /session/logout", s.sessionLogout)
 	handle("POST /session/logout-all", s.sessionLogoutAll)
@@ -63,7 +64,7 @@ func (s *Server) sessionLogin(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// sessionRow is one line of the profile's list of the user's sessions.
+// sessionRow is one line of the list of the user's sessions.
 type sessionRow struct {
 	Kind      string // what LoginKind says: session, JWT login, cookie login
 	Created   time.Time
@@ -72,9 +73,10 @@ type sessionRow struct {
 	Current   bool
 }
 
-// sessionProfile counts the view in the session and lists the user's
-// sessions. The count is saved by compare-and-swap as the page goes out, so
-// concurrent views all count.
+// sessionProfile counts the view in the session. The count is saved by
+// compare-and-swap as the page goes out, so concurrent views all count. The
+// list of the user's sessions is a page of its own (sessionList), so that a
+// view costs one read and one write of the session, nothing more.
 func (s *Server) sessionProfile(w http.ResponseWriter, r *http.Request) {
 	ss := session.From(r)
 	user := ss.User()
@@ -82,13 +84,30 @@ func (s *Server) sessionProfile(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/session/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
 		return
 	}
-	// List first: if the store fails here the count must not move.
+	count := ss.Increment("count", 1)
+	noStore(w)
+	s.renderProfile(w, "Profile: server-side session", profilePage{
+		Username:     user,
+		Count:        count,
+		LogoutHref:   "/session/logout",
+		SessionsHref: "/session/sessions",
+	})
+}
+
+// sessionList lists where the user is logged in: server-side sessions and
+// JWT or API logins, marking this browser, with "log out everywhere".
+func (s *Server) sessionList(w http.ResponseWriter, r *http.Request) {
+	ss := session.From(r)
+	user := ss.User()
+	if user == "" {
+		http.Redirect(w, r, "/session/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		return
+	}
 	recs, err := s.sessions.Sessions(r.Context(), user)
 	if err != nil {
 		s.unavailable(w, r, "listing sessions", err)
 		return
 	}
-	count := ss.Increment("count", 1)
 	current, _ := ss.ID()
 	rows := make([]sessionRow, len(recs))
 	for i, rec := range recs {
@@ -101,12 +120,11 @@ func (s *Server) sessionProfile(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	noStore(w)
-	s.render(w, http.StatusOK, "profile", "Profile: server-side session", profilePage{
+	s.render(w, http.StatusOK, "sessions", "Where you are logged in", sessionsPage{
 		Username:        user,
-		Count:           count,
-		LogoutHref:      "/session/logout",
 		Sessions:        rows,
 		LogoutAllAction: "/session/logout-all",
+		ProfileHref:     "/session/profile",
 	})
 }
 

@@ -38,16 +38,28 @@ func openSQLite(t *testing.T, path string) *sqlitestore.Store {
 	return st
 }
 
-// TestSessionProfileListsSessions: the profile shows where the user is
-// logged in, marking this browser.
-func TestSessionProfileListsSessions(t *testing.T) {
+// TestSessionListsSessions: the profile links to the list of where the
+// user is logged in, which marks this browser; viewing the list does not
+// count as a profile view. Without a login the list sends the browser to
+// log in and back.
+func TestSessionListsSessions(t *testing.T) {
 	ts := newMemServer(t)
 	b := newBrowser(t, ts.URL)
 	b.register("lister", "password twelve")
 	b.login("session", "lister", "password twelve")
-	page := b.get("/session/profile").Body
-	if !strings.Contains(page, "this browser") || !strings.Contains(page, "Go-http-client") {
-		t.Errorf("the profile does not list this session with its user agent:\n%s", page)
+	profile := b.get("/session/profile").Body
+	if !strings.Contains(profile, `href="/session/sessions"`) {
+		t.Errorf("the profile does not link to the list of sessions:\n%s", profile)
+	}
+	r := b.get("/session/sessions")
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, "this browser") || !strings.Contains(r.Body, "Go-http-client") {
+		t.Errorf("the list does not show this session with its user agent: %d\n%s", r.Status, r.Body)
+	}
+	if got := b.profile("session"); got != "welcome lister with the count: 2" {
+		t.Errorf("after viewing the list, the profile says %q; want count 2", got)
+	}
+	if r := newBrowser(t, ts.URL).get("/session/sessions"); r.Status != http.StatusSeeOther || r.Location != "/session/login?next=%2Fsession%2Fsessions" {
+		t.Errorf("the list without a login: %d %q, want 303 to the login page", r.Status, r.Location)
 	}
 }
 
@@ -88,9 +100,9 @@ func TestSessionLogoutAll(t *testing.T) {
 	laptop.login("session", "carol", "password three")
 	phone.login("session", "Carol", "password three")
 	other.login("session", "dan", "password seven")
-	page := phone.get("/session/profile").Body
+	page := phone.get("/session/sessions").Body
 	if n := strings.Count(page, "<tr><td>"); n != 2 {
-		t.Errorf("carol's profile lists %d sessions, want 2", n)
+		t.Errorf("carol's list shows %d sessions, want 2", n)
 	}
 
 	if r := phone.post("/session/logout-all", nil); r.Status != http.StatusSeeOther || r.Location != "/session/login" {

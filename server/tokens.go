@@ -16,8 +16,15 @@ import (
 type tokens struct {
 	ring      *token.Ring
 	issuer    *token.Issuer
-	verifier  *token.Verifier
+	verifier  *token.Verifier // checks the deny list too
 	refresher *token.Refresher
+
+	// signatures checks tokens without reading the deny list, for
+	// requests that read the token's login (its refresh family) anyway:
+	// every logout ends the login before it deny-lists the token (see
+	// revoke), so a token whose login lives is on no deny list, and the
+	// family read is the revocation check, at one store read fewer.
+	signatures *token.Verifier
 }
 
 func newTokens(ctx context.Context, backend Backend, cfg Config, m *metrics) (*tokens, error) {
@@ -40,13 +47,18 @@ func newTokens(ctx context.Context, backend Backend, cfg Config, m *metrics) (*t
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	t.verifier, err = token.NewVerifier(ring, token.VerifierOptions{
+	verifierOpts := token.VerifierOptions{
 		Issuer:   cfg.TokenIssuer,
 		Audience: cfg.TokenAudience,
 		Leeway:   cfg.TokenLeeway,
-		DenyList: backend,
 		Now:      cfg.Now,
-	})
+	}
+	t.signatures, err = token.NewVerifier(ring, verifierOpts)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	verifierOpts.DenyList = backend
+	t.verifier, err = token.NewVerifier(ring, verifierOpts)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -106,7 +118,7 @@ func (t *tokens) issue(ctx context.Context, fam token.Family, refresh string) (p
 // the client must log in or refresh again, anything else when the store
 // could not answer.
 func (t *tokens) check(ctx context.Context, access string) (token.Claims, error) {
-	c, err := t.verifier.Verify(ctx, access)
+	c, err := t.signatures.Verify(ctx, access)
 	if err != nil {
 		return c, err
 	}
@@ -149,14 +161,16 @@ func (t *tokens) countView(ctx context.Context, c token.Claims) (int64, error) {
 	return count, sameOwner(c, fam)
 }
 
-// revoke ends the login c belongs to: its access token is deny-listed until
-// it expires and its family ends, so neither the access token nor any
-// refresh token of the login is accepted again, from any client.
+// revoke ends the login c belongs to: its family ends and its access
+// token is deny-listed until it expires, so neither the access token nor
+// any refresh token of the login is accepted again, from any client. The
+// family ends first: requests that check it (signatures) refuse the token
+// from then on, even if deny-listing it then fails.
 func (t *tokens) revoke(ctx context.Context, c token.Claims) error {
-	if err := t.verifier.Revoke(ctx, c); err != nil {
+	if err := t.refresher.Revoke(ctx, c.Session); err != nil {
 		return err
 	}
-	return t.refresher.Revoke(ctx, c.Session)
+	return t.verifier.Revoke(ctx, c)
 }
 
 // isRejected reports whether err means the token is not acceptable, as

@@ -35,6 +35,70 @@ func TestNoLostUpdates(t *testing.T) {
 	}
 }
 
+// TestBurstOnOneSessionSavesTogether: concurrent requests of one process
+// on one session do not collide in the store: the reads and the saves that
+// queue behind one in progress are made together, and every save is a
+// compare-and-swap that succeeds. Every increment counts.
+func TestBurstOnOneSessionSavesTogether(t *testing.T) {
+	f := newFixture(t, session.Options{})
+	token := mustToken(t, f.serve(counter, ""))
+	loads, saves := f.store.loads.Load(), f.store.saves.Load()
+	const n = 100
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { f.serve(counter, token) })
+	}
+	wg.Wait()
+	if got := f.store.conflicts.Load(); got != 0 {
+		t.Errorf("%d concurrent increments lost %d compare-and-swaps, want none", n, got)
+	}
+	if got := f.store.saves.Load() - saves; got < 1 || got > n {
+		t.Errorf("%d concurrent increments took %d saves, want 1 to %d", n, got, n)
+	}
+	if got := f.store.loads.Load() - loads; got < 1 || got > n {
+		t.Errorf("%d concurrent increments took %d reads, want 1 to %d (no reloads after conflicts)", n, got, n)
+	}
+	if got := f.count(token); got != n+1 {
+		t.Errorf("after 1 + %d concurrent increments the count is %d", n, got)
+	}
+}
+
+// TestSaveByAnotherProcessStillCounts: a second manager on the same store
+// (another server instance) saves between this manager's saves. This
+// manager's memory of its last save is then outdated; its next save
+// conflicts, reads the store again and keeps both increments.
+func TestSaveByAnotherProcessStillCounts(t *testing.T) {
+	f := newFixture(t, session.Options{})
+	other := session.New(f.store, session.Options{Now: f.clock.Now})
+	token := mustToken(t, f.serve(counter, ""))
+	serveOther := func() {
+		r := httptest.NewRequest("GET", "http://example.com/", nil)
+		r.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: token})
+		other.Handler(http.HandlerFunc(counter)).ServeHTTP(httptest.NewRecorder(), r)
+	}
+	// A request of this manager loads the session, then the other
+	// instance saves twice before it saves.
+	loaded, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		f.serve(func(w http.ResponseWriter, r *http.Request) {
+			close(loaded)
+			<-release
+			counter(w, r)
+		}, token)
+	}()
+	<-loaded
+	f.serve(counter, token) // this manager remembers version 3
+	serveOther()
+	serveOther()
+	close(release)
+	<-done
+	f.serve(counter, token)
+	if got := f.count(token); got != 6 {
+		t.Errorf("count = %d, want 6 (1 + 5 increments from two instances)", got)
+	}
+}
+
 // Changes of different keys made by two overlapping requests are both kept,
 // whichever saves first.
 func TestOverlappingRequestsKeepBothChanges(t *testing.T) {

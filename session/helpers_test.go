@@ -24,8 +24,8 @@ var errDown = errors.New("store is down")
 // failing them on demand, as a store that went down would.
 type watchedStore struct {
 	store.Sessions
-	loads, saves, deletes atomic.Int64
-	down                  atomic.Bool
+	loads, saves, conflicts, deletes atomic.Int64
+	down                             atomic.Bool
 }
 
 func (w *watchedStore) Session(ctx context.Context, id store.SessionID) (store.Record, error) {
@@ -41,7 +41,11 @@ func (w *watchedStore) SaveSession(ctx context.Context, r store.Record) (uint64,
 	if w.down.Load() {
 		return 0, errDown
 	}
-	return w.Sessions.SaveSession(ctx, r)
+	v, err := w.Sessions.SaveSession(ctx, r)
+	if errors.Is(err, store.ErrConflict) {
+		w.conflicts.Add(1)
+	}
+	return v, err
 }
 
 func (w *watchedStore) DeleteSession(ctx context.Context, id store.SessionID) error {

@@ -83,7 +83,8 @@ func (s *Session) create() error {
 // update saves a stored session by compare-and-swap. When another request
 // saved first, it reloads the newest record, applies this request's changes
 // to it again and retries, after a short random pause, at most MaxRetries
-// times.
+// times. Saves of one session that arrive while another is in progress are
+// combined into one (see combine.go).
 func (s *Session) update() error {
 	m := s.m
 	now := m.opts.Now()
@@ -91,62 +92,7 @@ func (s *Session) update() error {
 	if !s.dirty && !touch {
 		return nil
 	}
-	lock := &m.locks[s.rec.ID[0]%byte(len(m.locks))]
-	lock.Lock()
-	defer lock.Unlock()
-	ctx, cancel := m.storeContext(s.r.Context())
-	defer cancel()
-	for attempt := 0; ; attempt++ {
-		rec := s.rec
-		rec.User = s.user
-		rec.Data = encode(nil, s.values)
-		if s.dirty {
-			if err := m.checkSize(len(rec.Data), len(s.rec.Data)); err != nil {
-				return fmt.Errorf("session: save: %w", err)
-			}
-		}
-		rec.LastSeen = now
-		rec.Expires = m.expires(rec.Created, now)
-		v, err := m.store.SaveSession(ctx, rec)
-		if err == nil {
-			rec.Version = v
-			s.rec = rec
-			s.forgetChanges()
-			return nil
-		}
-		if !errors.Is(err, store.ErrConflict) {
-			return fmt.Errorf("session: save: %w", err)
-		}
-		if !s.dirty {
-			// Only a touch, and another request saved first, which
-			// extended the idle deadline just as well.
-			return nil
-		}
-		if attempt >= m.opts.MaxRetries {
-			return fmt.Errorf("session: save: gave up after %d conflicting saves: %w", attempt+1, err)
-		}
-		if err := store.WaitAfterConflict(ctx, attempt); err != nil {
-			return fmt.Errorf("session: save: waiting after a conflict: %w", err)
-		}
-		fresh, err := m.store.Session(ctx, rec.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			s.ended()
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("session: save: reloading after a conflict: %w", err)
-		}
-		values, err := decode(fresh.Data)
-		if err != nil || !m.live(fresh, now) {
-			s.ended()
-			return nil
-		}
-		s.rec, s.values, s.user = fresh, values, fresh.User
-		for _, o := range s.ops {
-			s.apply(o)
-		}
-		m.retried()
-	}
+	return m.lockFor(s.rec.ID).save(m, s, now)
 }
 
 // ended handles a session that another request destroyed (logout, "log out

@@ -29,6 +29,9 @@ type Session struct {
 	hadCookie     bool // the request carried a session cookie
 	issued        bool // token was generated during this request
 	headerWritten bool // the status line went out; the cookie is final
+
+	w      writer // the response writer of Manager.Handler, allocated with the session
+	opsBuf [2]op  // room for the first changes, allocated with the session
 }
 
 type opKind uint8
@@ -72,18 +75,24 @@ func (s *Session) change(o op) {
 // apply applies o to the values, without recording it. It returns the new
 // value of an increment.
 func (s *Session) apply(o op) int64 {
+	return o.applyTo(s.values, &s.user)
+}
+
+// applyTo applies o to values and user. It returns the new value of an
+// increment.
+func (o op) applyTo(values map[string]any, user *string) int64 {
 	switch o.kind {
 	case opPut:
-		s.values[o.key] = o.value
+		values[o.key] = o.value
 	case opDelete:
-		delete(s.values, o.key)
+		delete(values, o.key)
 	case opIncrement:
-		n, _ := s.values[o.key].(int64)
+		n, _ := values[o.key].(int64)
 		n += o.delta
-		s.values[o.key] = n
+		values[o.key] = n
 		return n
 	case opSetUser:
-		s.user = o.key
+		*user = o.key
 	}
 	return 0
 }
@@ -196,7 +205,8 @@ func (s *Session) reset() {
 
 // forgetChanges drops the recorded changes: they are saved, or not to be.
 func (s *Session) forgetChanges() {
-	s.ops, s.dirty = nil, false
+	clear(s.ops) // drop references to the values put
+	s.ops, s.dirty = s.ops[:0], false
 }
 
 // empty reports whether there is nothing worth storing.

@@ -35,6 +35,10 @@ func validToken(v string) bool {
 	}
 	// 43 characters carry 258 bits; the last character must leave the two
 	// spare bits zero, or two spellings would name one token.
-	_, err := base64.RawURLEncoding.Strict().DecodeString(v)
+	var b [tokenBytes]byte
+	_, err := strictToken.Decode(b[:], []byte(v))
 	return err == nil
 }
+
+// strictToken decodes tokens, refusing non-zero spare bits.
+var strictToken = base64.RawURLEncoding.Strict()

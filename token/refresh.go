@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"sessionkit/store"
@@ -78,6 +79,39 @@ type Family struct {
 type Refresher struct {
 	store store.Sessions
 	opts  RefreshOptions
+
+	// locks serialize the changes of one family within this process, so
+	// that concurrent requests of a login (a burst of profile views) do not
+	// collide in the store. Other processes still race through the store's
+	// compare-and-swap.
+	locks [64]familyLock
+}
+
+// familyLock serializes the changes of the families whose record ids fall
+// on it, and remembers the record this process saved last under it. Update
+// starts from that record instead of reading the store: if another process
+// changed or ended the family since, the compare-and-swap fails and Update
+// reads the store as before. Rotate always reads the store: what it
+// decides (reuse revokes the family) must rest on the stored state.
+type familyLock struct {
+	mu   sync.Mutex
+	last store.Record // Version 0: nothing remembered
+}
+
+// lockFor returns the lock of the family kept under id.
+func (r *Refresher) lockFor(id store.SessionID) *familyLock {
+	return &r.locks[id[0]%byte(len(r.locks))]
+}
+
+// remember keeps rec as the last record saved under id, or forgets what
+// was kept when err is not nil. The caller holds l.mu.
+func (l *familyLock) remember(id store.SessionID, rec store.Record, err error) {
+	switch {
+	case err == nil:
+		l.last = rec
+	case l.last.ID == id:
+		l.last = store.Record{}
+	}
 }
 
 // NewRefresher returns a Refresher keeping families in s.
@@ -132,9 +166,15 @@ func (r *Refresher) Start(ctx context.Context, user, userAgent string) (Family, 
 	}
 	st := familyState{current: []tokenHash{h}}
 	rec.Data = st.encode()
-	if _, err := r.store.SaveSession(ctx, rec); err != nil {
+	l := r.lockFor(rec.ID)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v, err := r.store.SaveSession(ctx, rec)
+	if err != nil {
 		return Family{}, "", fmt.Errorf("token: starting a refresh family: %w", err)
 	}
+	rec.Version = v
+	l.remember(rec.ID, rec, nil)
 	return family(sid, rec, st), tok, nil
 }
 
@@ -157,8 +197,11 @@ func (r *Refresher) Rotate(ctx context.Context, tok string) (Family, string, err
 	}
 	sid := familySID(fid)
 	id := familyRecordID(sid)
+	l := r.lockFor(id)
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	var next string
-	rec, st, err := r.modify(ctx, id, "rotating a refresh token", func(rec *store.Record, st *familyState) error {
+	rec, st, err := r.modify(ctx, id, "rotating a refresh token", nil, func(rec *store.Record, st *familyState) error {
 		now := r.opts.Now()
 		var nh tokenHash
 		switch {
@@ -182,6 +225,7 @@ func (r *Refresher) Rotate(ctx context.Context, tok string) (Family, string, err
 		rec.Expires = r.expiry(rec.Created, now)
 		return nil
 	})
+	l.remember(id, rec, err)
 	if errors.Is(err, ErrReused) {
 		return family(sid, rec, st), "", err
 	}
@@ -217,11 +261,20 @@ func (r *Refresher) Update(ctx context.Context, id string, fn func(data []byte) 
 	if !ok {
 		return Family{}, invalid("malformed family id")
 	}
-	rec, st, err := r.modify(ctx, familyRecordID(sid), "updating a refresh family", func(_ *store.Record, st *familyState) error {
+	rid := familyRecordID(sid)
+	l := r.lockFor(rid)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var last *store.Record
+	if l.last.ID == rid && l.last.Version > 0 {
+		last = &l.last
+	}
+	rec, st, err := r.modify(ctx, rid, "updating a refresh family", last, func(_ *store.Record, st *familyState) error {
 		var err error
 		st.data, err = fn(st.data)
 		return err
 	})
+	l.remember(rid, rec, err)
 	if err != nil {
 		return Family{}, err
 	}
@@ -231,9 +284,11 @@ func (r *Refresher) Update(ctx context.Context, id string, fn func(data []byte) 
 // modify reads the family kept under id, lets change alter it (an error
 // from change is returned as it is), and saves it by compare-and-swap; if
 // another request changed the family meanwhile, it pauses, reads it again
-// and runs change on the newer family, at most MaxRetries times. doing
-// names the work in errors.
-func (r *Refresher) modify(ctx context.Context, id store.SessionID, doing string,
+// and runs change on the newer family, at most MaxRetries times. A non-nil
+// last is a record of the family this process saved: the first attempt
+// starts from it, without reading the store, unless it has expired. doing
+// names the work in errors. The caller holds the family's lock.
+func (r *Refresher) modify(ctx context.Context, id store.SessionID, doing string, last *store.Record,
 	change func(rec *store.Record, st *familyState) error) (store.Record, familyState, error) {
 	for attempt := range r.opts.MaxRetries + 1 {
 		if attempt > 0 {
@@ -244,7 +299,15 @@ func (r *Refresher) modify(ctx context.Context, id store.SessionID, doing string
 				r.opts.OnRetry()
 			}
 		}
-		rec, st, err := r.load(ctx, id)
+		var rec store.Record
+		var st familyState
+		var err error
+		if attempt == 0 && last != nil && r.opts.Now().Before(last.Expires) {
+			rec = *last
+			st, err = decodeFamily(rec.Data)
+		} else {
+			rec, st, err = r.load(ctx, id)
+		}
 		if err != nil {
 			return rec, st, err
 		}
@@ -273,7 +336,12 @@ func (r *Refresher) Revoke(ctx context.Context, id string) error {
 	if !ok {
 		return invalid("malformed family id")
 	}
-	if err := r.store.DeleteSession(ctx, familyRecordID(sid)); err != nil {
+	rid := familyRecordID(sid)
+	l := r.lockFor(rid)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.remember(rid, store.Record{}, ErrRevoked)
+	if err := r.store.DeleteSession(ctx, rid); err != nil {
 		return fmt.Errorf("token: revoking a refresh family: %w", err)
 	}
 	return nil

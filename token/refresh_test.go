@@ -739,3 +739,96 @@ func TestNewRefresher(t *testing.T) {
 	_, _, err = r.Rotate(context.Background(), tok)
 	wantEnded(t, err, true)
 }
+
+// countingSessions is a store.Sessions that counts the calls reaching it.
+type countingSessions struct {
+	store.Sessions
+	reads, saves, conflicts atomic.Int64
+}
+
+func (c *countingSessions) Session(ctx context.Context, id store.SessionID) (store.Record, error) {
+	c.reads.Add(1)
+	return c.Sessions.Session(ctx, id)
+}
+
+func (c *countingSessions) SaveSession(ctx context.Context, r store.Record) (uint64, error) {
+	c.saves.Add(1)
+	v, err := c.Sessions.SaveSession(ctx, r)
+	if errors.Is(err, store.ErrConflict) {
+		c.conflicts.Add(1)
+	}
+	return v, err
+}
+
+// incrementData is an Update function counting in the family's data.
+func incrementData(data []byte) ([]byte, error) {
+	n, _ := strconv.Atoi(string(data))
+	return []byte(strconv.Itoa(n + 1)), nil
+}
+
+// TestRefreshUpdateBurst: concurrent updates of one family in one process
+// each cost one compare-and-swap that succeeds, and no read: the process
+// starts from the record it saved last.
+func TestRefreshUpdateBurst(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	cs := &countingSessions{Sessions: newMemstore(t, clock)}
+	r := newRefresher(t, cs, clock, token.RefreshOptions{})
+	f, _ := start(t, r, "alice")
+	reads, saves := cs.reads.Load(), cs.saves.Load()
+	const n = 50
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			if _, err := r.Update(ctx, f.ID, incrementData); err != nil {
+				t.Errorf("Update: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := cs.saves.Load() - saves; got != n || cs.conflicts.Load() != 0 {
+		t.Errorf("%d concurrent updates took %d saves (%d conflicts), want %d and none", n, got, cs.conflicts.Load(), n)
+	}
+	if got := cs.reads.Load() - reads; got != 0 {
+		t.Errorf("%d concurrent updates read the store %d times, want 0", n, got)
+	}
+	if got, err := r.Family(ctx, f.ID); err != nil || string(got.Data) != strconv.Itoa(n) {
+		t.Fatalf("after %d updates: data %q, %v", n, got.Data, err)
+	}
+}
+
+// TestRefreshUpdateAfterAnotherInstance: another instance on the same
+// store rotates, updates or ends the family between two updates of this
+// one. This instance's memory of the family is then outdated: its update
+// must not undo the rotation, lose the other update, or revive the family.
+func TestRefreshUpdateAfterAnotherInstance(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	ms := newMemstore(t, clock)
+	here := newRefresher(t, ms, clock, token.RefreshOptions{})
+	there := newRefresher(t, ms, clock, token.RefreshOptions{})
+	f, tok := start(t, here, "alice")
+	if _, err := here.Update(ctx, f.ID, incrementData); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := there.Update(ctx, f.ID, incrementData); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	_, next := rotate(t, there, tok)
+	got, err := here.Update(ctx, f.ID, incrementData)
+	if err != nil || string(got.Data) != "3" {
+		t.Fatalf("update after the other instance's: data %q, %v; want 3", got.Data, err)
+	}
+	clock.Advance(time.Minute)
+	rotate(t, here, next) // the token the other instance issued is current
+
+	if err := there.Revoke(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = here.Update(ctx, f.ID, incrementData)
+	wantEnded(t, err, false)
+	_, err = there.Family(ctx, f.ID)
+	wantEnded(t, err, false)
+}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,8 +53,14 @@ type Verifier struct {
 	keys      KeySource
 	opts      VerifierOptions
 	validator *jwt.Validator
+	parser    *jwt.Parser    // access tokens: header and claims decoded once
 	noRoots   *x509.CertPool // empty: any x5c chain fails at once
 }
+
+// accessHeaders are the header parameters an access token may carry.
+// Anything else (a key or a key URL, "crit", "b64", "nonce", ...) is
+// refused: the key is chosen by kid among our own keys, nothing else.
+var accessHeaders = map[string]bool{"alg": true, "kid": true, "typ": true, "cty": true}
 
 // NewVerifier returns a Verifier of tokens signed by keys. It fails when
 // Issuer or Audience is empty.
@@ -73,6 +79,13 @@ func NewVerifier(keys KeySource, opts VerifierOptions) (*Verifier, error) {
 	}
 	v := &Verifier{keys: keys, opts: opts, noRoots: x509.NewCertPool()}
 	v.validator = v.newValidator(opts.Now)
+	algs := make([]string, len(supportedAlgorithms))
+	for i, a := range supportedAlgorithms {
+		algs[i] = string(a)
+	}
+	// Claims are validated by Verify itself, which tells an expired token
+	// from an invalid one.
+	v.parser = jwt.NewParser(jwt.WithValidMethods(algs), jwt.WithStrictDecoding(), jwt.WithoutClaimsValidation())
 	return v, nil
 }
 
@@ -99,16 +112,30 @@ func (v *Verifier) newValidator(now func() time.Time) *jwt.Validator {
 // names. A deny-listed token wraps ErrRevoked. Any other error means the
 // deny list or the key store could not be read within ctx.
 func (v *Verifier) Verify(ctx context.Context, tok string) (Claims, error) {
-	payload, h, k, err := v.verifyJWS(ctx, tok)
-	if err != nil {
-		return Claims{}, err
+	if len(tok) > MaxTokenSize {
+		return Claims{}, invalid("longer than %d bytes", MaxTokenSize)
 	}
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !isAccessTokenType(typ) {
-		return Claims{}, invalid("typ %q is not %s", typ, AccessTokenType)
-	}
+	// golang-jwt splits the token, decodes its header and claims (once
+	// each: no second parse) and checks the signature with the key
+	// accessKey picks.
 	var wc wireClaims
-	if err := json.Unmarshal(payload, &wc); err != nil {
-		return Claims{}, invalid("claims are not a JSON object: %v", err)
+	var k *Key
+	var refused error // why accessKey gave no key
+	t, err := v.parser.ParseWithClaims(tok, &wc, func(t *jwt.Token) (any, error) {
+		k, refused = v.accessKey(ctx, t.Header)
+		if refused != nil {
+			return nil, refused
+		}
+		return k.verifying, nil
+	})
+	if refused != nil {
+		return Claims{}, refused
+	}
+	if err != nil {
+		return Claims{}, parseError(t, err)
+	}
+	if typ, _ := t.Header["typ"].(string); !isAccessTokenType(typ) {
+		return Claims{}, invalid("typ %q is not %s", typ, AccessTokenType)
 	}
 	c := wc.claims(k.ID)
 	if wc.Subject == "" || wc.ID == "" || wc.Session == "" {
@@ -130,6 +157,59 @@ func (v *Verifier) Verify(ctx context.Context, tok string) (Claims, error) {
 		}
 	}
 	return c, nil
+}
+
+// accessKey checks an access token's header and returns the key that must
+// have signed it: the one its kid names, whose algorithm its alg must be.
+// An error that is not ErrInvalid means the keys could not be loaded.
+func (v *Verifier) accessKey(ctx context.Context, h map[string]any) (*Key, error) {
+	for name := range h {
+		if !accessHeaders[name] {
+			return nil, invalid("header %q is not accepted", name)
+		}
+	}
+	kid, ok := h["kid"].(string)
+	if !ok && h["kid"] != nil {
+		return nil, invalid("kid is not a string")
+	}
+	set, err := v.keys.keySet(ctx, kid)
+	if set == nil || (err != nil && set.byID[kid] == nil) {
+		return nil, fmt.Errorf("token: loading keys: %w", err)
+	}
+	k, err := set.lookup(kid, v.opts.Now())
+	if err != nil {
+		return nil, err
+	}
+	if alg, _ := h["alg"].(string); alg != string(k.Algorithm) {
+		return nil, invalid("alg %q differs from key %q's %s", alg, k.ID, k.Algorithm)
+	}
+	return k, nil
+}
+
+// parseError describes why golang-jwt refused a token t (nil when it did
+// not split into three parts), as an error wrapping ErrInvalid.
+func parseError(t *jwt.Token, err error) error {
+	var corrupt base64.CorruptInputError
+	switch {
+	case t == nil:
+		return invalid("not a compact JWS: it must have three parts: %v", err)
+	case errors.As(err, &corrupt):
+		// Strict decoding: the spare bits of each segment's last character
+		// must be zero, so that exactly one string is each token.
+		return invalid("not a compact JWS in canonical base64url: %v", err)
+	case t.Header == nil:
+		return invalid("not a compact JWS: %v", err)
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		// The header decoded; the claims did not.
+		return invalid("claims are not a JSON object with the expected types: %v", err)
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid) || errors.Is(err, jwt.ErrTokenUnverifiable):
+		if alg, _ := t.Header["alg"].(string); !slices.Contains(supportedAlgorithms, jose.SignatureAlgorithm(alg)) {
+			return invalid("alg %q is not accepted", alg)
+		}
+		return invalid("signature: %v", err)
+	default:
+		return invalid("not a compact JWS: %v", err)
+	}
 }
 
 // onlyExpired reports whether claims that failed validation as expired

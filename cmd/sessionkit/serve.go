@@ -32,7 +32,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg, stderr)
+	// The log goes out in batches (a write per request would cost a system
+	// call each), warnings and errors at once, the rest within
+	// logFlushInterval, everything before serve returns.
+	ticker := time.NewTicker(logFlushInterval)
+	defer ticker.Stop()
+	logBuf := newLogBuffer(stderr, ticker.C)
+	defer logBuf.Close()
+	logger := slog.New(flushOnWarn{Handler: newLogger(cfg, logBuf).Handler(), buf: logBuf})
 
 	backend, err := openStore(ctx, cfg.Store)
 	if err != nil {

@@ -48,12 +48,14 @@ func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error)
 	if have != r.Version {
 		return 0, store.ErrConflict
 	}
-	if ok {
-		s.unindex(cur)
-	}
 	r.Version++
 	s.sessions[r.ID] = r
-	s.index(r)
+	if !ok || cur.User != r.User {
+		if ok {
+			s.unindex(cur)
+		}
+		s.index(r)
+	}
 	return r.Version, nil
 }
 

@@ -8,10 +8,7 @@ import (
 
 // Deny refuses id until the time until; a second call keeps the later time.
 func (s *Store) Deny(ctx context.Context, id string, until time.Time) error {
-	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO deny_list (id, until) VALUES (?, ?)
-		 ON CONFLICT (id) DO UPDATE SET until = MAX(until, excluded.until)`,
-		id, until.UnixNano())
+	_, err := s.stmts.deny.ExecContext(ctx, id, until.UnixNano())
 	if err != nil {
 		return fmt.Errorf("sqlitestore: deny: %w", err)
 	}
@@ -21,8 +18,7 @@ func (s *Store) Deny(ctx context.Context, id string, until time.Time) error {
 // Denied reports whether id is refused now.
 func (s *Store) Denied(ctx context.Context, id string) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM deny_list WHERE id = ? AND until > ?`, id, s.now().UnixNano()).Scan(&n)
+	err := s.stmts.denied.QueryRowContext(ctx, id, s.now().UnixNano()).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("sqlitestore: denied: %w", err)
 	}

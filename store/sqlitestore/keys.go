@@ -35,7 +35,7 @@ func (s *Store) Keys(ctx context.Context, purpose string) ([]store.Key, error) {
 // AddKey appends k to the keys of purpose, or returns store.ErrExists when
 // the purpose has a key with the same ID.
 func (s *Store) AddKey(ctx context.Context, purpose string, k store.Key) error {
-	_, err := s.db.ExecContext(ctx,
+	_, err := s.w.ExecContext(ctx,
 		`INSERT INTO keys (purpose, id, secret, created, seq)
 		 VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM keys WHERE purpose = ?))`,
 		purpose, k.ID, k.Secret, k.Created.UnixNano(), purpose)
@@ -51,7 +51,7 @@ func (s *Store) AddKey(ctx context.Context, purpose string, k store.Key) error {
 // DeleteKey removes the key of purpose named id, or returns
 // store.ErrNotFound.
 func (s *Store) DeleteKey(ctx context.Context, purpose, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM keys WHERE purpose = ? AND id = ?`, purpose, id)
+	res, err := s.w.ExecContext(ctx, `DELETE FROM keys WHERE purpose = ? AND id = ?`, purpose, id)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: delete key: %w", err)
 	}

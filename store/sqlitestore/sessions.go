@@ -18,9 +18,7 @@ const sessionColumns = `id, user, data, version, created, last_seen, expires, us
 // none or it has expired. Any other error means the database did not answer
 // (or ctx ended first).
 func (s *Store) Session(ctx context.Context, id store.SessionID) (store.Record, error) {
-	row := s.db.QueryRowContext(ctx,
-		`SELECT `+sessionColumns+` FROM sessions WHERE id = ? AND expires > ?`,
-		id[:], s.now().UnixNano())
+	row := s.stmts.session.QueryRowContext(ctx, id[:], s.now().UnixNano())
 	r, err := scanRecord(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Record{}, store.ErrNotFound
@@ -49,23 +47,22 @@ func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error)
 	case r.Version == 0:
 		// Insert, or take over the row of an expired record that cleanup
 		// has not deleted yet.
-		res, err = s.db.ExecContext(ctx,
-			`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, 1, ?, ?, ?, ?)
-			 ON CONFLICT (id) DO UPDATE SET
-				user = excluded.user, data = excluded.data, version = 1,
-				created = excluded.created, last_seen = excluded.last_seen,
-				expires = excluded.expires, user_agent = excluded.user_agent
-			 WHERE sessions.expires <= ?`,
+		res, err = s.stmts.insertSession.ExecContext(ctx,
 			r.ID[:], r.User, data, r.Created.UnixNano(), r.LastSeen.UnixNano(),
 			r.Expires.UnixNano(), r.UserAgent, now)
 	case r.Version < math.MaxInt64:
-		res, err = s.db.ExecContext(ctx,
-			`UPDATE sessions SET
-				user = ?, data = ?, version = version + 1, created = ?,
-				last_seen = ?, expires = ?, user_agent = ?
-			 WHERE id = ? AND version = ? AND expires > ?`,
-			r.User, data, r.Created.UnixNano(), r.LastSeen.UnixNano(),
-			r.Expires.UnixNano(), r.UserAgent, r.ID[:], int64(r.Version), now)
+		res, err = s.stmts.touchSession.ExecContext(ctx,
+			data, r.LastSeen.UnixNano(), r.Expires.UnixNano(), r.ID[:], int64(r.Version), now,
+			r.User, r.Created.UnixNano(), r.UserAgent)
+		if err == nil {
+			if n, nerr := res.RowsAffected(); nerr == nil && n == 0 {
+				// A conflict, or a save that changes the owner, the creation
+				// time or the user agent: the statement that sets them all.
+				res, err = s.stmts.updateSession.ExecContext(ctx,
+					r.User, data, r.Created.UnixNano(), r.LastSeen.UnixNano(),
+					r.Expires.UnixNano(), r.UserAgent, r.ID[:], int64(r.Version), now)
+			}
+		}
 	default:
 		// No stored record reaches this version: versions are SQLite
 		// integers, and this one could not be incremented.
@@ -87,7 +84,7 @@ func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error)
 // DeleteSession removes the record named id; a missing record is not an
 // error. An error means the database did not answer (or ctx ended first).
 func (s *Store) DeleteSession(ctx context.Context, id store.SessionID) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id[:]); err != nil {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id[:]); err != nil {
 		return fmt.Errorf("sqlitestore: delete session: %w", err)
 	}
 	return nil
@@ -131,7 +128,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int, error
 	// SQLite makes all the changes of a DELETE ... RETURNING on its first
 	// step, before the first row comes back: the rows describe a delete that
 	// has already happened as a whole.
-	rows, err := s.db.QueryContext(ctx,
+	rows, err := s.w.QueryContext(ctx,
 		`DELETE FROM sessions WHERE user = ? AND user <> '' RETURNING expires`, user)
 	if err != nil {
 		return 0, fmt.Errorf("sqlitestore: delete user sessions: %w", err)

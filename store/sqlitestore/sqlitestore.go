@@ -44,7 +44,14 @@ type Options struct {
 
 // Store is a SQLite-backed store. It is safe for concurrent use.
 type Store struct {
-	db   *sql.DB
+	// db reads, on several connections: in WAL mode readers do not wait
+	// for the writer. w writes, on one connection: SQLite lets one writer
+	// in at a time, and writers waiting on one connection queue in Go,
+	// where SQLite's busy handler would poll with sleeps of milliseconds.
+	db    *sql.DB
+	w     *sql.DB
+	stmts *statements
+
 	now  func() time.Time
 	stop chan struct{}
 	done chan struct{}
@@ -72,20 +79,32 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	db, err := sql.Open("sqlite", dsn(abs))
+	w, err := sql.Open("sqlite", dsn(abs))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	// SQLite has one writer at a time; a few connections let reads proceed
-	// beside it in WAL mode without piling up lock waits.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", dsn(abs))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, db); err != nil {
+	stmts, err := prepare(ctx, db, w)
+	if err != nil {
 		db.Close()
+		w.Close()
 		return nil, err
 	}
-	s := &Store{db: db, now: opts.Now, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{db: db, w: w, stmts: stmts, now: opts.Now, stop: make(chan struct{}), done: make(chan struct{})}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -111,8 +130,10 @@ func dsn(path string) string {
 	return u.String()
 }
 
-// DB returns the underlying database, for packages that keep their own
-// tables beside the store's. Callers must not close it.
+// DB returns the underlying database (the pool the store reads with), for
+// packages that keep their own tables beside the store's. Callers must not
+// close it. Its writes wait for the store's (and the store's for them) in
+// SQLite's busy handler.
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Ping reports whether the database answers a query before ctx ends.
@@ -131,7 +152,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.stop)
 		<-s.done
-		err = s.db.Close()
+		err = errors.Join(s.stmts.close(), s.db.Close(), s.w.Close())
 	})
 	return err
 }
@@ -169,7 +190,7 @@ func (s *Store) removeExpired(ctx context.Context, now time.Time) (int64, error)
 	var total int64
 	for _, e := range expiring {
 		for {
-			res, err := s.db.ExecContext(ctx, e.deleteBatch, now.UnixNano(), cleanupBatch)
+			res, err := s.w.ExecContext(ctx, e.deleteBatch, now.UnixNano(), cleanupBatch)
 			if err != nil {
 				return total, fmt.Errorf("sqlitestore: cleanup %s: %w", e.table, err)
 			}

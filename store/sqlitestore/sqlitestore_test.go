@@ -135,3 +135,57 @@ func mustOpen(t *testing.T, path string) *sqlitestore.Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// TestSavePages: a save that keeps the session's owner, creation time and
+// user agent (every request's save) commits two pages to the WAL, the
+// row's and the expiry index's, not the index of users too; one that
+// changes the owner still saves the owner.
+func TestSavePages(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "pages.db")
+	s, err := sqlitestore.Open(ctx, path, sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Now()
+	r := store.Record{ID: store.HashToken("token"), User: "alice", Data: []byte("count=1"),
+		Created: now, LastSeen: now, Expires: now.Add(time.Hour), UserAgent: "curl"}
+	save := func() {
+		t.Helper()
+		v, err := s.SaveSession(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Version = v
+	}
+	walSize := func() int64 {
+		t.Helper()
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	save()
+	before := walSize()
+	const n = 20
+	for range n {
+		r.LastSeen = r.LastSeen.Add(time.Second)
+		r.Expires = r.Expires.Add(time.Second)
+		save()
+	}
+	const frame = 24 + 4096 // a WAL frame: header and page
+	if got := (walSize() - before) / n; got != 2*frame {
+		t.Errorf("a save wrote %d bytes to the WAL, want %d (two pages)", got, 2*frame)
+	}
+
+	r.User = "bob"
+	save()
+	if recs, err := s.UserSessions(ctx, "bob"); err != nil || len(recs) != 1 || recs[0].Version != r.Version {
+		t.Errorf("after a save that changed the owner, bob's sessions are %+v, %v", recs, err)
+	}
+	if recs, err := s.UserSessions(ctx, "alice"); err != nil || len(recs) != 0 {
+		t.Errorf("after a save that changed the owner, alice's sessions are %+v, %v", recs, err)
+	}
+}

@@ -16,7 +16,7 @@ import (
 // CreateUser adds u, or returns store.ErrExists when the name (compared
 // case-insensitively) is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.db.ExecContext(ctx,
+	_, err := s.w.ExecContext(ctx,
 		`INSERT INTO users (name, password_hash, created, updated) VALUES (?, ?, ?, ?)`,
 		u.Name, u.PasswordHash, u.Created.UnixNano(), u.Updated.UnixNano())
 	if isConstraint(err) {
@@ -32,9 +32,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 func (s *Store) User(ctx context.Context, name string) (store.User, error) {
 	var u store.User
 	var created, updated int64
-	err := s.db.QueryRowContext(ctx,
-		`SELECT name, password_hash, created, updated FROM users WHERE name = ?`, name).
-		Scan(&u.Name, &u.PasswordHash, &created, &updated)
+	err := s.stmts.user.QueryRowContext(ctx, name).Scan(&u.Name, &u.PasswordHash, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.User{}, store.ErrNotFound
 	}
@@ -48,14 +46,14 @@ func (s *Store) User(ctx context.Context, name string) (store.User, error) {
 // SetPasswordHash replaces the password hash of name, or returns
 // store.ErrNotFound.
 func (s *Store) SetPasswordHash(ctx context.Context, name, hash string, updated time.Time) error {
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.w.ExecContext(ctx,
 		`UPDATE users SET password_hash = ?, updated = ? WHERE name = ?`, hash, updated.UnixNano(), name)
 	return oneRow(res, err, "set password")
 }
 
 // DeleteUser removes the account named name, or returns store.ErrNotFound.
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
+	res, err := s.w.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
 	return oneRow(res, err, "delete user")
 }
 
