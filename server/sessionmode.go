@@ -94,8 +94,8 @@ func (s *Server) sessionProfile(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// sessionList lists where the user is logged in: server-side sessions and
-// JWT or API logins, marking this browser, with "log out everywhere".
+// sessionList lists where the user is logged in: server-side sessions,
+// JWT or API logins and cookie logins, marking this browser, with "log out everywhere".
 func (s *Server) sessionList(w http.ResponseWriter, r *http.Request) {
 	ss := session.From(r)
 	user := ss.User()
