@@ -32,6 +32,9 @@ var errCorrupt = errors.New("session: stored data is corrupt")
 
 // encode appends the encoding of values to dst.
 func encode(dst []byte, values map[string]any) []byte {
+	if dst == nil {
+		dst = make([]byte, 0, encodedSize(values))
+	}
 	dst = append(dst, codecVersion)
 	dst = binary.AppendUvarint(dst, uint64(len(values)))
 	for k, v := range values {
@@ -68,6 +71,24 @@ func encode(dst []byte, values map[string]any) []byte {
 		}
 	}
 	return dst
+}
+
+// encodedSize returns at least the length of the encoding of values, so
+// that encode allocates once.
+func encodedSize(values map[string]any) int {
+	n := 1 + binary.MaxVarintLen64
+	for k, v := range values {
+		n += binary.MaxVarintLen64 + len(k) + 1 + binary.MaxVarintLen64
+		switch v := v.(type) {
+		case string:
+			n += len(v)
+		case []byte:
+			n += len(v)
+		case float64:
+			n += 8
+		}
+	}
+	return n
 }
 
 // decode parses data written by encode. Empty data is an empty session.
