@@ -151,6 +151,20 @@ func (p *process) checkRaces() {
 	}
 }
 
+// logShows reports whether the process's log holds want within wait. The
+// server writes Info lines in batches (every 100 ms); warnings and errors
+// at once.
+func logShows(p *process, want string, wait time.Duration) bool {
+	deadline := time.Now().Add(wait)
+	for !strings.Contains(p.log.String(), want) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
 // lockedWriter collects the process's stdout and stderr.
 type lockedWriter struct {
 	mu sync.Mutex

@@ -286,7 +286,7 @@ func (s *Server) invalidToken(w http.ResponseWriter, detail string) {
 
 // apiUnavailable answers 503 when the store did not answer in time.
 func (s *Server) apiUnavailable(w http.ResponseWriter, r *http.Request, doing string, err error) {
-	s.log.Error("unavailable", "doing", doing, "err", err, "request_id", requestID(r))
+	s.log.Error("unavailable", "doing", doing, "err", err, "request_id", requestID(w))
 	w.Header().Set("Retry-After", "1")
 	s.problem(w, http.StatusServiceUnavailable, "the server could not reach its storage in time; nothing was changed, try again")
 }

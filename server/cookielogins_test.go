@@ -89,10 +89,10 @@ func TestLogoutEverywhereEndsEveryMode(t *testing.T) {
 			t.Fatalf("%s profile: %q", mode, got)
 		}
 	}
-	page := browsers["session"].get("/session/profile")
+	page := browsers["session"].get("/session/sessions")
 	for _, kind := range []string{server.KindSession, server.KindCookieLogin, server.KindJWTLogin} {
 		if !strings.Contains(page.Body, "<td>"+kind+"</td>") {
-			t.Errorf("the session profile does not list the %s", kind)
+			t.Errorf("the list of logins (/session/sessions) does not show the %s", kind)
 		}
 	}
 	if r := browsers["session"].post("/session/logout-all", nil); r.Status != http.StatusSeeOther {

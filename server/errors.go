@@ -21,7 +21,7 @@ func invalidInputMessage(err error) string {
 // failed or was too slow, and logs why. The client did nothing wrong and
 // nothing it sent was lost: it may retry.
 func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, doing string, err error) {
-	s.log.Error("unavailable", "doing", doing, "err", err, "request_id", requestID(r))
+	s.log.Error("unavailable", "doing", doing, "err", err, "request_id", requestID(w))
 	w.Header().Set("Retry-After", "1")
 	s.renderMessage(w, http.StatusServiceUnavailable, "Service unavailable",
 		"The server could not reach its storage in time. Nothing was changed; please try again in a moment.")

@@ -125,6 +125,10 @@ func headerCases() []headerCase {
 			headerCase{pattern: "POST " + logout, name: mode + " logout", send: post(fresh(mode), logout, noForm), status: 303},
 		)
 	}
+	cases = append(cases,
+		headerCase{pattern: "GET /session/sessions", name: "session list", send: get(user, "/session/sessions"), status: 200, html: true},
+		headerCase{pattern: "GET /session/sessions", name: "session list, logged out", send: get(anon, "/session/sessions"), status: 303},
+	)
 	return cases
 }
 

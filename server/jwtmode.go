@@ -116,16 +116,20 @@ func (s *Server) jwtProfile(w http.ResponseWriter, r *http.Request) {
 
 // jwtAuthenticate returns the claims of the request's access token. When
 // there is no valid one it answers (a redirect to refresh or to log in, or
-// 503) and returns false. It checks the signature and the claims; the
-// caller's own store access checks that the login has not ended, which is
-// also what refuses a logged-out token (see tokens.signatures).
+// 503) and returns false. It checks the signature, the claims and the deny
+// list; the caller's own store access checks that the login has not
+// ended. The deny list is read although the family's end refuses a
+// logged-out token too (see tokens.signatures): the profile then writes
+// its count without reading the family first, and a store that hangs must
+// fail the request on a read, before a write is sent that it would apply
+// later, after the request answered 503 ("nothing was changed").
 func (s *Server) jwtAuthenticate(ctx context.Context, w http.ResponseWriter, r *http.Request) (token.Claims, bool) {
 	access := s.cookieValue(r, s.accessCookieName(r))
 	if access == "" {
 		http.Redirect(w, r, jwtLoginPath+"?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
 		return token.Claims{}, false
 	}
-	c, err := s.tokens.signatures.Verify(ctx, access)
+	c, err := s.tokens.verifier.Verify(ctx, access)
 	switch {
 	case err == nil:
 		return c, true

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -9,18 +8,29 @@ import (
 	"time"
 )
 
-type requestIDKey struct{}
-
-// requestID returns the id logRequests gave r, or "" outside it.
-func requestID(r *http.Request) string {
-	id, _ := r.Context().Value(requestIDKey{}).(string)
-	return id
+// requestID returns the id logRequests gave the request whose response
+// w writes, or "" outside logRequests. (The id travels with the response
+// writer, not in the request's context: a context value costs a copy of
+// the request.)
+func requestID(w http.ResponseWriter) string {
+	for {
+		switch v := w.(type) {
+		case *statusRecorder:
+			return v.id[0]
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = v.Unwrap()
+		default:
+			return ""
+		}
+	}
 }
 
-// statusRecorder remembers the status a handler wrote, for the log.
+// statusRecorder remembers the status a handler wrote, for the log, and
+// carries the request's id.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	id     [1]string // the X-Request-Id header's value
 }
 
 func (w *statusRecorder) WriteHeader(code int) {
@@ -49,10 +59,10 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		var b [8]byte
 		rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
-		w.Header()["X-Request-Id"] = []string{id}
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 		rec := &statusRecorder{ResponseWriter: w}
+		rec.id[0] = hex.EncodeToString(b[:])
+		id := rec.id[0]
+		w.Header()["X-Request-Id"] = rec.id[:]
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
@@ -92,7 +102,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic serving request", "panic", v, "route", r.Pattern, "request_id", requestID(r))
+				s.log.Error("panic serving request", "panic", v, "route", r.Pattern, "request_id", requestID(w))
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
 		}()

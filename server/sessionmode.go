@@ -194,7 +194,7 @@ func newSessionManager(st store.Sessions, cfg Config, m *metrics, failed func(ht
 // grown past its size limit is this program's bug, not the client's: 500.
 func (s *Server) sessionFailed(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, session.ErrTooLarge) {
-		s.log.Error("session too large", "err", err, "request_id", requestID(r))
+		s.log.Error("session too large", "err", err, "request_id", requestID(w))
 		s.renderMessage(w, http.StatusInternalServerError, "Internal error",
 			"The server could not save your session. Nothing was changed.")
 		return

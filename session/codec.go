@@ -32,6 +32,9 @@ var errCorrupt = errors.New("session: stored data is corrupt")
 
 // encode appends the encoding of values to dst.
 func encode(dst []byte, values map[string]any) []byte {
+	if dst == nil {
+		dst = make([]byte, 0, encodedSize(values))
+	}
 	dst = append(dst, codecVersion)
 	dst = binary.AppendUvarint(dst, uint64(len(values)))
 	for k, v := range values {

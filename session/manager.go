@@ -221,15 +221,27 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 
 // load finds the request's session in the store, or starts an empty one.
 func (m *Manager) load(r *http.Request) (*Session, error) {
-	s := &Session{m: m, r: r, now: m.opts.Now(), values: map[string]any{}}
+	s := &Session{m: m, r: r, now: m.opts.Now()}
 	s.ops = s.opsBuf[:0]
+	if err := m.loadStored(r, s); err != nil {
+		return nil, err
+	}
+	if s.values == nil {
+		s.values = map[string]any{}
+	}
+	return s, nil
+}
+
+// loadStored fills s with the stored session the request's cookie names,
+// if there is one and it is live; otherwise it leaves s empty.
+func (m *Manager) loadStored(r *http.Request, s *Session) error {
 	c, err := r.Cookie(m.opts.Policy.Name(m.opts.CookieName, r))
 	if err != nil {
-		return s, nil // no cookie: a new, empty session
+		return nil // no cookie: a new, empty session
 	}
 	s.hadCookie = true
 	if !validToken(c.Value) {
-		return s, nil
+		return nil
 	}
 	// The read is bounded by Timeout, not canceled with the request:
 	// tying a context to the request's costs more than the read it bounds
@@ -239,25 +251,25 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	rec, err := m.reads.load(ctx, store.HashToken(c.Value))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return s, nil
+		return nil
 	case err != nil:
-		return nil, fmt.Errorf("session: load: %w", err)
+		return fmt.Errorf("session: load: %w", err)
 	}
 	if !m.live(rec, s.now) {
 		if m.opts.OnExpired != nil {
 			m.opts.OnExpired()
 		}
-		return s, nil
+		return nil
 	}
 	values, err := decode(rec.Data)
 	if err != nil {
 		// Not the record's id: even its hash is never logged.
 		m.opts.Logger.ErrorContext(r.Context(), "session record unreadable; starting a new session",
 			"user", rec.User, "err", err)
-		return s, nil
+		return nil
 	}
 	s.token, s.rec, s.values, s.user = c.Value, rec, values, rec.User
-	return s, nil
+	return nil
 }
 
 // live reports whether rec is within both its idle and absolute deadlines.

@@ -44,6 +44,12 @@ type VerifierOptions struct {
 	// writes to it.
 	DenyList store.DenyList
 
+	// CacheSize is how many verified tokens Verify remembers, so that a
+	// token presented again is not parsed and its signature not checked
+	// again (its key, its times and the deny list are checked every time).
+	// Zero means DefaultVerifyCacheSize; negative means none.
+	CacheSize int
+
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -55,6 +61,7 @@ type Verifier struct {
 	validator *jwt.Validator
 	parser    *jwt.Parser    // access tokens: header and claims decoded once
 	noRoots   *x509.CertPool // empty: any x5c chain fails at once
+	verified  *verifiedCache // nil: none
 }
 
 // accessHeaders are the header parameters an access token may carry.
@@ -77,7 +84,10 @@ func NewVerifier(keys KeySource, opts VerifierOptions) (*Verifier, error) {
 	if opts.Leeway < 0 {
 		opts.Leeway = 0
 	}
-	v := &Verifier{keys: keys, opts: opts, noRoots: x509.NewCertPool()}
+	if opts.CacheSize == 0 {
+		opts.CacheSize = DefaultVerifyCacheSize
+	}
+	v := &Verifier{keys: keys, opts: opts, noRoots: x509.NewCertPool(), verified: newVerifiedCache(opts.CacheSize)}
 	v.validator = v.newValidator(opts.Now)
 	algs := make([]string, len(supportedAlgorithms))
 	for i, a := range supportedAlgorithms {
@@ -115,32 +125,17 @@ func (v *Verifier) Verify(ctx context.Context, tok string) (Claims, error) {
 	if len(tok) > MaxTokenSize {
 		return Claims{}, invalid("longer than %d bytes", MaxTokenSize)
 	}
-	// golang-jwt splits the token, decodes its header and claims (once
-	// each: no second parse) and checks the signature with the key
-	// accessKey picks.
-	var wc wireClaims
-	var k *Key
-	var refused error // why accessKey gave no key
-	t, err := v.parser.ParseWithClaims(tok, &wc, func(t *jwt.Token) (any, error) {
-		k, refused = v.accessKey(ctx, t.Header)
-		if refused != nil {
-			return nil, refused
-		}
-		return k.verifying, nil
-	})
-	if refused != nil {
-		return Claims{}, refused
-	}
+	t, ok, err := v.rememberedToken(ctx, tok)
 	if err != nil {
-		return Claims{}, parseError(t, err)
+		return Claims{}, err
 	}
-	if typ, _ := t.Header["typ"].(string); !isAccessTokenType(typ) {
-		return Claims{}, invalid("typ %q is not %s", typ, AccessTokenType)
+	if !ok {
+		if t, err = v.parseToken(ctx, tok); err != nil {
+			return Claims{}, err
+		}
 	}
-	c := wc.claims(k.ID)
-	if wc.Subject == "" || wc.ID == "" || wc.Session == "" {
-		return Claims{}, invalid("sub, jti or sid missing")
-	}
+	wc := t.claims
+	c := wc.claims(t.key.ID)
 	if err := v.validator.Validate(&wc); err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) && v.onlyExpired(&wc) {
 			return c, rejected(ErrExpired, "expired at %s", c.Expires.UTC().Format(time.RFC3339))
@@ -157,6 +152,61 @@ func (v *Verifier) Verify(ctx context.Context, tok string) (Claims, error) {
 		}
 	}
 	return c, nil
+}
+
+// rememberedToken returns what was established about tok when it was
+// verified before, if its key still verifies it. An error means the keys
+// could not be loaded.
+func (v *Verifier) rememberedToken(ctx context.Context, tok string) (verifiedToken, bool, error) {
+	t, ok := v.verified.get(tok)
+	if !ok {
+		return t, false, nil
+	}
+	set, err := v.keys.keySet(ctx, t.key.ID)
+	if set == nil || (err != nil && set.byID[t.key.ID] == nil) {
+		return t, false, fmt.Errorf("token: loading keys: %w", err)
+	}
+	if set.byID[t.key.ID] != t.key {
+		// The key was removed, or reloaded: check the token in full.
+		v.verified.drop(tok)
+		return t, false, nil
+	}
+	if !t.key.verifiesAt(v.opts.Now()) {
+		v.verified.drop(tok)
+		return t, false, invalid("key %q is retired", t.key.ID)
+	}
+	return t, true, nil
+}
+
+// parseToken parses tok, checks its header, its signature and that it is
+// an access token with a subject, an id and a session, and remembers it.
+func (v *Verifier) parseToken(ctx context.Context, tok string) (verifiedToken, error) {
+	// golang-jwt splits the token, decodes its header and claims (once
+	// each: no second parse) and checks the signature with the key
+	// accessKey picks.
+	var vt verifiedToken
+	var refused error // why accessKey gave no key
+	t, err := v.parser.ParseWithClaims(tok, &vt.claims, func(t *jwt.Token) (any, error) {
+		vt.key, refused = v.accessKey(ctx, t.Header)
+		if refused != nil {
+			return nil, refused
+		}
+		return vt.key.verifying, nil
+	})
+	if refused != nil {
+		return vt, refused
+	}
+	if err != nil {
+		return vt, parseError(t, err)
+	}
+	if typ, _ := t.Header["typ"].(string); !isAccessTokenType(typ) {
+		return vt, invalid("typ %q is not %s", typ, AccessTokenType)
+	}
+	if wc := vt.claims; wc.Subject == "" || wc.ID == "" || wc.Session == "" {
+		return vt, invalid("sub, jti or sid missing")
+	}
+	v.verified.put(tok, vt)
+	return vt, nil
 }
 
 // accessKey checks an access token's header and returns the key that must

@@ -275,3 +275,60 @@ func TestSignatureSpelling(t *testing.T) {
 	_, err := v.Verify(context.Background(), other)
 	wantRejected(t, err, "canonical")
 }
+
+// TestVerifyRemembersTokens: a token presented again is not parsed again,
+// but everything that can change between two presentations is checked
+// each time: the deny list, the token's times, and whether its key is
+// still in the ring. The claims returned are the caller's own.
+func TestVerifyRemembersTokens(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	ms := newMemstore(t, clock)
+	ring := openRing(t, ms, clock, token.RingOptions{})
+	iss := mustIssuer(t, ring, token.IssuerOptions{Lifetime: time.Minute, Now: clock.Now})
+	v := mustVerifier(t, ring, token.VerifierOptions{DenyList: ms, Now: clock.Now})
+
+	revoked, _ := issue(t, iss, "alice", "f1")
+	expiring, _ := issue(t, iss, "bob", "f2")
+	c := mustVerify(t, v, revoked)
+	mustVerify(t, v, expiring)
+
+	if allocs := testing.AllocsPerRun(20, func() { v.Verify(ctx, expiring) }); allocs > 15 {
+		t.Errorf("verifying a remembered token made %.0f allocations: it was parsed again", allocs)
+	}
+
+	c.Audience[0] = "changed by the caller"
+	if again := mustVerify(t, v, revoked); again.Audience[0] != testAudience {
+		t.Errorf("audience %q: the caller's change reached the remembered claims", again.Audience)
+	}
+	if err := v.Revoke(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	_, err := v.Verify(ctx, revoked)
+	wantRejected(t, err, "revoked", token.ErrRevoked)
+
+	clock.Advance(time.Minute + token.DefaultLeeway)
+	got, err := v.Verify(ctx, expiring)
+	wantRejected(t, err, "expired", token.ErrExpired)
+	if got.Subject != "bob" {
+		t.Errorf("expired token's claims: %+v", got)
+	}
+
+	// A key removed from the store and the ring stops verifying the
+	// tokens it signed, remembered or not.
+	fresh, fc := issue(t, iss, "carol", "f3")
+	mustVerify(t, v, fresh)
+	if err := ms.DeleteKey(ctx, token.DefaultKeyPurpose, fc.KeyID); err != nil {
+		t.Fatal(err)
+	}
+	if err := ring.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Verify(ctx, fresh)
+	wantRejected(t, err, "unknown kid")
+
+	// Without a cache, the same answers.
+	none := mustVerifier(t, ring, token.VerifierOptions{DenyList: ms, Now: clock.Now, CacheSize: -1})
+	_, err = none.Verify(ctx, fresh)
+	wantRejected(t, err, "unknown kid")
+}
