@@ -44,14 +44,7 @@ function escapeHtml(s) {
   })[c]);
 }
 
-// minute formats a date as sessionkit does: 2006-01-02 15:04 UTC.
-function minute(d) {
-  return d.toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
-}
-
 function profilePage(req, user, count) {
-  const now = minute(new Date());
-  const agent = req.get('User-Agent') || 'unknown';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -65,19 +58,8 @@ function profilePage(req, user, count) {
 <main>
 <h1>Profile: server-side session</h1>
 <p class="welcome">welcome ${escapeHtml(user)} with the count: ${count}</p>
+<p><a href="/session/sessions">Where you are logged in</a></p>
 <p><a href="/session/logout">Log out</a></p>
-<section class="sessions">
-<h2>Where you are logged in</h2>
-<table>
-<thead><tr><th>Kind</th><th>Started</th><th>Last seen</th><th>Browser</th><th></th></tr></thead>
-<tbody>
-<tr><td>session</td><td>${now}</td><td>${now}</td><td>${escapeHtml(agent)}</td><td>this browser</td></tr>
-</tbody>
-</table>
-<form method="post" action="/session/logout-all">
-<button type="submit">Log out everywhere</button>
-</form>
-</section>
 </main>
 </body>
 </html>`;

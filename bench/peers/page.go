@@ -13,7 +13,6 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
-	"time"
 )
 
 //go:embed profile.html
@@ -47,36 +46,19 @@ type pageData struct {
 // profileData is what the profile template receives, as in sessionkit's
 // server for session mode.
 type profileData struct {
-	Username        string
-	Count           int64
-	LogoutHref      string
-	Sessions        []sessionRow
-	LogoutAllAction string
-}
-
-// sessionRow is one line of the page's list of sessions.
-type sessionRow struct {
-	Kind      string
-	Created   time.Time
-	LastSeen  time.Time
-	UserAgent string
-	Current   bool
+	Username   string
+	Count      int64
+	LogoutHref string
 }
 
 // Write renders the page for user and count and writes it with status 200,
 // with the headers sessionkit sets on it (Content-Type, Content-Length,
-// Cache-Control: no-store). The list of sessions has one row, the current
-// request's, seen now. A template error answers 500.
+// Cache-Control: no-store). A template error answers 500.
 func (p *Page) Write(w http.ResponseWriter, r *http.Request, user string, count int64) {
-	now := time.Now()
 	data := pageData{Title: ProfileTitle, Data: profileData{
 		Username:   user,
 		Count:      count,
 		LogoutHref: "/session/logout",
-		Sessions: []sessionRow{{
-			Kind: "session", Created: now, LastSeen: now, UserAgent: r.UserAgent(), Current: true,
-		}},
-		LogoutAllAction: "/session/logout-all",
 	}}
 	var buf bytes.Buffer
 	if err := p.t.ExecuteTemplate(&buf, "layout", data); err != nil {
