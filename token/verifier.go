@@ -64,10 +64,17 @@ type Verifier struct {
 	verified  *verifiedCache // nil: none
 }
 
-// accessHeaders are the header parameters an access token may carry.
-// Anything else (a key or a key URL, "crit", "b64", "nonce", ...) is
-// refused: the key is chosen by kid among our own keys, nothing else.
-var accessHeaders = map[string]bool{"alg": true, "kid": true, "typ": true, "cty": true}
+// accessHeader reports whether an access token may carry the header
+// parameter name. Anything else (a key or a key URL, "crit", "b64",
+// "nonce", ...) is refused: the key is chosen by kid among our own keys,
+// nothing else.
+func accessHeader(name string) bool {
+	switch name {
+	case "alg", "kid", "typ", "cty":
+		return true
+	}
+	return false
+}
 
 // NewVerifier returns a Verifier of tokens signed by keys. It fails when
 // Issuer or Audience is empty.
@@ -214,7 +221,7 @@ func (v *Verifier) parseToken(ctx context.Context, tok string) (verifiedToken, e
 // An error that is not ErrInvalid means the keys could not be loaded.
 func (v *Verifier) accessKey(ctx context.Context, h map[string]any) (*Key, error) {
 	for name := range h {
-		if !accessHeaders[name] {
+		if !accessHeader(name) {
 			return nil, invalid("header %q is not accepted", name)
 		}
 	}
