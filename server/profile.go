@@ -69,9 +69,5 @@ func unmarshalProfile(b []byte) (profileData, bool) {
 // noStore marks a response as private to this moment: pages that show a
 // user's data must not be kept by any cache.
 func noStore(w http.ResponseWriter) {
-	w.Header()["Cache-Control"] = noStoreValue
+	w.Header().Set("Cache-Control", "no-store")
 }
-
-// noStoreValue is shared by every response's header, as the security
-// headers are.
-var noStoreValue = []string{"no-store"}

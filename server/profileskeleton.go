@@ -132,10 +132,6 @@ func (ps *profileSkeletons) execute(v profileVariant, user string, count int64) 
 	return buf.Bytes(), err
 }
 
-// htmlContentType is the Content-Type of every page, shared by every
-// response's header to save an allocation each (net/http only reads it).
-var htmlContentType = []string{"text/html; charset=utf-8"}
-
 // renderProfile writes the profile page of title with p's data, with status
 // 200, from its skeleton when it has one.
 func (s *Server) renderProfile(w http.ResponseWriter, title string, p profilePage) {
@@ -150,7 +146,7 @@ func (s *Server) renderProfile(w http.ResponseWriter, title string, p profilePag
 	}
 	b := sk.fill((*bp)[:0], p.Username, p.Count)
 	h := w.Header()
-	h["Content-Type"] = htmlContentType
+	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
