@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"sessionkit/cookie"
@@ -36,10 +35,6 @@ const cookieLoginData = "SKCL\x01"
 // cookieIDBytes is the size of a sealed cookie's id, written as twice as
 // many lowercase hex digits (see cookie.Value).
 const cookieIDBytes = 16
-
-// maxListedUserAgent bounds the user agent kept with a login for listings,
-// as the session and token packages do.
-const maxListedUserAgent = 256
 
 // IsCookieLoginData reports whether data, the Data of a store.Record, is
 // that of a cookie-mode login rather than a server-side session or a
@@ -95,7 +90,7 @@ func (s *Server) startCookieLogin(ctx context.Context, user string, r *http.Requ
 		Created:   now,
 		LastSeen:  now,
 		Expires:   expires,
-		UserAgent: listedUserAgent(r),
+		UserAgent: store.ListedUserAgent(r.UserAgent()),
 	}
 	if _, err := s.backend.SaveSession(ctx, rec); err != nil {
 		return cookie.Value{}, fmt.Errorf("recording the cookie login: %w", err)
@@ -142,12 +137,4 @@ func (s *Server) endCookieLogin(ctx context.Context, v cookie.Value) error {
 	return nil
 }
 
-// listedUserAgent is the request's user agent as kept for listings: valid
-// UTF-8, at most maxListedUserAgent bytes.
-func listedUserAgent(r *http.Request) string {
-	ua := strings.ToValidUTF8(r.UserAgent(), "")
-	if len(ua) > maxListedUserAgent {
-		ua = strings.ToValidUTF8(ua[:maxListedUserAgent], "")
-	}
-	return ua
-}
+

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,9 +20,6 @@ const (
 	DefaultLifetime    = 24 * time.Hour
 	DefaultTimeout     = 2 * time.Second
 	DefaultMaxRetries  = 16
-
-	// maxUserAgent bounds the user agent kept with a session.
-	maxUserAgent = 256
 )
 
 // ErrHeaderWritten reports a change that needs a new cookie (Renew) after
@@ -338,9 +334,5 @@ func (m *Manager) DestroyAll(ctx context.Context, user string) (int, error) {
 
 // userAgent returns the user agent to keep with a new session.
 func userAgent(r *http.Request) string {
-	ua := strings.ToValidUTF8(r.UserAgent(), "")
-	if len(ua) > maxUserAgent {
-		ua = strings.ToValidUTF8(ua[:maxUserAgent], "")
-	}
-	return ua
+	return store.ListedUserAgent(r.UserAgent())
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -85,4 +86,18 @@ type Sessions interface {
 	// returns how many live records it removed. The empty user matches no
 	// record: anonymous sessions are never removed in bulk.
 	DeleteUserSessions(ctx context.Context, user string) (int, error)
+}
+
+// MaxUserAgent bounds the Record.UserAgent a login keeps for listings.
+const MaxUserAgent = 256
+
+// ListedUserAgent returns ua as a Record keeps it: valid UTF-8, cut to at
+// most MaxUserAgent bytes. Every kind of login (sessions, refresh
+// families, cookie logins) stores its user agent through it.
+func ListedUserAgent(ua string) string {
+	ua = strings.ToValidUTF8(ua, "")
+	if len(ua) > MaxUserAgent {
+		ua = strings.ToValidUTF8(ua[:MaxUserAgent], "")
+	}
+	return ua
 }

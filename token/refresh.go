@@ -140,17 +140,11 @@ func NewRefresher(s store.Sessions, opts RefreshOptions) (*Refresher, error) {
 	return &Refresher{store: s, opts: opts}, nil
 }
 
-// maxUserAgent bounds the user agent kept with a family.
-const maxUserAgent = 256
-
 // Start begins a family for user (a login) and returns it with its first
 // refresh token. userAgent, kept for listings, is cut to 256 bytes of valid
 // UTF-8. It fails only when the store cannot be written within ctx.
 func (r *Refresher) Start(ctx context.Context, user, userAgent string) (Family, string, error) {
-	if len(userAgent) > maxUserAgent {
-		userAgent = userAgent[:maxUserAgent]
-	}
-	userAgent = strings.ToValidUTF8(userAgent, "")
+	userAgent = store.ListedUserAgent(userAgent)
 	var fid [familyIDBytes]byte
 	_, _ = rand.Read(fid[:])
 	tok, h := newRefreshToken(fid)
