@@ -136,5 +136,3 @@ func (s *Server) endCookieLogin(ctx context.Context, v cookie.Value) error {
 	}
 	return nil
 }
-
-
