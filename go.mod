@@ -1,4 +1,4 @@
-module sessionkit
+module github.com/sessionkit/sessionkit
 
 go 1.26.0
 

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 var (

@@ -12,8 +12,8 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"sessionkit/store"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // newUsers returns an empty memstore.Store, closed when the test ends.

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
-	"sessionkit/auth"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/auth"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 func ExampleHashPassword() {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/internal/fakeclock"
+	"github.com/sessionkit/sessionkit/internal/fakeclock"
 )
 
 func newFakeClock() *fakeclock.Clock {

@@ -1,4 +1,4 @@
-module sessionkit/bench
+module github.com/sessionkit/sessionkit/bench
 
 go 1.26.0
 
@@ -9,7 +9,7 @@ require (
 	github.com/gomodule/redigo v1.9.3
 	github.com/gorilla/securecookie v1.1.2
 	github.com/gorilla/sessions v1.4.0
-	sessionkit v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit v0.0.0-00010101000000-000000000000
 )
 
 require (
@@ -41,4 +41,4 @@ require (
 	modernc.org/sqlite v1.62.0 // indirect
 )
 
-replace sessionkit => ../
+replace github.com/sessionkit/sessionkit => ../

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"sessionkit/bench/peers"
-	"sessionkit/store/memstore"
-	"sessionkit/store/sqlitestore"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/bench/peers"
+	"github.com/sessionkit/sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/store/sqlitestore"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // app is one server of the comparison, built for a benchmark or test.

@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/bench/peers"
-	"sessionkit/cookie"
-	"sessionkit/session"
-	"sessionkit/store"
-	"sessionkit/store/memstore"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/bench/peers"
+	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // The tutorial's app written with sessionkit's library, the way its

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 var (

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // testCookie is a Cookie with a clock the test moves.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/cookie"
 )
 
 // With chi: a middleware installed with router.Use opens a sealed cookie

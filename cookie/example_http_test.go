@@ -11,8 +11,8 @@ import (
 	"net/url"
 	"time"
 
-	"sessionkit/cookie"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // A plain net/http application whose login lives in a sealed cookie: a

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/cookie"
 )
 
 func ExampleKeyRing_Seal() {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // testNow returns the fixed time tests start from.

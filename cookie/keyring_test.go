@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 func TestNewKeyRingErrors(t *testing.T) {

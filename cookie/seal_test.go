@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 func TestSealOpenRoundTrip(t *testing.T) {

@@ -14,8 +14,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"sessionkit/server"
-	"sessionkit/store/sqlitestore"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store/sqlitestore"
 )
 
 // findBrowser returns the path of a Chromium binary. It skips the test when

@@ -16,7 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 // outageControl breaks and mends the store under a running server.

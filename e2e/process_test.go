@@ -44,7 +44,7 @@ func binary(t *testing.T) string {
 		if raceEnabled {
 			args = append(args, "-race")
 		}
-		out, err := exec.Command("go", append(args, "sessionkit/cmd/sessionkit")...).CombinedOutput()
+		out, err := exec.Command("go", append(args, "github.com/sessionkit/sessionkit/cmd/sessionkit")...).CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

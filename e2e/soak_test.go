@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/auth"
-	"sessionkit/server"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/auth"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // soakClients is how many clients send traffic at once.

@@ -22,7 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
-	"sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 // Helpers shared by the multi-process and outage tests: a part of the

@@ -25,12 +25,12 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"sessionkit/auth"
-	"sessionkit/cookie"
-	"sessionkit/internal/fakeclock"
-	"sessionkit/server"
-	"sessionkit/store/memstore"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/auth"
+	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/internal/fakeclock"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // The adversarial table attacks a running server (server.New on a memory

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"sessionkit/auth"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/auth"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // The JSON API: the same logins as JWT mode, for programs. Tokens travel

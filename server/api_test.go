@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/server"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // TestAPIFlow is a program's view of the API: log in, ask who it is,

@@ -13,8 +13,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"sessionkit/server"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // BenchmarkAPIMe measures GET /api/me through the whole server (request

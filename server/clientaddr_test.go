@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/cookie"
 )
 
 func TestClientAddr(t *testing.T) {

@@ -9,9 +9,9 @@ import (
 	"net/http"
 	"time"
 
-	"sessionkit/cookie"
-	"sessionkit/store"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // Cookie logins (ADR 011): every cookie-mode login is recorded in the

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/server"
-	"sessionkit/store"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // TestCookieLoginIsRecorded: a cookie-mode login leaves one record in the

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/cookie"
 )
 
 // Cookie mode: the user's data (name and count) lives in a sealed cookie.

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"sessionkit/auth"
+	"github.com/sessionkit/sessionkit/auth"
 )
 
 // invalidInputMessage is the sentence shown for a username or password the

@@ -13,8 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"sessionkit/server"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // Embed the reference application in a program: build it on a store, then

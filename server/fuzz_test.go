@@ -13,9 +13,9 @@ import (
 	"sync"
 	"testing"
 
-	"sessionkit/auth"
-	"sessionkit/store"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/auth"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // The fuzz targets of the server run requests through Server.ServeHTTP

@@ -7,8 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"sessionkit/store"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // storeOp names a Backend method in the store metrics.

@@ -11,10 +11,10 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"sessionkit/internal/fakeclock"
-	"sessionkit/server"
-	"sessionkit/store/memstore"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/internal/fakeclock"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 func newClock() *fakeclock.Clock { return fakeclock.New(time.Now()) }

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"time"
 
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // JWT mode: the browser holds two HttpOnly cookies, a short-lived signed

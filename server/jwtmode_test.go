@@ -19,9 +19,9 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 
-	"sessionkit/server"
-	"sessionkit/store"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // TestJWTCookies: login sets the access token for the whole site and the

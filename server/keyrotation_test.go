@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/server"
-	"sessionkit/store/sqlitestore"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store/sqlitestore"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // TestKeyRotation rotates the signing key the way "sessionkit keys rotate"

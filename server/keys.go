@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"sessionkit/cookie"
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // cookieKeyPurpose names the keys that seal cookies in the store.

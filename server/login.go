@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"strconv"
 
-	"sessionkit/auth"
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/auth"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // loginPage is the data of templates/login.html.

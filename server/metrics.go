@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"sessionkit/auth"
+	"github.com/sessionkit/sessionkit/auth"
 )
 
 // The server's Prometheus metrics (see docs/adr/009-prometheus-metrics.md).

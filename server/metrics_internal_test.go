@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 func newTestMetrics(t testing.TB) *metrics {

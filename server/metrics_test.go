@@ -19,10 +19,10 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"sessionkit/auth"
-	"sessionkit/server"
-	"sessionkit/store"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/auth"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // scrape is one reading of /metrics, parsed by the Prometheus text parser.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"sessionkit/server"
+	"github.com/sessionkit/sessionkit/server"
 )
 
 // TestModeFlows walks the tutorial's flow in every mode and on every store:

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"net/http"
 
-	"sessionkit/auth"
+	"github.com/sessionkit/sessionkit/auth"
 )
 
 // registerPage is the data of templates/register.html.

@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"sessionkit/server"
-	"sessionkit/store"
-	"sessionkit/store/sqlitestore"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/sqlitestore"
 )
 
 // TestRestartKeepsLogin closes the server and its database and opens them

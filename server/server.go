@@ -17,11 +17,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"sessionkit/auth"
-	"sessionkit/cookie"
-	"sessionkit/session"
-	"sessionkit/store"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/auth"
+	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // Backend is what the server keeps its state in: accounts, keys, the deny

@@ -17,10 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/auth"
-	"sessionkit/cookie"
-	"sessionkit/server"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/auth"
+	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // cheapParams keep password hashing fast in tests that log in many times.

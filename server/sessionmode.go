@@ -6,8 +6,8 @@ import (
 	"net/url"
 	"time"
 
-	"sessionkit/session"
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // Session mode: the browser holds a random token; the user's name and count

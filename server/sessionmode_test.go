@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/server"
-	"sessionkit/store"
-	"sessionkit/store/sqlitestore"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/sqlitestore"
 )
 
 // backends are the stores session mode is tested on.

@@ -4,10 +4,10 @@ import (
 	"context"
 	"testing"
 
-	"sessionkit/internal/testenv"
-	"sessionkit/server"
-	"sessionkit/store/pgstore"
-	"sessionkit/store/redisstore"
+	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store/pgstore"
+	"github.com/sessionkit/sessionkit/store/redisstore"
 )
 
 // openRedis returns a store on the test Redis under a prefix of its own,

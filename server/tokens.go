@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 
-	"sessionkit/store"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // tokens is what JWT mode and the JSON API share: the signing keys (kept in

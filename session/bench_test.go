@@ -7,13 +7,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"sessionkit/internal/testenv"
-	"sessionkit/session"
-	"sessionkit/store"
-	"sessionkit/store/memstore"
-	"sessionkit/store/pgstore"
-	"sessionkit/store/redisstore"
-	"sessionkit/store/sqlitestore"
+	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/store/pgstore"
+	"github.com/sessionkit/sessionkit/store/redisstore"
+	"github.com/sessionkit/sessionkit/store/sqlitestore"
 )
 
 // BenchmarkRequest measures one request through the middleware on a

@@ -6,7 +6,7 @@ import (
 	"maps"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // Saves of one session are combined. One request at a time saves the

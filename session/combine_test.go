@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // gatedStore is a memory store whose saves wait at a gate while it is

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"sessionkit/session"
+	"github.com/sessionkit/sessionkit/session"
 )
 
 // TestNoLostUpdates is the reason for compare-and-swap: 200 concurrent

@@ -10,8 +10,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"sessionkit/session"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // With chi: Manager.Handler is a chi middleware as it is

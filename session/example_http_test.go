@@ -9,8 +9,8 @@ import (
 	"net/url"
 	"time"
 
-	"sessionkit/session"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // A plain net/http application: the Manager's middleware wraps the whole

@@ -7,8 +7,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 
-	"sessionkit/session"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // A page that counts a browser's visits, and a login that renews the

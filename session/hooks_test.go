@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/session"
+	"github.com/sessionkit/sessionkit/session"
 )
 
 // TestOnRetry: a save that loses a compare-and-swap to an overlapping

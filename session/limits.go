@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // DefaultMaxDataBytes is the default bound on a session's encoded values:

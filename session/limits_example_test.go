@@ -7,8 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"sessionkit/session"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // A handler learns that a value does not fit from Put: nothing is stored

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/session"
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // TestPutTooLarge: a value that would take the session past MaxDataBytes is

@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // A loadGroup reads session records for the requests of a burst together.

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"sessionkit/cookie"
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // Defaults used by New for the zero values of Options.

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // save stores the session's changes, if it has any, or extends its idle

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // Session is one request's view of a session. Its methods are safe for

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/cookie"
-	"sessionkit/session"
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 func TestEmptySessionIsNotStored(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/session"
+	"github.com/sessionkit/sessionkit/session"
 )
 
 func TestTypedValuesRoundTrip(t *testing.T) {

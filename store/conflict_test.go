@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // TestWaitAfterConflict: the pause returns, and a context that ends first

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"sessionkit/store"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // Code that keeps accounts depends on store.Users, not on a backend; any

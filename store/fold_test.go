@@ -3,7 +3,7 @@ package store_test
 import (
 	"testing"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 func TestFoldName(t *testing.T) {

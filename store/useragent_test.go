@@ -5,7 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 func TestListedUserAgent(t *testing.T) {

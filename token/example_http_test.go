@@ -10,8 +10,8 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"sessionkit/store/memstore"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // A plain net/http JSON API: login answers an access token and a refresh

@@ -7,8 +7,8 @@ import (
 	"log"
 	"time"
 
-	"sessionkit/store/memstore"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // An application keeps its signing keys in its store, issues an access

@@ -19,8 +19,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"sessionkit/store"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // The fuzz targets verify against fixed keys kept in testdata, so that the

@@ -13,7 +13,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // TestJWKSVerifiesElsewhere: another service, holding only the JWKS bytes

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // Defaults of RefreshOptions.

@@ -17,10 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/internal/fakeclock"
-	"sessionkit/store"
-	"sessionkit/store/sqlitestore"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/internal/fakeclock"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/sqlitestore"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 const (

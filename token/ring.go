@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // DefaultKeyPurpose is the store purpose signing keys are kept under.

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/internal/fakeclock"
-	"sessionkit/store"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/internal/fakeclock"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // Ring options of the rotation tests: a rotated key signs 1m after it was

@@ -8,8 +8,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"sessionkit/store"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // RFC 7515 appendix A.1: a JWS using HMAC SHA-256. The header and payload

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/internal/fakeclock"
-	"sessionkit/store"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/internal/fakeclock"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // ringWith returns a ring on a fresh memstore whose only key is a cached

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"sessionkit/bench/peers"
-	"sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/bench/peers"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 // dates matches the times on the page, which differ from one minute to the

@@ -10,10 +10,10 @@ import (
 	"net/url"
 	"testing"
 
-	"sessionkit/auth"
-	"sessionkit/bench/peers"
-	"sessionkit/server"
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/auth"
+	"github.com/sessionkit/sessionkit/bench/peers"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // sessionkitProfile registers the test account with sessionkit's server,

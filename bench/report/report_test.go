@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"sessionkit/bench/report"
+	"github.com/sessionkit/sessionkit/bench/report"
 )
 
 const header = "round,server,rps,p50_ms,p99_ms,requests,non2xx,socket_errors,resp_bytes,body_bytes,views_expected,views_counted\n"

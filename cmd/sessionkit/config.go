@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"sessionkit/cookie"
-	"sessionkit/server"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // defaultStore is where state lives when --store is not given.

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 const keysUsage = `Usage:

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store/sqlitestore"
-	"sessionkit/token"
+	"github.com/sessionkit/sessionkit/store/sqlitestore"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // TestKeysCommand lists and rotates the keys of a store the way an

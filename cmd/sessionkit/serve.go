@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"time"
 
-	"sessionkit/cookie"
-	"sessionkit/server"
+	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/server"
 )
 
 // Limits of the HTTP server. Go's server reads up to MaxHeaderBytes plus

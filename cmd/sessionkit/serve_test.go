@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/server"
+	"github.com/sessionkit/sessionkit/server"
 )
 
 // startServe runs "sessionkit serve" in-process on a free port with args,

@@ -12,9 +12,9 @@ import (
 	"time"
 	"unicode"
 
-	"sessionkit/auth"
-	"sessionkit/server"
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/auth"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 const sessionsUsage = `Usage:

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
-	"sessionkit/store/sqlitestore"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/sqlitestore"
 )
 
 // browser is a client with its own cookie jar that follows no redirect.

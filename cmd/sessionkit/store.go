@@ -7,11 +7,11 @@ import (
 	"net/url"
 	"strings"
 
-	"sessionkit/server"
-	"sessionkit/store/memstore"
-	"sessionkit/store/pgstore"
-	"sessionkit/store/redisstore"
-	"sessionkit/store/sqlitestore"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/store/pgstore"
+	"github.com/sessionkit/sessionkit/store/redisstore"
+	"github.com/sessionkit/sessionkit/store/sqlitestore"
 )
 
 // backend is a server.Backend the command must close when done.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 func TestTakeParam(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"sessionkit/auth"
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/auth"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 const usersUsage = `Usage:

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/auth"
-	"sessionkit/store"
-	"sessionkit/store/sqlitestore"
+	"github.com/sessionkit/sessionkit/auth"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/sqlitestore"
 )
 
 // TestUsersCommand manages accounts the way an administrator would, one

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // held returns how many deny-list entries, session records and per-user

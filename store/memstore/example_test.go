@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/store/memstore"
 )
 
 // A memory store as a deny list: an id is refused until its time passes.

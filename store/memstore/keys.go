@@ -4,7 +4,7 @@ import (
 	"context"
 	"slices"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // Keys returns the keys of purpose, oldest first.

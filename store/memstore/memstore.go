@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // DefaultCleanupInterval is how often a Store forgets expired entries when

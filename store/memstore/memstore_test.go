@@ -3,8 +3,8 @@ package memstore_test
 import (
 	"testing"
 
-	"sessionkit/store/memstore"
-	"sessionkit/store/storetest"
+	"github.com/sessionkit/sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/store/storetest"
 )
 
 func TestConformance(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // Session returns the record named id, or store.ErrNotFound when there is

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // CreateUser adds u, or returns store.ErrExists when the name (compared

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // benchRecord is a typical record: a logged-in user, a few hundred bytes of

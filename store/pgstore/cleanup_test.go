@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/internal/testenv"
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // TestRemoveExpired checks that cleanup deletes every expired row of every

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"sessionkit/store"
-	"sessionkit/store/pgstore"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/pgstore"
 )
 
 // Open a store on a PostgreSQL database: the first instance to start

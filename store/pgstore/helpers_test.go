@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 // openFresh opens a store (owning its pool) in a fresh schema, closed when

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // Keys returns the keys of purpose in the order they were added (not by

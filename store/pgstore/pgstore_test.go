@@ -14,9 +14,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"sessionkit/internal/testenv"
-	"sessionkit/store"
-	"sessionkit/store/storetest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/storetest"
 )
 
 func TestConformance(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // benchRecord saves and returns a typical record: an owner, a few hundred

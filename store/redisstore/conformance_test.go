@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"sessionkit/internal/testenv"
-	"sessionkit/store/storetest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/store/storetest"
 )
 
 // TestConformance runs the store suite against the real server, each store

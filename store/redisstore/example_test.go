@@ -9,8 +9,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"sessionkit/store"
-	"sessionkit/store/redisstore"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/redisstore"
 )
 
 // Open a store on a Redis server and save, update and read a session. Saves

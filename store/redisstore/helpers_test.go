@@ -8,8 +8,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"sessionkit/internal/fakeclock"
-	"sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/internal/fakeclock"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 // testClient returns a client of the test server, configured as Open

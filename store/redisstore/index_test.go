@@ -9,9 +9,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"sessionkit/internal/fakeclock"
-	"sessionkit/internal/testenv"
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/internal/fakeclock"
+	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // indexTest is a store with a fake clock and helpers to look at the

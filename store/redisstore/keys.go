@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // A purpose's keys live in two keys of one hash slot: a list of IDs in the

@@ -10,8 +10,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"sessionkit/internal/testenv"
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // TestOpenAndClose checks that a Store from Open works, owns its client and

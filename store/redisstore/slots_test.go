@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // keySlot returns the Redis Cluster hash slot of key: CRC16 (XMODEM) of its

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // TestNoTokenInRedis saves, lists and deletes sessions made from a token and

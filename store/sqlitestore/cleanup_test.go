@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // TestRemoveExpired checks that cleanup deletes every expired row of every

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"sessionkit/store"
-	"sessionkit/store/sqlitestore"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/sqlitestore"
 )
 
 // Open a database file, keep an account in it, and find it again after

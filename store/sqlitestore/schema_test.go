@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // TestUpgrade opens a database written by a version of sessionkit from

@@ -8,7 +8,7 @@ import (
 	"math"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // sessionColumns are the columns scanRecord reads, in its order.

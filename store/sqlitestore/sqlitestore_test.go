@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
-	"sessionkit/store/sqlitestore"
-	"sessionkit/store/storetest"
+	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/sqlitestore"
+	"github.com/sessionkit/sessionkit/store/storetest"
 )
 
 func open(t *testing.T) *sqlitestore.Store {

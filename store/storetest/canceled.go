@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // testCanceled checks that a call with an ended context fails instead of

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // testConcurrent races many goroutines to create the same account: exactly

@@ -3,8 +3,8 @@ package storetest_test
 import (
 	"testing"
 
-	"sessionkit/store/memstore"
-	"sessionkit/store/storetest"
+	"github.com/sessionkit/sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/store/storetest"
 )
 
 // A backend's test runs the whole suite against fresh stores.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 func testKeys(t *testing.T, open func(t *testing.T) Store) {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // testSessionsConcurrent checks compare-and-swap under contention: no save

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // testSessions checks the life of one record: created at version 1, each

@@ -16,7 +16,7 @@ package storetest
 import (
 	"testing"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // Store is what a backend must implement to run the suite.

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 func testUsers(t *testing.T, open func(t *testing.T) Store) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"sessionkit/store"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // testUserSessions checks listing and removing one user's sessions: what a

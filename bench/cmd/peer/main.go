@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"sessionkit/bench/peers"
+	"github.com/sessionkit/sessionkit/bench/peers"
 )
 
 func main() {

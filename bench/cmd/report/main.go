@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"os"
 
-	"sessionkit/bench/report"
+	"github.com/sessionkit/sessionkit/bench/report"
 )
 
 func main() {
