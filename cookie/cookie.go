@@ -34,6 +34,26 @@ var (
 	ErrMaxAge = errors.New("cookie: MaxAge is less than a second")
 )
 
+// IsUnauthenticated reports whether err, from [Cookie.Read] or
+// [KeyRing.Open], means that the request carries no valid value, so that
+// the user is to be treated as logged out: err wraps [ErrNoCookie] (no
+// cookie of the name), [ErrInvalid] (tampered with, malformed, sealed for
+// another cookie name, or by a key no longer in the ring), [ErrExpired] or
+// [ErrRevoked]. A handler then sends the browser to log in, or answers
+// 401.
+//
+// It reports false for nil and for every other error: in particular the
+// error Read returns when Options.DenyList fails or r's context ends
+// before it answers, which means the value could not be checked. Answer
+// 503 then, so that the user tries again instead of being logged out by
+// the store's failure. It also reports false for the configuration
+// errors of [New] and [NewKeyRing] ([ErrName], [ErrPolicy], [ErrNoKeys],
+// ...).
+func IsUnauthenticated(err error) bool {
+	return errors.Is(err, ErrNoCookie) || errors.Is(err, ErrInvalid) ||
+		errors.Is(err, ErrExpired) || errors.Is(err, ErrRevoked)
+}
+
 // idSize is the length in bytes of a value's ID; in a [Value] it is written
 // as twice as many hex digits.
 const idSize = 16
@@ -41,8 +61,8 @@ const idSize = 16
 // Options configure a [Cookie].
 type Options struct {
 	// Name is the base name of the cookie: letters, digits and
-	// !#$%&'*+-.^_`|~ only. "__Host-" is prepended when the cookie is
-	// Secure (see [Policy.Name]).
+	// !#$%&'*+-.^_`|~ only. "__Host-" or "__Secure-" is prepended when the
+	// cookie is Secure (see [Policy.Name]).
 	Name string
 
 	// MaxAge is how long a value lives from the moment it is first written:
@@ -50,8 +70,19 @@ type Options struct {
 	// be at least a second.
 	MaxAge time.Duration
 
-	// Policy says when the cookie is Secure.
+	// Policy gives the cookie's attributes: when it is Secure, and its
+	// Domain, Path, SameSite and Partitioned attributes. [New] refuses a
+	// Policy that fails [Policy.Check].
 	Policy Policy
+
+	// BrowserSession, when true, makes a browser-session cookie: its
+	// Set-Cookie has neither Max-Age nor Expires, so the browser drops
+	// the cookie when the user ends the browsing session, usually by
+	// closing the browser (one that restores sessions on restart may keep
+	// it). The value still expires MaxAge after it was first written: the
+	// expiry is sealed inside it, and [Cookie.Read] refuses it from then
+	// on with [ErrExpired], however long the browser keeps it.
+	BrowserSession bool
 
 	// DenyList, when set, lets [Cookie.Revoke] refuse a value (and every
 	// copy of it) until its expiry, and makes [Cookie.Read] check every
@@ -82,30 +113,37 @@ type Value struct {
 
 // A Cookie reads and writes one sealed cookie in net/http handlers: its
 // value is encrypted and authenticated with a [KeyRing], bound to the
-// cookie's name, and expires. Every Set-Cookie it writes has HttpOnly,
-// SameSite=Lax, Path=/, Max-Age and Expires at the value's expiry, and
-// Secure and the "__Host-" name prefix as its [Policy] decides.
+// cookie's name, and expires. Every Set-Cookie it writes has the attributes
+// [Policy.Cookie] gives: HttpOnly always; SameSite=Lax, Path=/ and no
+// Domain unless the [Policy] says otherwise; Secure and the "__Host-" or
+// "__Secure-" name prefix as the Policy decides. It also has Max-Age and
+// Expires at the value's expiry, unless Options.BrowserSession is set.
 //
 // A Cookie is safe for concurrent use.
 type Cookie struct {
-	ring   *KeyRing
-	name   string
-	maxAge time.Duration
-	policy Policy
-	deny   store.DenyList
-	now    func() time.Time // time.Now; tests replace it
+	ring           *KeyRing
+	name           string
+	maxAge         time.Duration
+	policy         Policy
+	browserSession bool
+	deny           store.DenyList
+	now            func() time.Time // time.Now; tests replace it
 }
 
 // New returns a Cookie sealing with ring as opts say.
 //
 // It returns an error wrapping [ErrNoKeys] when ring is nil, [ErrName] when
-// opts.Name is not a valid base name, and [ErrMaxAge] when opts.MaxAge is
-// less than a second.
+// opts.Name is not a valid base name, [ErrMaxAge] when opts.MaxAge is less
+// than a second, and [ErrPolicy] when opts.Policy fails [Policy.Check]: a
+// combination of attributes that browsers would refuse.
 func New(ring *KeyRing, opts Options) (*Cookie, error) {
 	if ring == nil {
 		return nil, fmt.Errorf("%w: nil key ring", ErrNoKeys)
 	}
-	if err := checkName(opts.Name); err != nil {
+	if err := opts.Policy.Check(); err != nil {
+		return nil, fmt.Errorf("cookie: the Policy of cookie %q: %w", opts.Name, err)
+	}
+	if err := checkName(opts.Name, opts.Policy.prefix()); err != nil {
 		return nil, err
 	}
 	if opts.MaxAge < time.Second {
@@ -114,19 +152,21 @@ func New(ring *KeyRing, opts Options) (*Cookie, error) {
 	policy := opts.Policy
 	policy.TrustedProxies = slices.Clone(policy.TrustedProxies)
 	return &Cookie{
-		ring:   ring,
-		name:   opts.Name,
-		maxAge: opts.MaxAge,
-		policy: policy,
-		deny:   opts.DenyList,
-		now:    time.Now,
+		ring:           ring,
+		name:           opts.Name,
+		maxAge:         opts.MaxAge,
+		policy:         policy,
+		browserSession: opts.BrowserSession,
+		deny:           opts.DenyList,
+		now:            time.Now,
 	}, nil
 }
 
 // checkName returns an error wrapping ErrName unless name is a non-empty
-// RFC 6265 token without a reserved prefix, short enough that the prefixed
-// name and an empty sealed value fit in MaxSize.
-func checkName(name string) error {
+// RFC 6265 token without a reserved prefix, short enough that the name with
+// prefix (what a Secure cookie has) and an empty sealed value fit in
+// MaxSize.
+func checkName(name, prefix string) error {
 	if name == "" {
 		return fmt.Errorf("%w: empty", ErrName)
 	}
@@ -135,12 +175,12 @@ func checkName(name string) error {
 			return fmt.Errorf("%w: %q has %q at byte %d", ErrName, name, name[i], i)
 		}
 	}
-	for _, prefix := range []string{hostPrefix, "__Secure-"} {
-		if len(name) >= len(prefix) && strings.EqualFold(name[:len(prefix)], prefix) {
-			return fmt.Errorf("%w: %q starts with %q, which the Policy adds", ErrName, name, prefix)
+	for _, reserved := range []string{hostPrefix, securePrefix} {
+		if len(name) >= len(reserved) && strings.EqualFold(name[:len(reserved)], reserved) {
+			return fmt.Errorf("%w: %q starts with %q, which the Policy adds", ErrName, name, reserved)
 		}
 	}
-	if size := len(hostPrefix) + len(name) + 1 + base64.RawURLEncoding.EncodedLen(minSealedSize+idSize); size > MaxSize {
+	if size := len(prefix) + len(name) + 1 + base64.RawURLEncoding.EncodedLen(minSealedSize+idSize); size > MaxSize {
 		return fmt.Errorf("%w: %d bytes long, leaving no room for a value", ErrName, len(name))
 	}
 	return nil
@@ -163,12 +203,13 @@ func isTokenChar(c byte) bool {
 // not expired and is not revoked. When none does, it returns [ErrNoCookie]
 // if there was no cookie of the name, else [ErrRevoked] if one of them was
 // revoked, else [ErrExpired] if one had expired, else [ErrInvalid]. Each of
-// these means "no valid value": the user is logged out.
+// these means "no valid value": the user is logged out, and
+// [IsUnauthenticated] reports true for it.
 //
 // When Options.DenyList is set and cannot answer, Read returns the deny
 // list's error, wrapped: it matches none of the errors above, and means
-// "could not check" (answer 503, not "logged out"). Read uses r's context
-// for the deny list.
+// "could not check" (answer 503, not "logged out"); [IsUnauthenticated]
+// reports false for it. Read uses r's context for the deny list.
 func (c *Cookie) Read(r *http.Request) (Value, error) {
 	name := c.policy.Name(c.name, r)
 	found := r.CookiesNamed(name)
@@ -224,10 +265,10 @@ func (c *Cookie) open(name, sealed string, now time.Time) (Value, error) {
 //
 // It returns an error wrapping [ErrTooLarge] when the cookie would exceed
 // [MaxSize] bytes (the sealed value is about 4/3 of len(v.Data) plus 92
-// bytes, plus the name, which is 7 bytes longer when Secure), one wrapping
-// [ErrExpired] when v.Expires, to the second, is not after now, and
-// one wrapping [ErrInvalid] when v.ID was not made by a Cookie. It sets no
-// cookie when it fails.
+// bytes, plus the name, which is 7 bytes longer with "__Host-" or 9 with
+// "__Secure-" when Secure), one wrapping [ErrExpired] when v.Expires, to
+// the second, is not after now, and one wrapping [ErrInvalid] when v.ID was
+// not made by a Cookie. It sets no cookie when it fails.
 func (c *Cookie) Write(w http.ResponseWriter, r *http.Request, v Value) error {
 	now := c.now()
 	var id [idSize]byte
@@ -249,49 +290,29 @@ func (c *Cookie) Write(w http.ResponseWriter, r *http.Request, v Value) error {
 		return fmt.Errorf("%w: Value.Expires %v is not in the future", ErrExpired, v.Expires)
 	}
 
-	secure := c.policy.IsSecure(r)
-	name := c.cookieName(secure)
-	sealed, err := c.ring.seal(name, id[:], v.Data, expires)
+	hc := c.policy.Cookie(c.name, r)
+	sealed, err := c.ring.seal(hc.Name, id[:], v.Data, expires)
 	if err != nil {
 		return fmt.Errorf("cookie: writing %d bytes of data: %w", len(v.Data), err)
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     name,
-		Value:    sealed,
-		Path:     "/",
-		MaxAge:   int(maxAge),
-		Expires:  expires.UTC(),
-		Secure:   secure,
-		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
-	})
+	hc.Value = sealed
+	if !c.browserSession {
+		hc.MaxAge = int(maxAge)
+		hc.Expires = expires.UTC()
+	}
+	http.SetCookie(w, &hc)
 	return nil
 }
 
-// Clear sets an expired, empty cookie of the same name and attributes in the
-// answer to r, so that the browser deletes the cookie. It does not revoke
-// the value: a copy of it stays valid until it expires (see
-// [Cookie.Revoke]).
+// Clear sets an expired, empty cookie of the same name, Domain, Path and
+// other attributes in the answer to r, so that the browser deletes the
+// cookie (a browser-session cookie too). It does not revoke the value: a
+// copy of it stays valid until it expires (see [Cookie.Revoke]).
 func (c *Cookie) Clear(w http.ResponseWriter, r *http.Request) {
-	secure := c.policy.IsSecure(r)
-	http.SetCookie(w, &http.Cookie{
-		Name:     c.cookieName(secure),
-		Value:    "",
-		Path:     "/",
-		MaxAge:   -1, // written as Max-Age=0
-		Expires:  time.Unix(0, 0).UTC(),
-		Secure:   secure,
-		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
-	})
-}
-
-// cookieName returns the name of the cookie, prefixed when it is Secure.
-func (c *Cookie) cookieName(secure bool) string {
-	if secure {
-		return hostPrefix + c.name
-	}
-	return c.name
+	hc := c.policy.Cookie(c.name, r)
+	hc.MaxAge = -1 // written as Max-Age=0
+	hc.Expires = time.Unix(0, 0).UTC()
+	http.SetCookie(w, &hc)
 }
 
 // isLowerHex reports whether s holds only the digits 0-9 and a-f.

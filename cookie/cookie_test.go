@@ -23,7 +23,14 @@ type testCookie struct {
 
 func newTestCookie(t *testing.T, deny store.DenyList) *testCookie {
 	t.Helper()
-	c, err := New(mustRing(t, testKey("a", 1)), Options{Name: "sk", MaxAge: time.Hour, DenyList: deny})
+	return newTestCookieWith(t, Options{Name: "sk", MaxAge: time.Hour, DenyList: deny})
+}
+
+// newTestCookieWith is newTestCookie with any options, sealing with the
+// same key.
+func newTestCookieWith(t *testing.T, opts Options) *testCookie {
+	t.Helper()
+	c, err := New(mustRing(t, testKey("a", 1)), opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -37,6 +37,52 @@
 //     browsers keep is refused when written ([ErrTooLarge]), instead of being
 //     dropped silently by the browser.
 //
+// # Attributes
+//
+// A [Policy] gives a cookie's attributes other than its value and
+// lifetime, and [Policy.Cookie] turns it into those of a Set-Cookie. Every
+// cookie is HttpOnly, so scripts in the page cannot read it. By default it
+// is also host-only (no Domain), Path=/ and SameSite=Lax, and Secure when
+// the request came over HTTPS ([SecureAuto]); a Secure cookie's name gets
+// the "__Host-" prefix, with which browsers refuse any such cookie that is
+// not Secure, host-only and Path=/, so that neither a plain-HTTP page nor
+// a sibling subdomain can plant one.
+//
+// Policy.Domain shares the cookie with every subdomain of a domain, and
+// Policy.Path limits it to part of the site; either gives a Secure cookie
+// the "__Secure-" prefix instead, which allows them (see [Policy.Name]). Policy.SameSite makes it Strict (never sent with a
+// request another site started, not even a link) or None (always sent,
+// for a site embedded in another's frames), and Policy.Partitioned makes a
+// CHIPS cookie, kept apart for each site that embeds the application.
+// Browsers refuse SameSite=None and Partitioned cookies that are not
+// Secure, so both need Secure: [SecureAlways]; [Policy.Check] reports
+// this and every other combination browsers refuse, with [ErrPolicy], and
+// [New] refuses such a Policy.
+//
+// Options.BrowserSession leaves Max-Age and Expires out, so that the
+// browser forgets the cookie when it closes; the expiry sealed in the value
+// still ends it for the server MaxAge after it was first written.
+//
+// # Errors
+//
+// [Cookie.Read] says why there is no valid value with [ErrNoCookie],
+// [ErrInvalid], [ErrExpired] or [ErrRevoked]: the user is logged out, and
+// [IsUnauthenticated] reports true for each. Any other error from Read
+// means that Options.DenyList could not answer (or the request's context
+// ended first): the value could not be checked, and the answer is 503, so
+// that the user tries again rather than being logged out by the store's
+// failure.
+//
+//	v, err := c.Read(r)
+//	switch {
+//	case cookie.IsUnauthenticated(err):
+//		http.Redirect(w, r, "/login", http.StatusSeeOther)
+//		return
+//	case err != nil:
+//		http.Error(w, "try again", http.StatusServiceUnavailable)
+//		return
+//	}
+//
 // # What it does not do
 //
 // A sealed cookie is a bearer credential. Whoever has a copy of it (from a
@@ -57,6 +103,8 @@
 // list, so a copy taken before logout is refused. Example (Chi) keeps
 // preferences in a sealed cookie, read by a middleware installed with
 // chi's router.Use and written from a route parameter. The example of
-// [New] counts visits, and that of [NewKeyRing] rotates a key. Each runs
-// as a test.
+// [New] counts visits, and that of [NewKeyRing] rotates a key. Example
+// (Subdomains) shares a login cookie between the subdomains of a site with
+// SameSite=Strict. The example of [IsUnauthenticated] tells a logged-out
+// user from a store that failed. Each runs as a test.
 package cookie

@@ -2,7 +2,6 @@ package cookie_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -48,8 +47,7 @@ func Example_netHTTP() {
 			v, err := login.Read(r)
 			switch {
 			case err == nil:
-			case errors.Is(err, cookie.ErrNoCookie), errors.Is(err, cookie.ErrInvalid),
-				errors.Is(err, cookie.ErrExpired), errors.Is(err, cookie.ErrRevoked):
+			case cookie.IsUnauthenticated(err): // none, forged, expired or revoked
 				http.Redirect(w, r, "/login", http.StatusSeeOther) // not logged in
 				return
 			default: // the deny list did not answer: not the user's fault

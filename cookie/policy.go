@@ -64,9 +64,15 @@ func (m SecureMode) String() string {
 	return "SecureMode(" + strconv.Itoa(int(m)) + ")"
 }
 
-// Policy decides the attributes that depend on how the request arrived.
-// The zero Policy is [SecureAuto] with no trusted proxies: Secure exactly
-// when the server itself terminates TLS.
+// Policy holds the attributes of a cookie other than its value and
+// lifetime: when it is Secure, and its Domain, Path, SameSite and
+// Partitioned attributes. [Policy.Cookie] turns it into the attributes of a
+// Set-Cookie, and [Policy.Name] into the cookie's name.
+//
+// The zero Policy is [SecureAuto] with no trusted proxies (Secure exactly
+// when the server itself terminates TLS), a host-only cookie with Path=/,
+// SameSite=Lax, not partitioned. Some combinations are refused by browsers;
+// [Policy.Check] reports them, and [New] refuses a Policy that fails it.
 type Policy struct {
 	// Secure says when cookies are Secure.
 	Secure SecureMode
@@ -75,6 +81,57 @@ type Policy struct {
 	// X-Forwarded-Proto and Forwarded headers are believed. Those headers
 	// from any other peer are ignored, since a client can send them.
 	TrustedProxies []netip.Prefix
+
+	// Domain, when set, shares the cookie with every subdomain of it:
+	// "example.com" sends it to example.com, www.example.com and
+	// api.example.com alike. The empty Domain, the default, makes a
+	// host-only cookie, sent only to the host that set it, which is safer:
+	// with a Domain, any subdomain (say, one serving user content) can read
+	// the cookie and can set one of the same name that the others receive.
+	//
+	// It must be a domain name in ASCII (the punycode form of an
+	// internationalised name): labels of letters, digits and '-',
+	// separated by single dots. A leading dot is ignored, as browsers
+	// ignore it (".example.com" is "example.com"). An IP address is
+	// refused: a cookie for an address must be host-only. The browser
+	// still ignores the whole cookie when the Domain does not contain the
+	// request's host or is a public suffix such as "com" or "co.uk",
+	// which [Policy.Check] cannot know. A Domain gives a Secure cookie the
+	// "__Secure-" name prefix instead of "__Host-" (see [Policy.Name]).
+	Domain string
+
+	// Path limits the cookie to requests whose path is Path or below it.
+	// The empty Path means "/", the whole site. It must start with "/" and
+	// have only printable ASCII characters other than ';'. A Path other
+	// than "/" gives a Secure cookie the "__Secure-" name prefix instead of
+	// "__Host-" (see [Policy.Name]).
+	Path string
+
+	// SameSite says when the browser sends the cookie with a request that
+	// another site started. The zero value and [http.SameSiteDefaultMode]
+	// both mean [http.SameSiteLaxMode], written out as "SameSite=Lax"
+	// (browsers that find no attribute do not all default to Lax).
+	//
+	//   - [http.SameSiteLaxMode] sends it when the user follows a link from
+	//     another site (a top-level GET), not with a cross-site form POST,
+	//     frame or script request: the default, and a defence against CSRF.
+	//   - [http.SameSiteStrictMode] never sends it with a request another
+	//     site started, not even a link: a user arriving from a link in an
+	//     e-mail looks logged out on that first page.
+	//   - [http.SameSiteNoneMode] always sends it, for a site embedded in
+	//     another's frames; browsers require the cookie to be Secure, so it
+	//     needs Secure: [SecureAlways], and the application needs another
+	//     defence against CSRF.
+	SameSite http.SameSite
+
+	// Partitioned makes a CHIPS cookie (Cookies Having Independent
+	// Partitioned State): a browser that supports it keeps a separate
+	// cookie for each top-level site the application is embedded in, so
+	// an embedded widget keeps state without becoming a cross-site
+	// tracker. It is for cookies sent in frames of other sites, so it
+	// usually goes with SameSite=None. Browsers require it to be Secure,
+	// so it needs Secure: [SecureAlways].
+	Partitioned bool
 }
 
 // IsSecure reports whether a cookie set in answer to r should be Secure.
@@ -103,21 +160,39 @@ func (p Policy) IsSecure(r *http.Request) bool {
 		strings.EqualFold(lastValue(r.Header.Values("X-Forwarded-Proto")), "https")
 }
 
-// Name returns the name of the cookie called base in answer to r: with the
-// "__Host-" prefix when [Policy.IsSecure] reports true, so that browsers
-// accept it only as a Secure, host-only cookie with Path=/ (a sibling
-// subdomain or a plain-HTTP page cannot set it), and base unchanged
-// otherwise.
+// Name returns the name of the cookie called base in answer to r. When
+// [Policy.IsSecure] reports true, it has a prefix that makes browsers
+// enforce the policy, so that a plain-HTTP page or (for "__Host-") a
+// sibling subdomain cannot set a cookie of that name:
+//
+//   - "__Host-" for a host-only cookie with Path=/ (empty Domain, Path ""
+//     or "/"): browsers accept it only if it is Secure, host-only and
+//     Path=/.
+//   - "__Secure-" when Domain is set or Path is another path, which
+//     "__Host-" forbids: browsers accept it only if it is Secure.
+//
+// When the cookie is not Secure, Name returns base unchanged.
 func (p Policy) Name(base string, r *http.Request) string {
 	if p.IsSecure(r) {
-		return hostPrefix + base
+		return p.prefix() + base
 	}
 	return base
 }
 
-// hostPrefix is the cookie name prefix that browsers reserve for Secure,
-// host-only cookies with Path=/.
-const hostPrefix = "__Host-"
+// Name prefixes that browsers reserve: "__Host-" for Secure, host-only
+// cookies with Path=/, "__Secure-" for Secure cookies.
+const (
+	hostPrefix   = "__Host-"
+	securePrefix = "__Secure-"
+)
+
+// prefix returns the prefix of the cookie's name when it is Secure.
+func (p Policy) prefix() string {
+	if p.Domain == "" && (p.Path == "" || p.Path == "/") {
+		return hostPrefix
+	}
+	return securePrefix
+}
 
 // trusted reports whether remote, a RemoteAddr such as "10.0.0.1:5678",
 // "[::1]:5678" or a bare address, is in one of p.TrustedProxies.
