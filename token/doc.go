@@ -21,9 +21,26 @@
 //     whole family, so a stolen refresh token stops working for thief and
 //     owner alike.
 //
-// Errors that mean "this token is not acceptable" wrap [ErrInvalid]; any
-// other error means the store could not be reached, and the caller should
-// answer "unavailable", not "logged out".
+// # Errors
+//
+// Errors that mean "this token is not acceptable" (malformed, forged,
+// expired, revoked, a refresh token reused) wrap [ErrInvalid], and
+// [IsUnauthenticated] reports true for them: a handler answers 401, or
+// sends the browser to log in. Any other error means a store could not be
+// reached: the handler answers 503 ("try again"), not "logged out", and
+// the client keeps its tokens. [ErrExpired], [ErrRevoked] and [ErrReused]
+// tell the rejections apart where that matters, for instance to ask an
+// API client to refresh its expired access token.
+//
+//	claims, err := verifier.Verify(r.Context(), tok)
+//	switch {
+//	case token.IsUnauthenticated(err):
+//		http.Error(w, "invalid token", http.StatusUnauthorized)
+//		return
+//	case err != nil:
+//		http.Error(w, "try again", http.StatusServiceUnavailable)
+//		return
+//	}
 //
 // # Examples
 //
@@ -33,6 +50,7 @@
 // detection) and logout. Example (Chi) guards a group of chi routes with
 // that middleware and checks a route parameter against the token's
 // subject. The example of [ParseJWKS] verifies tokens from the JWKS alone,
-// and that of [Refresher] shows a reused refresh token ending its login.
-// Each runs as a test.
+// that of [Refresher] shows a reused refresh token ending its login, and
+// that of [IsUnauthenticated] tells a token to refuse from a store that
+// failed. Each runs as a test.
 package token

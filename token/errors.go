@@ -35,6 +35,26 @@ var (
 	ErrNoKey = errors.New("token: no signing key")
 )
 
+// IsUnauthenticated reports whether err means that the token presented
+// is not acceptable, so that the client is to be treated as logged out:
+// err wraps [ErrInvalid], as every rejection does. That is an access token
+// from [Verifier.Verify] that is malformed, badly signed, signed by an
+// unknown or retired key, of the wrong type, issuer or audience, expired
+// ([ErrExpired]) or revoked ([ErrRevoked]); and a refresh token or family
+// id given to a [Refresher] that is malformed, of a family that never
+// existed, has expired or was revoked ([ErrRevoked]), or was spent and is
+// presented again ([ErrReused]). A handler then answers 401 (an API) or
+// sends the browser to log in.
+//
+// It reports false for nil and for every other error: a deny list, key
+// store or family store that could not be read or written, a context that
+// ended first, a stored family that is corrupt. Those mean the token could
+// not be checked: answer 503, so that the client tries again with the
+// tokens it has, instead of being logged out by the store's failure.
+func IsUnauthenticated(err error) bool {
+	return errors.Is(err, ErrInvalid)
+}
+
 // invalid returns an error wrapping ErrInvalid with a reason.
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))

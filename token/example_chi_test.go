@@ -2,7 +2,6 @@ package token_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -49,7 +48,7 @@ func Example_chi() {
 				tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 				c, err := verifier.Verify(r.Context(), tok)
 				switch {
-				case errors.Is(err, token.ErrInvalid):
+				case token.IsUnauthenticated(err):
 					w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 					http.Error(w, "invalid token", http.StatusUnauthorized)
 					return

@@ -60,7 +60,7 @@ func Example_netHTTP() {
 			tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			c, err := verifier.Verify(r.Context(), tok)
 			switch {
-			case errors.Is(err, token.ErrInvalid): // expired, revoked, forged...
+			case token.IsUnauthenticated(err): // expired, revoked, forged...
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 				http.Error(w, "invalid token", http.StatusUnauthorized)
 				return
@@ -87,7 +87,7 @@ func Example_netHTTP() {
 		switch {
 		case errors.Is(err, token.ErrReused):
 			http.Error(w, "refresh token reused: login revoked", http.StatusUnauthorized)
-		case errors.Is(err, token.ErrInvalid):
+		case token.IsUnauthenticated(err): // unknown, revoked, malformed...
 			http.Error(w, "invalid refresh token", http.StatusUnauthorized)
 		case err != nil:
 			http.Error(w, "try again", http.StatusServiceUnavailable)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"strings"
 	"time"
 
 	"github.com/sessionkit/sessionkit/store/memstore"
@@ -143,4 +144,72 @@ func ExampleRefresher() {
 	// reused: true
 	// second token revoked: true
 	// login revoked: true
+}
+
+// A handler sorts the errors of Verify: a token that is not acceptable
+// (forged, expired, revoked...) gets 401, but a deny list that cannot
+// answer (here, because the request's deadline has passed) gets a 503, so
+// that the client tries again with the same token instead of logging in
+// again. Refresh tokens sort the same way.
+func ExampleIsUnauthenticated() {
+	ctx := context.Background()
+	st := memstore.New(memstore.Options{})
+	defer st.Close()
+	ring, err := token.OpenRing(ctx, st, token.RingOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	issuer, err := token.NewIssuer(ring, token.IssuerOptions{Issuer: "https://auth.example", Audience: "api"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	verifier, err := token.NewVerifier(ring, token.VerifierOptions{Issuer: "https://auth.example", Audience: "api", DenyList: st})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// status is the answer a handler gives to err.
+	status := func(err error) string {
+		switch {
+		case err == nil:
+			return "200 OK"
+		case token.IsUnauthenticated(err):
+			return "401 log in again"
+		default: // a store did not answer
+			return "503 try again"
+		}
+	}
+
+	tok, _, err := issuer.Issue(ctx, "alice", "login-1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = verifier.Verify(ctx, tok)
+	fmt.Println("valid:", status(err))
+	forged := tok[:strings.LastIndexByte(tok, '.')+1] + "c2lnbmF0dXJl" // another signature
+	_, err = verifier.Verify(ctx, forged)
+	fmt.Println("forged:", status(err))
+	late, cancel := context.WithTimeout(ctx, 0)
+	defer cancel()
+	_, err = verifier.Verify(late, tok)
+	fmt.Println("deadline passed:", status(err))
+
+	refresher, err := token.NewRefresher(st, token.RefreshOptions{Grace: -1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, first, err := refresher.Start(ctx, "alice", "Example/1.0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, _, err = refresher.Rotate(ctx, first)
+	fmt.Println("refresh:", status(err))
+	_, _, err = refresher.Rotate(ctx, first)
+	fmt.Println("refresh token reused:", status(err))
+	// Output:
+	// valid: 200 OK
+	// forged: 401 log in again
+	// deadline passed: 503 try again
+	// refresh: 200 OK
+	// refresh token reused: 401 log in again
 }
