@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -28,6 +29,24 @@ func HashToken(token string) SessionID {
 // it cannot be turned back into the token.
 func (id SessionID) String() string {
 	return hex.EncodeToString(id[:])
+}
+
+// ErrSessionID is returned (wrapped) by ParseSessionID for text that is not
+// a SessionID's String form.
+var ErrSessionID = errors.New("store: not a session id")
+
+// ParseSessionID reads back an id written by [SessionID.String]: 64 hex
+// digits, in either case. Anything else, such as a form field a client
+// tampered with, gives an error wrapping [ErrSessionID].
+func ParseSessionID(s string) (SessionID, error) {
+	var id SessionID
+	if len(s) != 2*len(id) {
+		return id, fmt.Errorf("%w: %d characters, want %d", ErrSessionID, len(s), 2*len(id))
+	}
+	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
+		return SessionID{}, fmt.Errorf("%w: %w", ErrSessionID, err)
+	}
+	return id, nil
 }
 
 // Record is a session as a store keeps it.

@@ -2,16 +2,84 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/sessionkit/sessionkit/store"
 )
 
-// testCanceled checks that a call with an ended context fails instead of
-// going ahead: a server relies on it to bound how long a request waits.
-func testCanceled(t *testing.T, open func(t *testing.T) Store) {
-	s := open(t)
+// The tests in this file check that a call with an ended context fails
+// instead of going ahead: a server relies on it to bound how long a request
+// waits. There is one for each interface, so that each part of the suite
+// needs only its own.
+
+// canceledCall is a call to make with an ended context, which must fail.
+type canceledCall struct {
+	name string
+	call func(ctx context.Context) error
+}
+
+// checkCanceled makes each call with a canceled context and reports those
+// that succeed.
+func checkCanceled(t *testing.T, calls []canceledCall) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, c := range calls {
+		if err := c.call(ctx); err == nil {
+			t.Errorf("%s with a canceled context succeeded", c.name)
+		}
+	}
+}
+
+// testUsersCanceled checks the methods of store.Users with an ended context.
+func testUsersCanceled(t *testing.T, s store.Users) {
+	now := time.Now()
+	checkCanceled(t, []canceledCall{
+		{"CreateUser", func(ctx context.Context) error {
+			return s.CreateUser(ctx, store.User{Name: "canceled", PasswordHash: "h", Created: now, Updated: now})
+		}},
+		{"User", func(ctx context.Context) error { _, err := s.User(ctx, "canceled"); return err }},
+		{"ListUsers", func(ctx context.Context) error { _, err := s.ListUsers(ctx); return err }},
+	})
+	if _, err := s.User(context.Background(), "canceled"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after CreateUser with a canceled context: User err = %v, want ErrNotFound", err)
+	}
+}
+
+// testKeysCanceled checks the methods of store.Keys with an ended context.
+func testKeysCanceled(t *testing.T, s store.Keys) {
+	now := time.Now()
+	checkCanceled(t, []canceledCall{
+		{"AddKey", func(ctx context.Context) error {
+			return s.AddKey(ctx, "p", store.Key{ID: "x", Secret: []byte("s"), Created: now})
+		}},
+		{"Keys", func(ctx context.Context) error { _, err := s.Keys(ctx, "p"); return err }},
+		{"DeleteKey", func(ctx context.Context) error { return s.DeleteKey(ctx, "p", "x") }},
+	})
+}
+
+// testDenyListCanceled checks the methods of store.DenyList with an ended
+// context.
+func testDenyListCanceled(t *testing.T, s store.DenyList) {
+	now := time.Now()
+	checkCanceled(t, []canceledCall{
+		{"Deny", func(ctx context.Context) error { return s.Deny(ctx, "x", now.Add(time.Hour)) }},
+		{"Denied", func(ctx context.Context) error { _, err := s.Denied(ctx, "x"); return err }},
+	})
+}
+
+// testPingCanceled checks store.Pinger with an ended context.
+func testPingCanceled(t *testing.T, s store.Pinger) {
+	checkCanceled(t, []canceledCall{
+		{"Ping", func(ctx context.Context) error { return s.Ping(ctx) }},
+	})
+}
+
+// testSessionsCanceled checks the methods of store.Sessions with an ended
+// context: each fails, and none changes a record.
+func testSessionsCanceled(t *testing.T, s store.Sessions) {
 	now := time.Now()
 	// A session the canceled calls below must leave alone.
 	kept := store.Record{ID: store.HashToken("kept"), User: "canceled", Data: []byte("kept"),
@@ -19,39 +87,15 @@ func testCanceled(t *testing.T, open func(t *testing.T) Store) {
 	kept.Version = mustSave(t, s, kept)
 	created := store.Record{ID: store.HashToken("created"), User: "canceled",
 		Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	calls := []struct {
-		name string
-		call func() error
-	}{
-		{"CreateUser", func() error {
-			return s.CreateUser(ctx, store.User{Name: "canceled", PasswordHash: "h", Created: now, Updated: now})
-		}},
-		{"User", func() error { _, err := s.User(ctx, "canceled"); return err }},
-		{"ListUsers", func() error { _, err := s.ListUsers(ctx); return err }},
-		{"AddKey", func() error { return s.AddKey(ctx, "p", store.Key{ID: "x", Secret: []byte("s"), Created: now}) }},
-		{"Keys", func() error { _, err := s.Keys(ctx, "p"); return err }},
-		{"DeleteKey", func() error { return s.DeleteKey(ctx, "p", "x") }},
-		{"Deny", func() error { return s.Deny(ctx, "x", now.Add(time.Hour)) }},
-		{"Denied", func() error { _, err := s.Denied(ctx, "x"); return err }},
-		{"Ping", func() error { return s.Ping(ctx) }},
-		{"Session", func() error { _, err := s.Session(ctx, kept.ID); return err }},
-		{"SaveSession", func() error { _, err := s.SaveSession(ctx, created); return err }},
-		{"DeleteSession", func() error { return s.DeleteSession(ctx, kept.ID) }},
-		{"UserSessions", func() error { _, err := s.UserSessions(ctx, "canceled"); return err }},
-		{"DeleteUserSessions", func() error { _, err := s.DeleteUserSessions(ctx, "canceled"); return err }},
-	}
-	for _, c := range calls {
-		if err := c.call(); err == nil {
-			t.Errorf("%s with a canceled context succeeded", c.name)
-		}
-	}
-	if _, err := s.User(context.Background(), "canceled"); err == nil {
-		t.Error("CreateUser with a canceled context created the account")
-	}
-	if _, err := s.Session(context.Background(), created.ID); err == nil {
-		t.Error("SaveSession with a canceled context created the record")
+	checkCanceled(t, []canceledCall{
+		{"Session", func(ctx context.Context) error { _, err := s.Session(ctx, kept.ID); return err }},
+		{"SaveSession", func(ctx context.Context) error { _, err := s.SaveSession(ctx, created); return err }},
+		{"DeleteSession", func(ctx context.Context) error { return s.DeleteSession(ctx, kept.ID) }},
+		{"UserSessions", func(ctx context.Context) error { _, err := s.UserSessions(ctx, "canceled"); return err }},
+		{"DeleteUserSessions", func(ctx context.Context) error { _, err := s.DeleteUserSessions(ctx, "canceled"); return err }},
+	})
+	if _, err := s.Session(context.Background(), created.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after SaveSession with a canceled context: Session err = %v, want ErrNotFound", err)
 	}
 	if _, err := s.Session(context.Background(), kept.ID); err != nil {
 		t.Errorf("DeleteSession or DeleteUserSessions with a canceled context removed a record: %v", err)

@@ -11,11 +11,10 @@ import (
 	"github.com/sessionkit/sessionkit/store"
 )
 
-// testConcurrent races many goroutines to create the same account: exactly
+// testUsersConcurrent races many goroutines to create the same account: exactly
 // one must win, and every loser must see ErrExists.
-func testConcurrent(t *testing.T, open func(t *testing.T) Store) {
+func testUsersConcurrent(t *testing.T, s store.Users) {
 	ctx := context.Background()
-	s := open(t)
 	const n = 16
 	var wg sync.WaitGroup
 	errs := make([]error, n)

@@ -4,11 +4,14 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/sessionkit/sessionkit/store"
 )
 
-func testDenyList(t *testing.T, open func(t *testing.T) Store) {
+// testDenyList checks that an id is refused until its time has passed,
+// and that denying it again keeps the later time.
+func testDenyList(t *testing.T, s store.DenyList) {
 	ctx := context.Background()
-	s := open(t)
 	now := time.Now()
 
 	denied := func(id string) bool {

@@ -10,9 +10,10 @@ import (
 	"github.com/sessionkit/sessionkit/store"
 )
 
-func testKeys(t *testing.T, open func(t *testing.T) Store) {
+// testKeys checks adding, listing and deleting keys, each purpose apart
+// from the others.
+func testKeys(t *testing.T, s store.Keys) {
 	ctx := context.Background()
-	s := open(t)
 	keys, err := s.Keys(ctx, "cookie")
 	if err != nil {
 		t.Fatalf("Keys on an empty store: %v", err)

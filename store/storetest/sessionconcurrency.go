@@ -14,19 +14,18 @@ import (
 
 // testSessionsConcurrent checks compare-and-swap under contention: no save
 // is lost and no two saves naming the same version both succeed.
-func testSessionsConcurrent(t *testing.T, open func(t *testing.T) Store) {
-	t.Run("Increments", func(t *testing.T) { testSessionIncrements(t, open) })
-	t.Run("SameVersion", func(t *testing.T) { testSessionSameVersion(t, open) })
+func testSessionsConcurrent(t *testing.T, open func(t *testing.T) store.Sessions) {
+	t.Run("Increments", func(t *testing.T) { testSessionIncrements(t, open(t)) })
+	t.Run("SameVersion", func(t *testing.T) { testSessionSameVersion(t, open(t)) })
 }
 
 // testSessionIncrements has many goroutines add one to a counter kept in a
 // record, each by read, save, and retry on conflict: the way the session
 // package updates a session. If two saves of one version both succeeded, an
 // increment would be lost.
-func testSessionIncrements(t *testing.T, open func(t *testing.T) Store) {
+func testSessionIncrements(t *testing.T, s store.Sessions) {
 	const workers, each = 32, 8
 	ctx := context.Background()
-	s := open(t)
 	now := time.Now()
 	id := store.HashToken("counter")
 	mustSave(t, s, store.Record{ID: id, Data: []byte("0"), Created: now, LastSeen: now, Expires: now.Add(time.Hour)})
@@ -54,7 +53,7 @@ func testSessionIncrements(t *testing.T, open func(t *testing.T) Store) {
 // increment adds one to the counter in record id n times, retrying each on
 // conflict. Versions only grow, so each conflict means another save
 // succeeded: it gives up after more conflicts than there are saves in all.
-func increment(ctx context.Context, s Store, id store.SessionID, n, saves int) error {
+func increment(ctx context.Context, s store.Sessions, id store.SessionID, n, saves int) error {
 	conflicts := 0
 	for done := 0; done < n; {
 		r, err := s.Session(ctx, id)
@@ -88,10 +87,9 @@ func increment(ctx context.Context, s Store, id store.SessionID, n, saves int) e
 // testSessionSameVersion races many saves naming the same version, for a
 // new record and for an existing one: exactly one must win, the others must
 // see ErrConflict, and the record must hold what the winner saved.
-func testSessionSameVersion(t *testing.T, open func(t *testing.T) Store) {
+func testSessionSameVersion(t *testing.T, s store.Sessions) {
 	const racers = 32
 	ctx := context.Background()
-	s := open(t)
 	now := time.Now()
 	id := store.HashToken("raced")
 	for _, version := range []uint64{0, 1} { // create, then save

@@ -12,9 +12,8 @@ import (
 // testSessionExpiry checks that an expired record is gone to every method,
 // even while the backend still holds it: it cannot be read, listed, counted
 // or saved, and its id can be used for a new record.
-func testSessionExpiry(t *testing.T, open func(t *testing.T) Store) {
+func testSessionExpiry(t *testing.T, s store.Sessions) {
 	ctx := context.Background()
-	s := open(t)
 	now := time.Now()
 	past, future := now.Add(-time.Second), now.Add(time.Hour)
 	record := func(token string) store.Record {

@@ -16,9 +16,8 @@ import (
 // testSessions checks the life of one record: created at version 1, each
 // save adding one, a save that names the wrong version changing nothing,
 // and deletion.
-func testSessions(t *testing.T, open func(t *testing.T) Store) {
+func testSessions(t *testing.T, s store.Sessions) {
 	ctx := context.Background()
-	s := open(t)
 	now := time.Now()
 	id := store.HashToken("token-1")
 
@@ -97,8 +96,7 @@ func testSessions(t *testing.T, open func(t *testing.T) Store) {
 
 // testSessionFields checks that every field of a record comes back as it
 // was saved.
-func testSessionFields(t *testing.T, open func(t *testing.T) Store) {
-	s := open(t)
+func testSessionFields(t *testing.T, s store.Sessions) {
 	now := time.Now()
 	zone := time.FixedZone("UTC+5:30", 5*3600+1800)
 	allBytes := make([]byte, 256)
@@ -141,9 +139,8 @@ func testSessionFields(t *testing.T, open func(t *testing.T) Store) {
 // testSessionCopies checks that the caller and the store never share Data:
 // changing a slice after handing it over or getting it back must not change
 // what the store holds.
-func testSessionCopies(t *testing.T, open func(t *testing.T) Store) {
+func testSessionCopies(t *testing.T, s store.Sessions) {
 	ctx := context.Background()
-	s := open(t)
 	now := time.Now()
 	r := store.Record{ID: store.HashToken("copies"), User: "alice", Data: []byte("original"),
 		Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
@@ -178,8 +175,7 @@ func testSessionCopies(t *testing.T, open func(t *testing.T) Store) {
 
 // testLargeSession checks that a record with a large value keeps every
 // byte of it.
-func testLargeSession(t *testing.T, open func(t *testing.T) Store) {
-	s := open(t)
+func testLargeSession(t *testing.T, s store.Sessions) {
 	now := time.Now()
 	r := store.Record{ID: store.HashToken("large"), Data: make([]byte, 1<<20),
 		Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
@@ -198,7 +194,7 @@ func testLargeSession(t *testing.T, open func(t *testing.T) Store) {
 
 // mustSave saves r and returns the new version, stopping the test if the
 // save fails.
-func mustSave(t *testing.T, s Store, r store.Record) uint64 {
+func mustSave(t *testing.T, s store.Sessions, r store.Record) uint64 {
 	t.Helper()
 	v, err := s.SaveSession(context.Background(), r)
 	if err != nil {
@@ -208,7 +204,7 @@ func mustSave(t *testing.T, s Store, r store.Record) uint64 {
 }
 
 // mustSession returns the record named id, stopping the test if it cannot.
-func mustSession(t *testing.T, s Store, id store.SessionID) store.Record {
+func mustSession(t *testing.T, s store.Sessions, id store.SessionID) store.Record {
 	t.Helper()
 	r, err := s.Session(context.Background(), id)
 	if err != nil {
@@ -218,7 +214,7 @@ func mustSession(t *testing.T, s Store, id store.SessionID) store.Record {
 }
 
 // checkSession reports an error unless the store holds want.
-func checkSession(t *testing.T, s Store, want store.Record) {
+func checkSession(t *testing.T, s store.Sessions, want store.Record) {
 	t.Helper()
 	if d := diffRecord(mustSession(t, s, want.ID), want); d != "" {
 		t.Errorf("stored record differs from the one saved: %s", d)

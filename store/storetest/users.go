@@ -9,9 +9,10 @@ import (
 	"github.com/sessionkit/sessionkit/store"
 )
 
-func testUsers(t *testing.T, open func(t *testing.T) Store) {
+// testUsers checks the life of accounts: creation, lookup by name in any
+// case, password changes, listing and deletion.
+func testUsers(t *testing.T, s store.Users) {
 	ctx := context.Background()
-	s := open(t)
 	created := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 	alice := store.User{Name: "Alice", PasswordHash: "$argon2id$hash-a", Created: created, Updated: created}
 

@@ -11,9 +11,8 @@ import (
 
 // testUserSessions checks listing and removing one user's sessions: what a
 // "your devices" page and "log out everywhere" rely on.
-func testUserSessions(t *testing.T, open func(t *testing.T) Store) {
+func testUserSessions(t *testing.T, s store.Sessions) {
 	ctx := context.Background()
-	s := open(t)
 	now := time.Now()
 	records := map[string]store.Record{}
 	add := func(token, user string, age time.Duration) {
