@@ -34,7 +34,10 @@ func checkLogin(w http.ResponseWriter, r *http.Request) (string, bool) {
 
 // sessionApp keeps the name and count in a server-side session on st.
 func sessionApp(st store.Sessions, page *peers.Page) http.Handler {
-	mgr := session.New(st, session.Options{})
+	mgr, err := session.New(st, session.Options{})
+	if err != nil {
+		panic(err) // the zero Options are valid
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		user, ok := checkLogin(w, r)

@@ -193,7 +193,10 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.sessions = newSessionManager(backend, cfg, s.metrics, s.sessionFailed)
+	s.sessions, err = newSessionManager(backend, cfg, s.metrics, s.sessionFailed)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.tokens, err = newTokens(ctx, backend, cfg, s.metrics)
 	if err != nil {
 		return nil, err

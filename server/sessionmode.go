@@ -173,7 +173,7 @@ func (s *Server) sessionLogoutAll(w http.ResponseWriter, r *http.Request) {
 
 // newSessionManager builds the session manager of session mode, counting
 // its retries and the expired sessions it finds in m.
-func newSessionManager(st store.Sessions, cfg Config, m *metrics, failed func(http.ResponseWriter, *http.Request, error)) *session.Manager {
+func newSessionManager(st store.Sessions, cfg Config, m *metrics, failed func(http.ResponseWriter, *http.Request, error)) (*session.Manager, error) {
 	return session.New(st, session.Options{
 		CookieName:         "sk_session",
 		Policy:             cfg.Cookies,

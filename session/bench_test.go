@@ -70,7 +70,7 @@ func forEachStore(b *testing.B, bench func(*testing.B, store.Sessions)) {
 // one read (and a write at most once per TouchInterval).
 func benchmarkRequest(b *testing.B, st store.Sessions, h http.HandlerFunc) {
 	ws := &watchedStore{Sessions: st}
-	mgr := session.New(ws, session.Options{})
+	mgr := mustNew(b, ws, session.Options{})
 	create := mgr.Handler(http.HandlerFunc(counter))
 	w := httptest.NewRecorder()
 	create.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))

@@ -8,15 +8,30 @@ import (
 	"time"
 )
 
-// The record's Data is a small binary encoding of the session's values:
+// The record's Data is a small binary encoding of the session's state:
 //
-//	version byte (1) | uvarint count | count × entry
+//	version 1: 1 | uvarint count | count × entry
+//	version 2: 2 | flags byte | uvarint count | count × entry
 //	entry = uvarint key length | key | kind byte | value
 //
-// with values as uvarint length + bytes (string, bytes), zig-zag varint
-// (int, time in Unix nanoseconds), one byte (bool) or 8 bytes big-endian
-// IEEE 754 (float). It costs no reflection, unlike gob or JSON.
-const codecVersion = 1
+// with values as uvarint length + bytes (string, bytes, and a value of any
+// other type as Options.Codec encoded it), zig-zag varint (int, time in
+// Unix nanoseconds), one byte (bool) or 8 bytes big-endian IEEE 754
+// (float). The basic kinds cost no reflection. Version 2 carries the
+// cookie's persistence (flags) and values encoded by the Codec; a session
+// that has neither is written as version 1, which instances of earlier
+// releases read too.
+const (
+	codecVersion  = 1
+	codecVersion2 = 2
+)
+
+// Flags of version 2: the persistence SetRememberMe chose.
+const (
+	flagPersistChosen byte = 1 << iota // SetRememberMe was called; flagPersist holds its choice
+	flagPersist                        // the cookie has a Max-Age
+	knownFlags        = flagPersistChosen | flagPersist
+)
 
 const (
 	kindString byte = 1 + iota
@@ -25,17 +40,22 @@ const (
 	kindBool
 	kindFloat
 	kindTime
+	kindCodec // bytes from Options.Codec
 )
 
 // errCorrupt reports stored data this package cannot decode.
 var errCorrupt = errors.New("session: stored data is corrupt")
 
-// encode appends the encoding of values to dst.
-func encode(dst []byte, values map[string]any) []byte {
+// encode appends the encoding of values, with flags, to dst.
+func encode(dst []byte, values map[string]any, flags byte) []byte {
 	if dst == nil {
-		dst = make([]byte, 0, encodedSize(values))
+		dst = make([]byte, 0, encodedSize(values, flags))
 	}
-	dst = append(dst, codecVersion)
+	if flags == 0 && !hasEncoded(values) {
+		dst = append(dst, codecVersion)
+	} else {
+		dst = append(dst, codecVersion2, flags)
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(values)))
 	for k, v := range values {
 		dst = binary.AppendUvarint(dst, uint64(len(k)))
@@ -47,6 +67,10 @@ func encode(dst []byte, values map[string]any) []byte {
 			dst = append(dst, v...)
 		case []byte:
 			dst = append(dst, kindBytes)
+			dst = binary.AppendUvarint(dst, uint64(len(v)))
+			dst = append(dst, v...)
+		case encoded:
+			dst = append(dst, kindCodec)
 			dst = binary.AppendUvarint(dst, uint64(len(v)))
 			dst = append(dst, v...)
 		case int64:
@@ -73,21 +97,40 @@ func encode(dst []byte, values map[string]any) []byte {
 	return dst
 }
 
-// decode parses data written by encode. Empty data is an empty session.
-// Anything malformed gives errCorrupt; decode never panics and never
-// allocates more than data's length suggests.
-func decode(data []byte) (map[string]any, error) {
+// hasEncoded reports whether values hold a value encoded by the Codec.
+func hasEncoded(values map[string]any) bool {
+	for _, v := range values {
+		if _, ok := v.(encoded); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// decode parses data written by encode, of either version. Empty data is
+// an empty session. Anything malformed gives errCorrupt; decode never
+// panics and never allocates more than data's length suggests. Values
+// encoded by the Codec stay encoded until Get asks for them as a type.
+func decode(data []byte) (map[string]any, byte, error) {
 	if len(data) == 0 {
-		return map[string]any{}, nil
+		return map[string]any{}, 0, nil
 	}
-	if data[0] != codecVersion {
-		return nil, fmt.Errorf("%w: unknown version %d", errCorrupt, data[0])
-	}
+	var flags byte
 	d := decoder{b: data[1:]}
+	switch data[0] {
+	case codecVersion:
+	case codecVersion2:
+		flags = d.byte()
+		if flags&^knownFlags != 0 {
+			return nil, 0, fmt.Errorf("%w: unknown flags %#x", errCorrupt, flags)
+		}
+	default:
+		return nil, 0, fmt.Errorf("%w: unknown version %d", errCorrupt, data[0])
+	}
 	n := d.uvarint()
 	// Every entry takes at least 3 bytes: key length, kind and value.
 	if d.err != nil || n > uint64(len(d.b))/3 {
-		return nil, errCorrupt
+		return nil, 0, errCorrupt
 	}
 	values := make(map[string]any, n)
 	for range n {
@@ -98,6 +141,8 @@ func decode(data []byte) (map[string]any, error) {
 			v = string(d.bytes())
 		case kindBytes:
 			v = append([]byte{}, d.bytes()...)
+		case kindCodec:
+			v = encoded(append([]byte{}, d.bytes()...))
 		case kindInt:
 			v = d.varint()
 		case kindBool:
@@ -117,14 +162,14 @@ func decode(data []byte) (map[string]any, error) {
 			d.fail()
 		}
 		if d.err != nil {
-			return nil, d.err
+			return nil, 0, d.err
 		}
 		values[k] = v
 	}
 	if len(d.b) != 0 {
-		return nil, fmt.Errorf("%w: trailing bytes", errCorrupt)
+		return nil, 0, fmt.Errorf("%w: trailing bytes", errCorrupt)
 	}
-	return values, nil
+	return values, flags, nil
 }
 
 // decoder reads from b; the first failure sticks in err and every later read

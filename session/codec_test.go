@@ -13,7 +13,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		"s": "text", "b": []byte{1, 2}, "i": int64(-7), "t": true, "f": false,
 		"x": 1.5, "when": time.Unix(0, 1700000000123456789), "": "",
 	}
-	got, err := decode(encode(nil, values))
+	got, _, err := decode(encode(nil, values, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,19 +39,22 @@ func TestCodecRoundTrip(t *testing.T) {
 }
 
 func TestDecodeRejectsMalformed(t *testing.T) {
-	valid := encode(nil, map[string]any{"k": "value"})
+	valid := encode(nil, map[string]any{"k": "value"}, 0)
 	cases := map[string][]byte{
-		"unknown version": {9, 0},
-		"truncated":       valid[:len(valid)-2],
-		"trailing bytes":  append(append([]byte{}, valid...), 0),
-		"huge count":      {codecVersion, 0xff, 0xff, 0xff, 0xff, 0x0f},
-		"unknown kind":    {codecVersion, 1, 1, 'k', 99, 0},
-		"bad bool":        {codecVersion, 1, 1, 'k', kindBool, 2},
-		"huge length":     {codecVersion, 1, 0xff, 0xff, 0xff, 0xff, 0x0f},
-		"short float":     {codecVersion, 1, 1, 'k', kindFloat, 1, 2},
+		"unknown version":   {9, 0},
+		"truncated":         valid[:len(valid)-2],
+		"trailing bytes":    append(append([]byte{}, valid...), 0),
+		"huge count":        {codecVersion, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"unknown kind":      {codecVersion, 1, 1, 'k', 99, 0},
+		"bad bool":          {codecVersion, 1, 1, 'k', kindBool, 2},
+		"huge length":       {codecVersion, 1, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"short float":       {codecVersion, 1, 1, 'k', kindFloat, 1, 2},
+		"unknown flags":     {codecVersion2, 0x80, 0},
+		"v2 without flags":  {codecVersion2},
+		"short codec value": {codecVersion2, 0, 1, 1, 'k', kindCodec, 5, '{'},
 	}
 	for name, data := range cases {
-		if _, err := decode(data); !errors.Is(err, errCorrupt) {
+		if _, _, err := decode(data); !errors.Is(err, errCorrupt) {
 			t.Errorf("%s: decode = %v, want errCorrupt", name, err)
 		}
 	}
@@ -62,28 +65,32 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 // encodedSize bytes, the size Put checks against MaxDataBytes) to something
 // that decodes to the same values.
 func FuzzDecode(f *testing.F) {
-	f.Add(encode(nil, map[string]any{"count": int64(3), "user": "alice", "ok": true}))
-	f.Add(encode(nil, map[string]any{"t": time.Unix(5, 6), "f": 2.5, "b": []byte("x")}))
+	f.Add(encode(nil, map[string]any{"count": int64(3), "user": "alice", "ok": true}, 0))
+	f.Add(encode(nil, map[string]any{"t": time.Unix(5, 6), "f": 2.5, "b": []byte("x")}, 0))
+	f.Add(encode(nil, map[string]any{"cart": encoded(`[{"sku":"a","n":2}]`)}, flagPersistChosen))
 	f.Add([]byte{})
 	f.Add([]byte{codecVersion, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		values, err := decode(data)
+		values, flags, err := decode(data)
 		if err != nil {
 			if !errors.Is(err, errCorrupt) {
 				t.Fatalf("decode error %v is not errCorrupt", err)
 			}
 			return
 		}
-		enc := encode(nil, values)
+		enc := encode(nil, values, flags)
 		if len(data) > 0 && len(enc) > len(data) {
 			t.Fatalf("re-encoding grew %d bytes to %d", len(data), len(enc))
 		}
-		if n := encodedSize(values); n != len(enc) {
+		if n := encodedSize(values, flags); n != len(enc) {
 			t.Fatalf("encodedSize = %d, encode wrote %d bytes", n, len(enc))
 		}
-		again, err := decode(enc)
+		again, againFlags, err := decode(enc)
 		if err != nil {
 			t.Fatalf("re-encoding decoded values does not decode: %v", err)
+		}
+		if againFlags != flags {
+			t.Fatalf("round trip changed the flags: %#x → %#x", flags, againFlags)
 		}
 		if len(again) != len(values) {
 			t.Fatalf("round trip changed the number of values: %d → %d", len(values), len(again))
@@ -102,6 +109,9 @@ func sameValue(a, b any) bool {
 	switch a := a.(type) {
 	case []byte:
 		b, ok := b.([]byte)
+		return ok && bytes.Equal(a, b)
+	case encoded:
+		b, ok := b.(encoded)
 		return ok && bytes.Equal(a, b)
 	case time.Time:
 		b, ok := b.(time.Time)

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -24,6 +25,7 @@ import (
 
 // pendingSave is one request's save, queued or in progress.
 type pendingSave struct {
+	ctx  context.Context // the saving request's, for its values
 	s    *Session
 	now  time.Time // when the save was asked for
 	done bool      // it was saved (or failed): err is its outcome
@@ -32,16 +34,16 @@ type pendingSave struct {
 
 // save saves s's changes, asked for at now, itself or as part of another
 // request's batch.
-func (l *saveLock) save(m *Manager, s *Session, now time.Time) error {
+func (l *saveLock) save(ctx context.Context, m *Manager, s *Session, now time.Time) error {
 	if l.mu.TryLock() {
 		// No save in progress: save, with any saves queued as the last
 		// one ended, without queueing.
 		defer l.mu.Unlock()
-		p := pendingSave{s: s, now: now}
+		p := pendingSave{ctx: ctx, s: s, now: now}
 		l.saveQueued(m, &p)
 		return p.err
 	}
-	p := &pendingSave{s: s, now: now}
+	p := &pendingSave{ctx: ctx, s: s, now: now}
 	l.qmu.Lock()
 	l.waiting = append(l.waiting, p)
 	l.qmu.Unlock()
@@ -123,27 +125,29 @@ func (l *saveLock) saveTogether(m *Manager, group []*pendingSave) {
 		base = l.last
 	}
 	l.qmu.Unlock()
-	var values map[string]any
-	var user string
+	var st state
 	if len(group) == 1 && base.Version == first.rec.Version {
 		// One save, on the record it loaded: its values are the result.
-		values, user = first.values, first.user
+		st = state{first.values, first.user, first.flags}
 	} else {
-		var err error
-		if values, err = decode(base.Data); err != nil {
+		values, flags, err := decode(base.Data)
+		if err != nil {
 			setOutcome(group, fmt.Errorf("session: save: %w", err))
 			return
 		}
-		user = base.User
-		replay(group, values, &user)
+		st = state{values, base.User, flags}
+		if err := replay(group, &st); err != nil {
+			setOutcome(group, fmt.Errorf("session: save: %w", err))
+			return
+		}
 	}
 
-	ctx, cancel := m.storeContext(first.r.Context())
+	ctx, cancel := m.storeContext(group[0].ctx)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
 		rec := base
-		rec.User = user
-		rec.Data = encode(nil, values)
+		rec.User = st.user
+		rec.Data = encode(nil, st.values, st.flags)
 		if dirty {
 			// A session stored before the limit was lowered may still
 			// change as long as it does not grow.
@@ -161,12 +165,12 @@ func (l *saveLock) saveTogether(m *Manager, group []*pendingSave) {
 			l.last = rec
 			l.qmu.Unlock()
 			for i, p := range group {
-				p.s.rec, p.s.user = rec, rec.User
-				p.s.values = values
+				p.s.rec, p.s.user, p.s.flags = rec, rec.User, st.flags
+				p.s.values = st.values
 				if i > 0 {
 					// Each request keeps a map of its own. The values
 					// themselves are never changed in place.
-					p.s.values = maps.Clone(values)
+					p.s.values = maps.Clone(st.values)
 				}
 				p.s.forgetChanges()
 			}
@@ -197,8 +201,10 @@ func (l *saveLock) saveTogether(m *Manager, group []*pendingSave) {
 			setOutcome(group, fmt.Errorf("session: save: reloading after a conflict: %w", err))
 			return
 		}
+		var values map[string]any
+		var flags byte
 		if err == nil {
-			values, err = decode(fresh.Data)
+			values, flags, err = decode(fresh.Data)
 		}
 		if err != nil || !m.live(fresh, now) {
 			// Destroyed or expired meanwhile (logout, "log out everywhere").
@@ -208,20 +214,26 @@ func (l *saveLock) saveTogether(m *Manager, group []*pendingSave) {
 			setOutcome(group, nil)
 			return
 		}
-		base, user = fresh, fresh.User
-		replay(group, values, &user)
+		base, st = fresh, state{values, fresh.User, flags}
+		if err := replay(group, &st); err != nil {
+			setOutcome(group, fmt.Errorf("session: save: %w", err))
+			return
+		}
 		m.retried()
 	}
 }
 
-// replay applies the changes of every save of group, in order, to values
-// and user.
-func replay(group []*pendingSave, values map[string]any, user *string) {
+// replay applies the changes of every save of group, in order, to st. It
+// fails when an Update's function gives a value the Codec cannot encode.
+func replay(group []*pendingSave, st *state) error {
 	for _, p := range group {
 		for _, o := range p.s.ops {
-			o.applyTo(values, user)
+			if _, err := o.applyTo(st); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 // setOutcome sets the outcome of every save of group.

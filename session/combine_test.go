@@ -39,7 +39,10 @@ func TestQueuedSavesAreCombined(t *testing.T) {
 	mem := memstore.New(memstore.Options{})
 	t.Cleanup(func() { mem.Close() })
 	gs := &gatedStore{Store: mem, gate: make(chan struct{}), inSave: make(chan struct{}, 1)}
-	m := New(gs, Options{})
+	m, err := New(gs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	count := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		From(r).Increment("n", 1)
 	})
@@ -90,7 +93,7 @@ func TestQueuedSavesAreCombined(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	values, err := decode(rec.Data)
+	values, _, err := decode(rec.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +131,10 @@ func TestReadsOfABurst(t *testing.T) {
 	mem := memstore.New(memstore.Options{})
 	t.Cleanup(func() { mem.Close() })
 	hs := &heldReadStore{Store: mem, release: make(chan struct{}), inRead: make(chan struct{}, 1)}
-	m := New(hs, Options{})
+	m, err := New(hs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	m.reads.avg.Store(int64(time.Second)) // a slow store: reads are made together
 	serve := func(token string, h http.HandlerFunc) {
 		r := httptest.NewRequest("GET", "/", nil)

@@ -69,7 +69,7 @@ func TestBurstOnOneSessionSavesTogether(t *testing.T) {
 // conflicts, reads the store again and keeps both increments.
 func TestSaveByAnotherProcessStillCounts(t *testing.T) {
 	f := newFixture(t, session.Options{})
-	other := session.New(f.store, session.Options{Now: f.clock.Now})
+	other := mustNew(t, f.store, session.Options{Now: f.clock.Now})
 	token := mustToken(t, f.serve(counter, ""))
 	serveOther := func() {
 		r := httptest.NewRequest("GET", "http://example.com/", nil)

@@ -21,7 +21,11 @@ import (
 func Example_chi() {
 	st := memstore.New(memstore.Options{})
 	defer st.Close()
-	mgr := session.New(st, session.Options{})
+	mgr, err := session.New(st, session.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	r := chi.NewRouter()
 	r.Use(mgr.Handler)

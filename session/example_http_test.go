@@ -20,7 +20,11 @@ import (
 func Example_netHTTP() {
 	st := memstore.New(memstore.Options{}) // or sqlitestore, redisstore, pgstore
 	defer st.Close()
-	mgr := session.New(st, session.Options{IdleTimeout: 30 * time.Minute, Lifetime: 12 * time.Hour})
+	mgr, err := session.New(st, session.Options{IdleTimeout: 30 * time.Minute, Lifetime: 12 * time.Hour})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	// requireUser sends a visitor who is not logged in to the login page.
 	requireUser := func(next http.HandlerFunc) http.Handler {

@@ -16,7 +16,11 @@ import (
 func Example() {
 	st := memstore.New(memstore.Options{})
 	defer st.Close()
-	mgr := session.New(st, session.Options{})
+	mgr, err := session.New(st, session.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {

@@ -72,7 +72,7 @@ func newFixture(t *testing.T, opts session.Options) *fixture {
 	t.Cleanup(func() { mem.Close() })
 	ws := &watchedStore{Sessions: mem}
 	opts.Now = c.Now
-	return &fixture{t: t, clock: c, mem: mem, store: ws, mgr: session.New(ws, opts)}
+	return &fixture{t: t, clock: c, mem: mem, store: ws, mgr: mustNew(t, ws, opts)}
 }
 
 // serve runs h behind the manager with the given session cookie ("" for
@@ -141,4 +141,14 @@ func (f *fixture) count(token string) int64 {
 		n, _ = session.Get[int64](session.From(r), "n")
 	}, token)
 	return n
+}
+
+// mustNew returns session.New's Manager, failing the test on an error.
+func mustNew(t testing.TB, st store.Sessions, opts session.Options) *session.Manager {
+	t.Helper()
+	m, err := session.New(st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -26,7 +26,7 @@ func TestOnRetry(t *testing.T) {
 	// instance on the same store (a second Manager) loads and saves it: the
 	// first one's save conflicts once. (Within one Manager, overlapping
 	// saves of a session are combined and never conflict.)
-	other := session.New(f.store, session.Options{Now: f.clock.Now})
+	other := mustNew(t, f.store, session.Options{Now: f.clock.Now})
 	loaded, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -58,7 +58,7 @@ func TestOnExpired(t *testing.T) {
 	f := newFixture(t, session.Options{IdleTimeout: time.Hour})
 	token := mustToken(t, f.serve(counter, ""))
 
-	strict := session.New(f.store, session.Options{
+	strict := mustNew(t, f.store, session.Options{
 		IdleTimeout: 10 * time.Minute,
 		Now:         f.clock.Now,
 		OnExpired:   func() { expired.Add(1) },

@@ -43,27 +43,42 @@ func (m *Manager) checkSize(size, was int) error {
 	return nil
 }
 
-// sizeWith returns the encoded size of values once key holds v (the size
-// encode would produce), without encoding anything.
-func sizeWith(values map[string]any, key string, v any) int {
+// sizeWith returns the encoded size of values, with flags, once key holds
+// v (the size encode would produce), without encoding anything.
+func sizeWith(values map[string]any, key string, v any, flags byte) int {
 	count := len(values)
 	if _, ok := values[key]; !ok {
 		count++
 	}
+	_, isEncoded := v.(encoded)
+	v2 := flags != 0 || isEncoded
 	n := 1 + uvarintLen(uint64(count)) + entrySize(key, v)
 	for k, old := range values {
 		if k != key {
 			n += entrySize(k, old)
+			if _, ok := old.(encoded); ok {
+				v2 = true
+			}
 		}
+	}
+	if v2 {
+		n++ // the flags byte of version 2
 	}
 	return n
 }
 
-// encodedSize returns len(encode(nil, values)).
-func encodedSize(values map[string]any) int {
+// encodedSize returns len(encode(nil, values, flags)).
+func encodedSize(values map[string]any, flags byte) int {
 	n := 1 + uvarintLen(uint64(len(values)))
+	v2 := flags != 0
 	for k, v := range values {
 		n += entrySize(k, v)
+		if _, ok := v.(encoded); ok {
+			v2 = true
+		}
+	}
+	if v2 {
+		n++
 	}
 	return n
 }
@@ -76,6 +91,8 @@ func entrySize(k string, v any) int {
 	case string:
 		n += uvarintLen(uint64(len(v))) + len(v)
 	case []byte:
+		n += uvarintLen(uint64(len(v))) + len(v)
+	case encoded:
 		n += uvarintLen(uint64(len(v))) + len(v)
 	case int64:
 		n += varintLen(v)
@@ -134,7 +151,7 @@ func (m *Manager) limitSessions(ctx context.Context, user string, keep store.Ses
 		if rec.ID == keep {
 			continue
 		}
-		if _, err := decode(rec.Data); err != nil {
+		if _, _, err := decode(rec.Data); err != nil {
 			continue // not a session of this package
 		}
 		others = append(others, rec)

@@ -16,7 +16,11 @@ import (
 func ExamplePut_tooLarge() {
 	st := memstore.New(memstore.Options{})
 	defer st.Close()
-	mgr := session.New(st, session.Options{MaxDataBytes: 1 << 10, MaxSessionsPerUser: 5})
+	mgr, err := session.New(st, session.Options{MaxDataBytes: 1 << 10, MaxSessionsPerUser: 5})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	h := mgr.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := session.From(r)

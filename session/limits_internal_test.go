@@ -19,23 +19,26 @@ func TestEncodedSize(t *testing.T) {
 		"zero time":    {"z": time.Time{}},
 		"empty key":    {"": []byte{}},
 		"many entries": manyEntries(300),
+		"encoded":      {"e": encoded(`{"a":1}`)},
 	}
 	for name, values := range cases {
-		want := len(encode(nil, values))
-		if got := encodedSize(values); got != want {
-			t.Errorf("%s: encodedSize = %d, encode wrote %d", name, got, want)
-		}
-		for _, put := range []struct {
-			key string
-			v   any
-		}{{"new", "value"}, {"s", strings.Repeat("y", 300)}, {"v", int64(1)}} {
-			with := make(map[string]any, len(values)+1)
-			for k, v := range values {
-				with[k] = v
+		for _, flags := range []byte{0, flagPersistChosen | flagPersist} {
+			want := len(encode(nil, values, flags))
+			if got := encodedSize(values, flags); got != want {
+				t.Errorf("%s, flags %#x: encodedSize = %d, encode wrote %d", name, flags, got, want)
 			}
-			with[put.key] = put.v
-			if got, want := sizeWith(values, put.key, put.v), len(encode(nil, with)); got != want {
-				t.Errorf("%s, put %q: sizeWith = %d, encode wrote %d", name, put.key, got, want)
+			for _, put := range []struct {
+				key string
+				v   any
+			}{{"new", "value"}, {"s", strings.Repeat("y", 300)}, {"v", int64(1)}, {"cart", encoded(`["a","b"]`)}, {"e", int64(2)}} {
+				with := make(map[string]any, len(values)+1)
+				for k, v := range values {
+					with[k] = v
+				}
+				with[put.key] = put.v
+				if got, want := sizeWith(values, put.key, put.v, flags), len(encode(nil, with, flags)); got != want {
+					t.Errorf("%s, flags %#x, put %q: sizeWith = %d, encode wrote %d", name, flags, put.key, got, want)
+				}
 			}
 		}
 	}

@@ -206,7 +206,7 @@ func TestLoweredLimit(t *testing.T) {
 		s.Increment("n", 1)
 		session.Put(s, "big", strings.Repeat("x", 300))
 	}, ""))
-	f.mgr = session.New(f.store, session.Options{MaxDataBytes: 100, Now: f.clock.Now})
+	f.mgr = mustNew(t, f.store, session.Options{MaxDataBytes: 100, Now: f.clock.Now})
 
 	var grow, shrink error
 	resp := f.serve(func(w http.ResponseWriter, r *http.Request) {

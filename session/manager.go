@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,20 +23,55 @@ const (
 	DefaultMaxRetries  = 16
 )
 
-// ErrHeaderWritten reports a change that needs a new cookie (Renew) after
-// the response's status line was written, when the cookie can no longer be
-// sent.
-var ErrHeaderWritten = errors.New("session: response header already written")
+var (
+	// ErrHeaderWritten reports a change that needs a new cookie (Renew)
+	// after the response's status line was written, when the cookie can no
+	// longer be sent.
+	ErrHeaderWritten = errors.New("session: response header already written")
+
+	// ErrDetached reports a change that needs a new cookie (Renew, or
+	// storing a session that is not stored yet) on a session loaded by
+	// [Manager.Load], outside any request: there is no response to carry
+	// the cookie.
+	ErrDetached = errors.New("session: loaded outside a request; no cookie can be sent")
+
+	// ErrNoSession reports a token or id that names no live session: never
+	// issued, malformed, expired, or ended (logout, Destroy, DestroyAll).
+	// For the caller it means "not logged in", never "try again later".
+	ErrNoSession = errors.New("session: no such session")
+
+	// ErrOptions reports Options that [New] refuses, such as a cookie
+	// policy browsers would reject (see cookie.Policy.Check).
+	ErrOptions = errors.New("session: invalid options")
+)
 
 // Options configures a Manager. The zero value gives the defaults above.
 type Options struct {
-	// CookieName is the session cookie's name. When the cookie is Secure
-	// (see Policy) it gets the "__Host-" prefix.
+	// CookieName is the session cookie's name: letters, digits and
+	// !#$%&'*+-.^_`|~. When the cookie is Secure (see Policy) it gets the
+	// "__Host-" prefix, or "__Secure-" when Policy sets a Domain or a Path
+	// other than "/" (browsers refuse those on "__Host-" cookies).
 	CookieName string
 
-	// Policy decides the cookie's Secure attribute. Cookies are always
-	// HttpOnly, SameSite=Lax and Path=/.
+	// Policy sets the cookie's attributes: Secure (by default when the
+	// request came over HTTPS), Domain (host-only by default; set it to
+	// share one session across subdomains), Path ("/"), SameSite (Lax;
+	// Strict, or None, which needs Secure: SecureAlways) and Partitioned.
+	// Cookies are always HttpOnly. New refuses a combination browsers
+	// would reject.
 	Policy cookie.Policy
+
+	// BrowserSession makes session cookies browser-session cookies: no
+	// Max-Age, so the browser drops them when it closes. By default they
+	// persist for the session's Lifetime. [Session.SetRememberMe] chooses
+	// per session (a login form's "remember me"). The server enforces
+	// IdleTimeout and Lifetime either way.
+	BrowserSession bool
+
+	// Codec encodes values of types other than the basic ones (see [Get]).
+	// Nil means [JSONCodec]. Every instance sharing a store must use the
+	// same Codec.
+	Codec Codec
 
 	// IdleTimeout ends a session that has seen no request for this long.
 	// Negative means no idle timeout (only Lifetime applies).
@@ -143,10 +179,22 @@ func (m *Manager) lockFor(id store.SessionID) *saveLock {
 	return &m.locks[id[0]%byte(len(m.locks))]
 }
 
-// New returns a Manager keeping sessions in st.
-func New(st store.Sessions, opts Options) *Manager {
+// New returns a Manager keeping sessions in st. It returns an error
+// wrapping [ErrOptions] when opts.CookieName is not a valid cookie name or
+// opts.Policy is a combination browsers would reject (SameSite=None or
+// Partitioned without Secure: SecureAlways, a malformed Domain or Path).
+func New(st store.Sessions, opts Options) (*Manager, error) {
 	if opts.CookieName == "" {
 		opts.CookieName = DefaultCookieName
+	}
+	if !validCookieName(opts.CookieName) {
+		return nil, fmt.Errorf("%w: CookieName %q is not a valid cookie name", ErrOptions, opts.CookieName)
+	}
+	if err := opts.Policy.Check(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	if opts.Codec == nil {
+		opts.Codec = JSONCodec{}
 	}
 	if opts.IdleTimeout == 0 {
 		opts.IdleTimeout = DefaultIdleTimeout
@@ -182,7 +230,22 @@ func New(st store.Sessions, opts Options) *Manager {
 	m.reads = newLoadGroup(st, func() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.Background(), m.opts.Timeout)
 	})
-	return m
+	return m, nil
+}
+
+// validCookieName reports whether name is a cookie name (an RFC 7230 token)
+// without a prefix the Policy adds itself.
+func validCookieName(name string) bool {
+	if strings.HasPrefix(name, "__Host-") || strings.HasPrefix(name, "__Secure-") {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // unavailable is the default ErrorHandler.
@@ -207,7 +270,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), contextKey{}, s))
-		s.r = r
+		s.r, s.ctx = r, r.Context()
 		sw := &s.w
 		*sw = writer{ResponseWriter: w, s: s}
 		next.ServeHTTP(sw, r)
@@ -217,7 +280,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 
 // load finds the request's session in the store, or starts an empty one.
 func (m *Manager) load(r *http.Request) (*Session, error) {
-	s := &Session{m: m, r: r, now: m.opts.Now()}
+	s := &Session{m: m, r: r, ctx: r.Context(), now: m.opts.Now()}
 	s.ops = s.opsBuf[:0]
 	if err := m.loadStored(r, s); err != nil {
 		return nil, err
@@ -257,14 +320,14 @@ func (m *Manager) loadStored(r *http.Request, s *Session) error {
 		}
 		return nil
 	}
-	values, err := decode(rec.Data)
+	values, flags, err := decode(rec.Data)
 	if err != nil {
 		// Not the record's id: even its hash is never logged.
 		m.opts.Logger.ErrorContext(r.Context(), "session record unreadable; starting a new session",
 			"user", rec.User, "err", err)
 		return nil
 	}
-	s.token, s.rec, s.values, s.user = c.Value, rec, values, rec.User
+	s.token, s.rec, s.values, s.user, s.flags = c.Value, rec, values, rec.User, flags
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -8,18 +9,20 @@ import (
 )
 
 // save stores the session's changes, if it has any, or extends its idle
-// deadline when a touch is due. It is called with s.mu held, once before the
-// status line is written and once after the handler returns.
-func (s *Session) save() error {
+// deadline when a touch is due. It is called with s.mu held: by the
+// middleware once before the status line is written and once after the
+// handler returns, and by Manager.Commit. ctx carries the request's values
+// for logs; its cancellation does not stop a save.
+func (s *Session) save(ctx context.Context) error {
 	login := s.dirty && s.settingUser()
 	var err error
 	if s.rec.Version == 0 {
-		err = s.create()
+		err = s.create(ctx)
 	} else {
-		err = s.update()
+		err = s.update(ctx)
 	}
 	if err == nil && login && s.rec.Version > 0 && s.user != "" {
-		s.m.limitSessions(s.r.Context(), s.user, s.rec.ID)
+		s.m.limitSessions(ctx, s.user, s.rec.ID)
 	}
 	return err
 }
@@ -28,21 +31,27 @@ func (s *Session) save() error {
 // session that holds nothing is not stored (unless SaveEmpty), and neither
 // is one first filled after the status line went out: its cookie could no
 // longer reach the browser.
-func (s *Session) create() error {
+func (s *Session) create(ctx context.Context) error {
 	m := s.m
 	if !m.opts.SaveEmpty && (s.empty() || !s.dirty) {
 		s.forgetChanges()
 		return nil
 	}
+	if s.detached {
+		if s.empty() || !s.dirty {
+			return nil
+		}
+		return fmt.Errorf("session: save: %w", ErrDetached)
+	}
 	if s.headerWritten {
 		if s.dirty {
-			m.opts.Logger.WarnContext(s.r.Context(),
+			m.opts.Logger.WarnContext(ctx,
 				"session values put after the response header was written; a new session cannot be sent to the browser, so they are dropped")
 		}
 		s.forgetChanges()
 		return nil
 	}
-	data := encode(nil, s.values)
+	data := encode(nil, s.values, s.flags)
 	if err := m.checkSize(len(data), 0); err != nil {
 		return fmt.Errorf("session: save: %w", err)
 	}
@@ -55,7 +64,7 @@ func (s *Session) create() error {
 		Expires:   m.expires(now, now),
 		UserAgent: userAgent(s.r),
 	}
-	ctx, cancel := m.storeContext(s.r.Context())
+	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
 	// A conflict here means a 256-bit random token collided with a live
 	// one; drawing another is the whole remedy.
@@ -85,14 +94,14 @@ func (s *Session) create() error {
 // to it again and retries, after a short random pause, at most MaxRetries
 // times. Saves of one session that arrive while another is in progress are
 // combined into one (see combine.go).
-func (s *Session) update() error {
+func (s *Session) update(ctx context.Context) error {
 	m := s.m
 	now := m.opts.Now()
 	touch := now.Sub(s.rec.LastSeen) >= m.opts.TouchInterval
 	if !s.dirty && !touch {
 		return nil
 	}
-	return m.lockFor(s.rec.ID).save(m, s, now)
+	return m.lockFor(s.rec.ID).save(ctx, m, s, now)
 }
 
 // ended handles a session that another request destroyed (logout, "log out
@@ -101,5 +110,5 @@ func (s *Session) update() error {
 func (s *Session) ended() {
 	s.reset()
 	s.values = map[string]any{}
-	s.user = ""
+	s.user, s.flags = "", 0
 }

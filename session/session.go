@@ -15,20 +15,24 @@ import (
 // kept after its request ends.
 type Session struct {
 	m   *Manager
-	r   *http.Request
-	now time.Time // when the request began; deadlines are measured from it
+	r   *http.Request   // nil for a session from Manager.Load
+	ctx context.Context // the request's, or Load's: for logs
+	now time.Time       // when the request began; deadlines are measured from it
 
 	mu     sync.Mutex
 	token  string       // what the browser holds (or will); "" until one is needed
 	rec    store.Record // as last loaded or saved; Version 0 = not stored
 	values map[string]any
 	user   string
+	flags  byte // the cookie's persistence, as SetRememberMe chose (codec.go)
 	ops    []op // changes since the last save, to apply again after a conflict
 	dirty  bool // values or user changed since the last save
 
 	hadCookie     bool // the request carried a session cookie
 	issued        bool // token was generated during this request
+	reissue       bool // the cookie must be sent again (its persistence changed)
 	headerWritten bool // the status line went out; the cookie is final
+	detached      bool // loaded by Manager.Load, outside any request: no cookie can be sent
 
 	w      writer // the response writer of Manager.Handler, allocated with the session
 	opsBuf [2]op  // room for the first changes, allocated with the session
@@ -41,60 +45,89 @@ const (
 	opDelete
 	opIncrement
 	opSetUser
+	opUpdate
+	opClear
+	opPersist
 )
 
 // op is one change a request made, kept so that it can be applied again to
 // a newer record when a save conflicts.
 type op struct {
-	kind  opKind
-	key   string
-	value any
-	delta int64
+	kind   opKind
+	key    string
+	value  any
+	delta  int64
+	flags  byte
+	update func(old any) (any, error) // opUpdate: the new value from the old
 }
 
 // From returns the session of a request that went through
 // [Manager.Handler]. It panics if the request did not: that is a wiring
-// mistake in the program, not something a client can cause.
+// mistake in the program, not something a client can cause. Code that
+// only has the request's context uses [FromContext].
 func From(r *http.Request) *Session {
-	s, ok := r.Context().Value(contextKey{}).(*Session)
+	s, ok := FromContext(r.Context())
 	if !ok {
 		panic("session: From called on a request that did not go through Manager.Handler")
 	}
 	return s
 }
 
+// FromContext returns the session of the request whose context (or a
+// context derived from it) ctx is, and false when ctx carries none: the
+// request did not go through [Manager.Handler].
+func FromContext(ctx context.Context) (*Session, bool) {
+	s, ok := ctx.Value(contextKey{}).(*Session)
+	return s, ok
+}
+
 type contextKey struct{}
 
-// change records o and applies it to the values.
+// state is what a session holds and a record stores.
+type state struct {
+	values map[string]any
+	user   string
+	flags  byte
+}
+
+// change records o and applies it to the values. The caller has checked
+// that o applies without error.
 func (s *Session) change(o op) {
 	s.ops = append(s.ops, o)
 	s.dirty = true
-	s.apply(o)
+	st := state{s.values, s.user, s.flags}
+	_, _ = o.applyTo(&st)
+	s.user, s.flags = st.user, st.flags
 }
 
-// apply applies o to the values, without recording it. It returns the new
-// value of an increment.
-func (s *Session) apply(o op) int64 {
-	return o.applyTo(s.values, &s.user)
-}
-
-// applyTo applies o to values and user. It returns the new value of an
-// increment.
-func (o op) applyTo(values map[string]any, user *string) int64 {
+// applyTo applies o to st. It returns the new value of an increment, and
+// fails only when an update's function gives a value that cannot be
+// encoded.
+func (o op) applyTo(st *state) (int64, error) {
 	switch o.kind {
 	case opPut:
-		values[o.key] = o.value
+		st.values[o.key] = o.value
 	case opDelete:
-		delete(values, o.key)
+		delete(st.values, o.key)
 	case opIncrement:
-		n, _ := values[o.key].(int64)
+		n, _ := st.values[o.key].(int64)
 		n += o.delta
-		values[o.key] = n
-		return n
+		st.values[o.key] = n
+		return n, nil
 	case opSetUser:
-		*user = o.key
+		st.user = o.key
+	case opUpdate:
+		v, err := o.update(st.values[o.key])
+		if err != nil {
+			return 0, fmt.Errorf("session: update %q: %w", o.key, err)
+		}
+		st.values[o.key] = v
+	case opClear:
+		clear(st.values)
+	case opPersist:
+		st.flags = o.flags
 	}
-	return 0
+	return 0, nil
 }
 
 // Delete removes the value stored under key, if any.
@@ -117,7 +150,9 @@ func (s *Session) Increment(key string, delta int64) int64 {
 	o := op{kind: opIncrement, key: key, delta: delta}
 	s.ops = append(s.ops, o)
 	s.dirty = true
-	return s.apply(o)
+	st := state{values: s.values}
+	n, _ := o.applyTo(&st)
+	return n
 }
 
 // Has reports whether a value is stored under key.
@@ -145,6 +180,41 @@ func (s *Session) SetUser(user string) {
 	}
 }
 
+// SetRememberMe chooses, for this session, whether its cookie outlives the
+// browser: true gives it a Max-Age (the session's remaining Lifetime), false
+// makes it a browser-session cookie that the browser drops when it closes.
+// Without a call, Options.BrowserSession decides. Call it at login, from
+// the login form's "remember me" box; the choice is stored with the
+// session, so a later Renew keeps it. Either way the server still ends the
+// session at its idle timeout and lifetime. When the cookie was already
+// sent, it is sent again with the new choice, which needs the status line
+// not to have gone out yet.
+func (s *Session) SetRememberMe(remember bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	flags := flagPersistChosen
+	if remember {
+		flags |= flagPersist
+	}
+	if flags != s.flags {
+		s.change(op{kind: opPersist, flags: flags})
+		s.reissue = true
+	}
+}
+
+// Token returns the token the session's cookie carries, or "" when the
+// session is not stored (yet). It is a credential, like a password: pass it
+// only to [Manager.Load] (a WebSocket's read loop, a background job acting
+// for the browser), never to a log or another party.
+func (s *Session) Token() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rec.Version == 0 {
+		return ""
+	}
+	return s.token
+}
+
 // ID returns the store's name for the session (the hash of its token), and
 // false when the session is not stored yet.
 func (s *Session) ID() (store.SessionID, bool) {
@@ -163,6 +233,9 @@ func (s *Session) ID() (store.SessionID, bool) {
 func (s *Session) Renew(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.detached {
+		return ErrDetached
+	}
 	if s.headerWritten {
 		return ErrHeaderWritten
 	}
@@ -190,7 +263,7 @@ func (s *Session) Destroy(ctx context.Context) error {
 	}
 	s.reset()
 	s.values = map[string]any{}
-	s.user = ""
+	s.user, s.flags = "", 0
 	return nil
 }
 
@@ -198,7 +271,7 @@ func (s *Session) Destroy(ctx context.Context) error {
 // next save creates a new record under a new token.
 func (s *Session) reset() {
 	s.token = ""
-	s.issued = false
+	s.issued, s.reissue = false, false
 	s.rec = store.Record{}
 	s.forgetChanges()
 }

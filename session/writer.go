@@ -32,7 +32,7 @@ func (w *writer) commit() bool {
 	w.wrote = true
 	s := w.s
 	s.mu.Lock()
-	err := s.save()
+	err := s.save(s.ctx)
 	if err == nil {
 		s.setCookie(w.Header())
 	}
@@ -109,7 +109,7 @@ func (w *writer) finish() {
 	}
 	s := w.s
 	s.mu.Lock()
-	err := s.save()
+	err := s.save(s.ctx)
 	s.mu.Unlock()
 	if err != nil {
 		s.m.opts.Logger.ErrorContext(s.r.Context(), "saving a session after the response started failed; aborting the response", "err", err)
@@ -117,23 +117,20 @@ func (w *writer) finish() {
 	}
 }
 
-// setCookie adds the session cookie to h when the session has a new token,
-// or removes the browser's cookie when it names no stored session.
+// setCookie adds the session cookie to h when the session has a new token
+// (or a new persistence), or removes the browser's cookie when it names no
+// stored session.
 func (s *Session) setCookie(h http.Header) {
 	m := s.m
-	c := http.Cookie{
-		Name:     m.opts.Policy.Name(m.opts.CookieName, s.r),
-		Path:     "/",
-		HttpOnly: true,
-		Secure:   m.opts.Policy.IsSecure(s.r),
-		SameSite: http.SameSiteLaxMode,
-	}
+	c := m.opts.Policy.Cookie(m.opts.CookieName, s.r)
 	switch {
-	case s.rec.Version > 0 && s.issued:
+	case s.rec.Version > 0 && (s.issued || s.reissue):
 		c.Value = s.token
-		c.MaxAge = int(s.rec.Created.Add(m.opts.Lifetime).Sub(m.opts.Now()) / time.Second)
-		if c.MaxAge <= 0 {
-			c.MaxAge = 1
+		if s.persistent() {
+			c.MaxAge = int(s.rec.Created.Add(m.opts.Lifetime).Sub(m.opts.Now()) / time.Second)
+			if c.MaxAge <= 0 {
+				c.MaxAge = 1
+			}
 		}
 	case s.rec.Version == 0 && s.hadCookie:
 		c.MaxAge = -1
@@ -141,4 +138,13 @@ func (s *Session) setCookie(h http.Header) {
 		return
 	}
 	h.Add("Set-Cookie", c.String())
+}
+
+// persistent reports whether the session's cookie gets a Max-Age: as
+// SetRememberMe chose, or else unless Options.BrowserSession.
+func (s *Session) persistent() bool {
+	if s.flags&flagPersistChosen != 0 {
+		return s.flags&flagPersist != 0
+	}
+	return !s.m.opts.BrowserSession
 }
