@@ -142,6 +142,10 @@ func decode(data []byte) (map[string]any, byte, error) {
 		case kindBytes:
 			v = append([]byte{}, d.bytes()...)
 		case kindCodec:
+			if data[0] != codecVersion2 {
+				d.fail() // version 1 has no Codec values
+				break
+			}
 			v = encoded(append([]byte{}, d.bytes()...))
 		case kindInt:
 			v = d.varint()

@@ -41,17 +41,18 @@ func TestCodecRoundTrip(t *testing.T) {
 func TestDecodeRejectsMalformed(t *testing.T) {
 	valid := encode(nil, map[string]any{"k": "value"}, 0)
 	cases := map[string][]byte{
-		"unknown version":   {9, 0},
-		"truncated":         valid[:len(valid)-2],
-		"trailing bytes":    append(append([]byte{}, valid...), 0),
-		"huge count":        {codecVersion, 0xff, 0xff, 0xff, 0xff, 0x0f},
-		"unknown kind":      {codecVersion, 1, 1, 'k', 99, 0},
-		"bad bool":          {codecVersion, 1, 1, 'k', kindBool, 2},
-		"huge length":       {codecVersion, 1, 0xff, 0xff, 0xff, 0xff, 0x0f},
-		"short float":       {codecVersion, 1, 1, 'k', kindFloat, 1, 2},
-		"unknown flags":     {codecVersion2, 0x80, 0},
-		"v2 without flags":  {codecVersion2},
-		"short codec value": {codecVersion2, 0, 1, 1, 'k', kindCodec, 5, '{'},
+		"unknown version":          {9, 0},
+		"truncated":                valid[:len(valid)-2],
+		"trailing bytes":           append(append([]byte{}, valid...), 0),
+		"huge count":               {codecVersion, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"unknown kind":             {codecVersion, 1, 1, 'k', 99, 0},
+		"bad bool":                 {codecVersion, 1, 1, 'k', kindBool, 2},
+		"huge length":              {codecVersion, 1, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"short float":              {codecVersion, 1, 1, 'k', kindFloat, 1, 2},
+		"unknown flags":            {codecVersion2, 0x80, 0},
+		"codec value in version 1": {codecVersion, 1, 1, '0', kindCodec, 1, '0'},
+		"v2 without flags":         {codecVersion2},
+		"short codec value":        {codecVersion2, 0, 1, 1, 'k', kindCodec, 5, '{'},
 	}
 	for name, data := range cases {
 		if _, _, err := decode(data); !errors.Is(err, errCorrupt) {
