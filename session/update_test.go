@@ -23,12 +23,13 @@ func appendItem(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveSKU runs appendItem for sku behind mgr with the session token.
-func serveSKU(mgr *session.Manager, token, sku string) int {
-	r := httptest.NewRequest("POST", "http://example.com/add?sku="+sku, nil)
+// serveOn runs h for target behind mgr (another instance, say) with the
+// session token, and returns the status.
+func serveOn(mgr *session.Manager, token, target string, h http.HandlerFunc) int {
+	r := httptest.NewRequest("POST", "http://example.com"+target, nil)
 	r.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: token})
 	w := httptest.NewRecorder()
-	mgr.Handler(http.HandlerFunc(appendItem)).ServeHTTP(w, r)
+	mgr.Handler(h).ServeHTTP(w, r)
 	return w.Code
 }
 
@@ -50,7 +51,7 @@ func TestUpdateKeepsConcurrentAppends(t *testing.T) {
 		if i%2 == 1 {
 			mgr = other
 		}
-		wg.Go(func() { codes[i] = serveSKU(mgr, token, fmt.Sprint("sku", i)) })
+		wg.Go(func() { codes[i] = serveOn(mgr, token, fmt.Sprint("/add?sku=sku", i), appendItem) })
 	}
 	wg.Wait()
 	for i, c := range codes {
@@ -96,11 +97,9 @@ func TestUpdateReappliesAfterConflict(t *testing.T) {
 			t.Errorf("Update = %v, %v", got, err)
 		}
 		// Another instance saves first, while this request runs.
-		serveOther := httptest.NewRequest("GET", "http://example.com/", nil)
-		serveOther.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: token})
-		other.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveOn(other, token, "/", func(w http.ResponseWriter, r *http.Request) {
 			session.Update(session.From(r), "tags", func(tags []string) []string { return append(tags, "theirs") })
-		})).ServeHTTP(httptest.NewRecorder(), serveOther)
+		})
 	}, token)
 
 	if calls != 2 {
@@ -128,13 +127,11 @@ func TestPutIsLastWriteWins(t *testing.T) {
 		s := session.From(r)
 		tags, _ := session.Get[[]string](s, "tags")
 		session.Put(s, "tags", append(tags, "mine"))
-		req := httptest.NewRequest("GET", "http://example.com/", nil)
-		req.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: token})
-		other.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveOn(other, token, "/", func(w http.ResponseWriter, r *http.Request) {
 			s := session.From(r)
 			tags, _ := session.Get[[]string](s, "tags")
 			session.Put(s, "tags", append(tags, "theirs"))
-		})).ServeHTTP(httptest.NewRecorder(), req)
+		})
 	}, token)
 	var tags []string
 	f.serve(func(w http.ResponseWriter, r *http.Request) {
