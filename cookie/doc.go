@@ -50,8 +50,9 @@
 //
 // Policy.Domain shares the cookie with every subdomain of a domain, and
 // Policy.Path limits it to part of the site; either gives a Secure cookie
-// the "__Secure-" prefix instead, which allows them (see [Policy.Name]). Policy.SameSite makes it Strict (never sent with a
-// request another site started, not even a link) or None (always sent,
+// the "__Secure-" prefix instead, which allows them (see [Policy.Name]).
+// Policy.SameSite makes it Strict (never sent with a request another site
+// started, not even a link) or None (always sent,
 // for a site embedded in another's frames), and Policy.Partitioned makes a
 // CHIPS cookie, kept apart for each site that embeds the application.
 // Browsers refuse SameSite=None and Partitioned cookies that are not
@@ -62,6 +63,22 @@
 // Options.BrowserSession leaves Max-Age and Expires out, so that the
 // browser forgets the cookie when it closes; the expiry sealed in the value
 // still ends it for the server MaxAge after it was first written.
+//
+// # CSRF
+//
+// A browser sends the cookie with every request to its site, including the
+// ones another site makes it send, so a cookie that logs someone in needs a
+// defence against cross-site request forgery. SameSite=Lax (the default)
+// keeps it off cross-site POSTs; wrap every state-changing route in
+// [net/http.CrossOriginProtection] as well, and keep state changes off GET:
+//
+//	csrf := http.NewCrossOriginProtection()
+//	// Behind a proxy that rewrites Host, or for another origin of yours:
+//	// csrf.AddTrustedOrigin("https://app.example.com")
+//	http.ListenAndServe(addr, csrf.Handler(mux))
+//
+// With SameSite=None, that protection is the only defence: do not leave it
+// out.
 //
 // # Errors
 //
