@@ -162,11 +162,12 @@ func New(ring *KeyRing, opts Options) (*Cookie, error) {
 	}, nil
 }
 
-// checkName returns an error wrapping ErrName unless name is a non-empty
-// RFC 6265 token without a reserved prefix, short enough that the name with
-// prefix (what a Secure cookie has) and an empty sealed value fit in
-// MaxSize.
-func checkName(name, prefix string) error {
+// CheckName returns nil when name can be the base name of a cookie named
+// by a [Policy]: a non-empty RFC 6265 token (letters, digits and
+// !#$%&'*+-.^_`|~) that does not start with "__Host-" or "__Secure-", in
+// any case, since [Policy.Name] adds those. Otherwise it returns an error
+// wrapping [ErrName]. The session package checks its cookie's name with it.
+func CheckName(name string) error {
 	if name == "" {
 		return fmt.Errorf("%w: empty", ErrName)
 	}
@@ -179,6 +180,16 @@ func checkName(name, prefix string) error {
 		if len(name) >= len(reserved) && strings.EqualFold(name[:len(reserved)], reserved) {
 			return fmt.Errorf("%w: %q starts with %q, which the Policy adds", ErrName, name, reserved)
 		}
+	}
+	return nil
+}
+
+// checkName returns an error wrapping ErrName unless name passes CheckName
+// and is short enough that the name with prefix (what a Secure cookie has)
+// and an empty sealed value fit in MaxSize.
+func checkName(name, prefix string) error {
+	if err := CheckName(name); err != nil {
+		return err
 	}
 	if size := len(prefix) + len(name) + 1 + base64.RawURLEncoding.EncodedLen(minSealedSize+idSize); size > MaxSize {
 		return fmt.Errorf("%w: %d bytes long, leaving no room for a value", ErrName, len(name))

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -187,8 +186,8 @@ func New(st store.Sessions, opts Options) (*Manager, error) {
 	if opts.CookieName == "" {
 		opts.CookieName = DefaultCookieName
 	}
-	if !validCookieName(opts.CookieName) {
-		return nil, fmt.Errorf("%w: CookieName %q is not a valid cookie name", ErrOptions, opts.CookieName)
+	if err := cookie.CheckName(opts.CookieName); err != nil {
+		return nil, fmt.Errorf("%w: CookieName: %w", ErrOptions, err)
 	}
 	if err := opts.Policy.Check(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
@@ -231,21 +230,6 @@ func New(st store.Sessions, opts Options) (*Manager, error) {
 		return context.WithTimeout(context.Background(), m.opts.Timeout)
 	})
 	return m, nil
-}
-
-// validCookieName reports whether name is a cookie name (an RFC 7230 token)
-// without a prefix the Policy adds itself.
-func validCookieName(name string) bool {
-	if strings.HasPrefix(name, "__Host-") || strings.HasPrefix(name, "__Secure-") {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // unavailable is the default ErrorHandler.
