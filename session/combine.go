@@ -128,7 +128,7 @@ func (l *saveLock) saveTogether(m *Manager, group []*pendingSave) {
 	var st state
 	if len(group) == 1 && base.Version == first.rec.Version {
 		// One save, on the record it loaded: its values are the result.
-		st = state{first.values, first.user, first.flags}
+		st = first.state
 	} else {
 		values, flags, err := decode(base.Data)
 		if err != nil {
@@ -165,8 +165,7 @@ func (l *saveLock) saveTogether(m *Manager, group []*pendingSave) {
 			l.last = rec
 			l.qmu.Unlock()
 			for i, p := range group {
-				p.s.rec, p.s.user, p.s.flags = rec, rec.User, st.flags
-				p.s.values = st.values
+				p.s.rec, p.s.state = rec, st
 				if i > 0 {
 					// Each request keeps a map of its own. The values
 					// themselves are never changed in place.

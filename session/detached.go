@@ -22,29 +22,13 @@ import (
 // ended. A loaded Session is not refreshed by itself: load it again for the
 // newest values.
 func (m *Manager) Load(ctx context.Context, token string) (*Session, error) {
-	if !validToken(token) {
-		return nil, fmt.Errorf("%w: malformed token", ErrNoSession)
-	}
 	now := m.opts.Now()
-	rctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
-	defer cancel()
-	rec, err := m.store.Session(rctx, store.HashToken(token))
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, ErrNoSession
-	case err != nil:
-		return nil, fmt.Errorf("session: load: %w", err)
-	}
-	if !m.live(rec, now) {
-		return nil, fmt.Errorf("%w: expired", ErrNoSession)
-	}
-	values, flags, err := decode(rec.Data)
+	rec, st, err := m.find(ctx, token, now)
 	if err != nil {
-		return nil, fmt.Errorf("%w: not a session of this package: %w", ErrNoSession, err)
+		return nil, err
 	}
 	s := &Session{
-		m: m, ctx: ctx, now: now,
-		token: token, rec: rec, values: values, user: rec.User, flags: flags,
+		m: m, ctx: ctx, now: now, token: token, rec: rec, state: st,
 		hadCookie: true, headerWritten: true, detached: true,
 	}
 	s.ops = s.opsBuf[:0]

@@ -129,8 +129,9 @@ type Options struct {
 
 	// OnRetry, when set, is called each time a save that lost a
 	// compare-and-swap (store.ErrConflict) is tried again. OnExpired, when
-	// set, is called when a request brings the cookie of a stored session
-	// that is past its idle or absolute deadline, which ends it there. Both
+	// set, is called when a request's cookie (or a token given to
+	// Manager.Load) names a stored session that is past its idle or
+	// absolute deadline, which ends it there. Both
 	// are for metrics: they must return quickly and must not call the
 	// Manager.
 	OnRetry   func()
@@ -283,36 +284,52 @@ func (m *Manager) loadStored(r *http.Request, s *Session) error {
 		return nil // no cookie: a new, empty session
 	}
 	s.hadCookie = true
-	if !validToken(c.Value) {
-		return nil
-	}
 	// The read is bounded by Timeout, not canceled with the request:
 	// tying a context to the request's costs more than the read it bounds
 	// (a fifth of the session's CPU on a memory store).
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), m.opts.Timeout)
+	rec, st, err := m.find(context.WithoutCancel(r.Context()), c.Value, s.now)
+	switch {
+	case errors.Is(err, ErrNoSession):
+		return nil // never adopted: the request starts a new session
+	case err != nil:
+		return err
+	}
+	s.token, s.rec, s.state = c.Value, rec, st
+	return nil
+}
+
+// find reads the live session that token names and decodes it. It returns
+// an error wrapping ErrNoSession when token is malformed or names no live
+// session of this package (an expired one is told to OnExpired, an
+// unreadable one logged), and any other error when the store failed or
+// timed out. The read is bounded by Timeout.
+func (m *Manager) find(ctx context.Context, token string, now time.Time) (store.Record, state, error) {
+	if !validToken(token) {
+		return store.Record{}, state{}, fmt.Errorf("%w: malformed token", ErrNoSession)
+	}
+	rctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
 	defer cancel()
-	rec, err := m.reads.load(ctx, store.HashToken(c.Value))
+	rec, err := m.reads.load(rctx, store.HashToken(token))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil
+		return store.Record{}, state{}, ErrNoSession
 	case err != nil:
-		return fmt.Errorf("session: load: %w", err)
+		return store.Record{}, state{}, fmt.Errorf("session: load: %w", err)
 	}
-	if !m.live(rec, s.now) {
+	if !m.live(rec, now) {
 		if m.opts.OnExpired != nil {
 			m.opts.OnExpired()
 		}
-		return nil
+		return store.Record{}, state{}, fmt.Errorf("%w: expired", ErrNoSession)
 	}
 	values, flags, err := decode(rec.Data)
 	if err != nil {
 		// Not the record's id: even its hash is never logged.
-		m.opts.Logger.ErrorContext(r.Context(), "session record unreadable; starting a new session",
+		m.opts.Logger.ErrorContext(ctx, "session record unreadable; starting a new session",
 			"user", rec.User, "err", err)
-		return nil
+		return store.Record{}, state{}, fmt.Errorf("%w: its record is unreadable: %w", ErrNoSession, err)
 	}
-	s.token, s.rec, s.values, s.user, s.flags = c.Value, rec, values, rec.User, flags
-	return nil
+	return rec, state{values, rec.User, flags}, nil
 }
 
 // live reports whether rec is within both its idle and absolute deadlines.

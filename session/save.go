@@ -104,11 +104,11 @@ func (s *Session) update(ctx context.Context) error {
 	return m.lockFor(s.rec.ID).save(ctx, m, s, now)
 }
 
-// ended handles a session that another request destroyed (logout, "log out
-// everywhere") while this one was running: its changes are dropped, not
-// written back as a new session, and the browser's cookie is removed.
+// ended forgets the session's record, token, values and user: after
+// Destroy, and when another request destroyed it (logout, "log out
+// everywhere") while this one was running, whose changes are then dropped,
+// not written back as a new session. The browser's cookie is removed.
 func (s *Session) ended() {
 	s.reset()
-	s.values = map[string]any{}
-	s.user, s.flags = "", 0
+	s.state = state{values: map[string]any{}}
 }

@@ -19,14 +19,12 @@ type Session struct {
 	ctx context.Context // the request's, or Load's: for logs
 	now time.Time       // when the request began; deadlines are measured from it
 
-	mu     sync.Mutex
-	token  string       // what the browser holds (or will); "" until one is needed
-	rec    store.Record // as last loaded or saved; Version 0 = not stored
-	values map[string]any
-	user   string
-	flags  byte // the cookie's persistence, as SetRememberMe chose (codec.go)
-	ops    []op // changes since the last save, to apply again after a conflict
-	dirty  bool // values or user changed since the last save
+	mu    sync.Mutex
+	token string       // what the browser holds (or will); "" until one is needed
+	rec   store.Record // as last loaded or saved; Version 0 = not stored
+	state              // values, user and flags, with this request's changes
+	ops   []op         // changes since the last save, to apply again after a conflict
+	dirty bool         // values or user changed since the last save
 
 	hadCookie     bool // the request carried a session cookie
 	issued        bool // token was generated during this request
@@ -87,7 +85,7 @@ type contextKey struct{}
 type state struct {
 	values map[string]any
 	user   string
-	flags  byte
+	flags  byte // the cookie's persistence, as SetRememberMe chose (codec.go)
 }
 
 // change records o and applies it to the values. The caller has checked
@@ -95,9 +93,7 @@ type state struct {
 func (s *Session) change(o op) {
 	s.ops = append(s.ops, o)
 	s.dirty = true
-	st := state{s.values, s.user, s.flags}
-	_, _ = o.applyTo(&st)
-	s.user, s.flags = st.user, st.flags
+	_, _ = o.applyTo(&s.state)
 }
 
 // applyTo applies o to st. It returns the new value of an increment, and
@@ -150,8 +146,7 @@ func (s *Session) Increment(key string, delta int64) int64 {
 	o := op{kind: opIncrement, key: key, delta: delta}
 	s.ops = append(s.ops, o)
 	s.dirty = true
-	st := state{values: s.values}
-	n, _ := o.applyTo(&st)
+	n, _ := o.applyTo(&s.state)
 	return n
 }
 
@@ -261,9 +256,7 @@ func (s *Session) Destroy(ctx context.Context) error {
 			return fmt.Errorf("session: destroy: %w", err)
 		}
 	}
-	s.reset()
-	s.values = map[string]any{}
-	s.user, s.flags = "", 0
+	s.ended()
 	return nil
 }
 
