@@ -43,7 +43,7 @@ func Put[T any](s *Session, key string, v T) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.m.checkSize(sizeWith(s.values, key, nv, s.flags), encodedSize(s.values, s.flags)); err != nil {
+	if err := s.fits(key, nv); err != nil {
 		return fmt.Errorf("session: put %q: %w", key, err)
 	}
 	s.change(op{kind: opPut, key: key, value: nv})
@@ -88,7 +88,7 @@ func Update[T any](s *Session, key string, fn func(T) T) (T, error) {
 		var zero T
 		return zero, fmt.Errorf("session: update %q: %w", key, err)
 	}
-	if err := s.m.checkSize(sizeWith(s.values, key, nv, s.flags), encodedSize(s.values, s.flags)); err != nil {
+	if err := s.fits(key, nv); err != nil {
 		var zero T
 		return zero, fmt.Errorf("session: update %q: %w", key, err)
 	}
@@ -100,6 +100,13 @@ func Update[T any](s *Session, key string, fn func(T) T) (T, error) {
 	s.dirty = true
 	s.values[key] = nv
 	return next, nil
+}
+
+// fits returns an error wrapping ErrTooLarge when storing v, a normalized
+// value, under key would take the session past Options.MaxDataBytes. The
+// caller holds s.mu.
+func (s *Session) fits(key string, v any) error {
+	return s.m.checkSize(sizeWith(s.values, key, v, s.flags), encodedSize(s.values, s.flags))
 }
 
 // Keys returns the keys of the session's values, sorted.
