@@ -56,23 +56,25 @@ func (a valueApp) routes() *http.ServeMux {
 }
 
 // valueApps are the cases: a basic value (a count) against a slice of
-// structs, in sessionkit (JSON codec; Update, and Get then Put) and in scs
-// (gob, its only codec).
+// structs, in sessionkit (JSON codec, its default: Update, and Get then
+// Put; and Get then Put with its gob codec) and in scs (gob, its only
+// codec).
 func valueApps() []struct {
 	name  string
 	build func(testing.TB) http.Handler
 } {
-	sessionkit := func(a valueApp) func(testing.TB) http.Handler {
+	sessionkitWith := func(codec session.Codec, a valueApp) func(testing.TB) http.Handler {
 		return func(tb testing.TB) http.Handler {
 			st := memstore.New(memstore.Options{})
 			tb.Cleanup(func() { st.Close() })
-			mgr, err := session.New(st, session.Options{})
+			mgr, err := session.New(st, session.Options{Codec: codec})
 			if err != nil {
 				tb.Fatal(err)
 			}
 			return mgr.Handler(a.routes())
 		}
 	}
+	sessionkit := func(a valueApp) func(testing.TB) http.Handler { return sessionkitWith(nil, a) }
 	scsApp := func(build func(sm *scs.SessionManager) valueApp) func(testing.TB) http.Handler {
 		return func(testing.TB) http.Handler {
 			sm := scs.New()
@@ -81,6 +83,11 @@ func valueApps() []struct {
 	}
 	skCount := func(w http.ResponseWriter, r *http.Request) { session.From(r).Increment("count", 1) }
 	skPutCart := func(w http.ResponseWriter, r *http.Request) { session.Put(session.From(r), "cart", startCart()) }
+	skGetPut := func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		c, _ := session.Get[[]cartLine](s, "cart")
+		session.Put(s, "cart", bumpFirst(c))
+	}
 	skShowCart := func(w http.ResponseWriter, r *http.Request) {
 		c, _ := session.Get[[]cartLine](session.From(r), "cart")
 		fmt.Fprint(w, c[0].Qty)
@@ -96,11 +103,8 @@ func valueApps() []struct {
 		{"sessionkit/struct-update", sessionkit(valueApp{skPutCart, func(w http.ResponseWriter, r *http.Request) {
 			session.Update(session.From(r), "cart", bumpFirst)
 		}, skShowCart})},
-		{"sessionkit/struct-get-put", sessionkit(valueApp{skPutCart, func(w http.ResponseWriter, r *http.Request) {
-			s := session.From(r)
-			c, _ := session.Get[[]cartLine](s, "cart")
-			session.Put(s, "cart", bumpFirst(c))
-		}, skShowCart})},
+		{"sessionkit/struct-get-put", sessionkit(valueApp{skPutCart, skGetPut, skShowCart})},
+		{"sessionkit/struct-get-put-gob", sessionkitWith(session.GobCodec{}, valueApp{skPutCart, skGetPut, skShowCart})},
 		{"scs-mem/basic", scsApp(func(sm *scs.SessionManager) valueApp {
 			count := func(w http.ResponseWriter, r *http.Request) {
 				sm.Put(r.Context(), "count", sm.GetInt64(r.Context(), "count")+1)
