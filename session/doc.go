@@ -80,8 +80,8 @@
 // [Session.Token] gives the token of the request's session; [Manager.Load]
 // loads the session by it anywhere (a WebSocket's read loop, a job), and
 // [Manager.Commit] saves its changes with the same conflict-safe save.
-// Package session/sessiontest gives handler tests a session without a
-// store or cookies.
+// Package session/sessiontest gives handler tests a session without
+// setting up a store or copying cookies (it keeps one in memory).
 //
 // # What the manager guarantees
 //
