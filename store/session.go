@@ -49,14 +49,44 @@ func ParseSessionID(s string) (SessionID, error) {
 	return id, nil
 }
 
-// Record is a session as a store keeps it.
+// Kind says what a Record is. Every package that keeps logins in a
+// store.Sessions names its records' kind, so that listing, capping and
+// ending a user's logins never has to guess from the bytes of Data.
+type Kind string
+
+// The kinds of login sessionkit keeps. A backend stores the kind as the
+// text given here; an application may add kinds of its own.
+const (
+	KindSession       Kind = "session"        // a server-side session (package session)
+	KindCookieLogin   Kind = "cookie-login"   // the record behind a sealed-cookie login (server)
+	KindRefreshFamily Kind = "refresh-family" // a refresh-token family: one JWT login (package token)
+)
+
+// Record is a session as a store keeps it, or any other login kept the
+// same way (see Kind).
 type Record struct {
 	ID SessionID
+
+	// Kind says what the record is. The empty kind is read as
+	// KindSession: records written before kinds existed were sessions or
+	// are refused for want of an AccountID.
+	Kind Kind
 
 	// User is the account the session belongs to; empty for a session that
 	// belongs to nobody yet (before login). Only sessions with a User are
 	// listed by UserSessions.
 	User string
+
+	// AccountID is the ID of the account User named when the login was
+	// made (User.ID). A check of the login compares it with the account's
+	// current ID: a login made for an account since deleted, or whose name
+	// now belongs to someone else, is refused.
+	AccountID string
+
+	// AuthTime is when the user last proved who they are (a password, a
+	// passkey) for this login: what step-up ("sudo mode") checks, and what
+	// a password change compares with. Zero for a session with no user.
+	AuthTime time.Time
 
 	// Data is the session's values, encoded by the session package. Stores
 	// keep it as opaque bytes.

@@ -30,17 +30,24 @@ var (
 // User is an account as the store keeps it. Names compare case-insensitively
 // (ASCII): "Alice" and "alice" are the same account, and the name keeps the
 // spelling it was created with.
+//
+// ID names the account itself rather than its name: it is random, assigned
+// when the account is created, and never reused, so a login recorded for a
+// deleted account (whose name someone may register again) can be told
+// apart from a login of the new account: every login record carries the ID
+// of the account it was made for (Record.AccountID).
 type User struct {
+	ID           string    // random and never reused; auth.Accounts assigns it
 	Name         string    // as registered, 3–64 characters of [A-Za-z0-9_.-]
 	PasswordHash string    // a PHC string, such as "$argon2id$v=19$m=19456,t=2,p=1$…"
 	Created      time.Time // when the account was created
-	Updated      time.Time // when the password last changed
+	Updated      time.Time // when the password last changed: logins proved before it are void
 }
 
 // Users keeps accounts.
 type Users interface {
 	// CreateUser adds u. It returns ErrExists when an account with the same
-	// name (compared case-insensitively) exists.
+	// name (compared case-insensitively) exists. u.ID must not be empty.
 	CreateUser(ctx context.Context, u User) error
 
 	// User returns the account named name, or ErrNotFound.
@@ -48,7 +55,7 @@ type Users interface {
 
 	// SetPasswordHash replaces the password hash of the account named name and
 	// sets its Updated time to updated. It returns ErrNotFound when there is
-	// no such account.
+	// no such account. The account keeps its ID.
 	SetPasswordHash(ctx context.Context, name, hash string, updated time.Time) error
 
 	// DeleteUser removes the account named name, or returns ErrNotFound.
@@ -94,6 +101,28 @@ type DenyList interface {
 
 	// Denied reports whether id is refused now.
 	Denied(ctx context.Context, id string) (bool, error)
+}
+
+// Counters keeps counters that expire: what login throttling counts, kept
+// in the store so that every instance sharing it counts together and a
+// restart forgets nothing. Keys are chosen by the caller (the auth package
+// hashes user names and addresses into them) and are at most 128 bytes.
+type Counters interface {
+	// AddCount adds delta (which may be negative) to the counter named key
+	// and returns its new value and when it expires, in one atomic step:
+	// of many concurrent calls, each sees the value its own delta made.
+	// A counter that does not exist, or has expired, starts from zero and
+	// expires window from now; a live counter keeps the expiry it has. A
+	// counter whose value falls to zero or below is removed.
+	AddCount(ctx context.Context, key string, delta int64, window time.Duration) (count int64, expires time.Time, err error)
+
+	// Count returns the live value of the counter named key and when it
+	// expires, or 0 and the zero time when there is no live counter.
+	Count(ctx context.Context, key string) (count int64, expires time.Time, err error)
+
+	// DeleteCount removes the counter named key; removing one that does
+	// not exist is not an error.
+	DeleteCount(ctx context.Context, key string) error
 }
 
 // Pinger is implemented by backends that can tell whether they answer, for

@@ -28,7 +28,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Store keeps accounts, keys, deny-listed ids and session records in memory.
+// Store keeps accounts, keys, deny-listed ids, counters and session records
+// in memory.
 type Store struct {
 	now  func() time.Time
 	stop chan struct{}
@@ -39,6 +40,8 @@ type Store struct {
 	users map[string]store.User // by store.FoldName(Name)
 	keys  map[string][]store.Key
 	deny  map[string]time.Time
+	// counters holds live counters, and expired ones until cleanup.
+	counters map[string]counter
 
 	// Sessions have their own lock, so that session traffic (a read and
 	// often a save on every request) does not wait on the rest.
@@ -56,6 +59,8 @@ func New(opts Options) *Store {
 		users: make(map[string]store.User),
 		keys:  make(map[string][]store.Key),
 		deny:  make(map[string]time.Time),
+
+		counters: make(map[string]counter),
 
 		sessions: make(map[store.SessionID]store.Record),
 		byUser:   make(map[string]map[store.SessionID]struct{}),
@@ -100,13 +105,18 @@ func (s *Store) cleanup(interval time.Duration) {
 	}
 }
 
-// removeExpired forgets the deny-list entries and sessions that have
-// expired by now.
+// removeExpired forgets the deny-list entries, counters and sessions that
+// have expired by now.
 func (s *Store) removeExpired(now time.Time) {
 	s.mu.Lock()
 	for id, until := range s.deny {
 		if !now.Before(until) {
 			delete(s.deny, id)
+		}
+	}
+	for key, c := range s.counters {
+		if !now.Before(c.expires) {
+			delete(s.counters, key)
 		}
 	}
 	s.mu.Unlock()

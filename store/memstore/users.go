@@ -9,8 +9,8 @@ import (
 	"github.com/sessionkit/sessionkit/store"
 )
 
-// CreateUser adds u, or returns store.ErrExists when the name (compared
-// case-insensitively) is taken.
+// CreateUser adds u, ID and all, or returns store.ErrExists when the name
+// (compared case-insensitively) is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -39,8 +39,8 @@ func (s *Store) User(ctx context.Context, name string) (store.User, error) {
 	return u, nil
 }
 
-// SetPasswordHash replaces the password hash of name, or returns
-// store.ErrNotFound.
+// SetPasswordHash replaces the password hash and Updated time of name, or
+// returns store.ErrNotFound. The account keeps its ID.
 func (s *Store) SetPasswordHash(ctx context.Context, name, hash string, updated time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err

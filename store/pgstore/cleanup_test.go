@@ -41,6 +41,9 @@ func TestRemoveExpired(t *testing.T) {
 			 (id, user_key, user_name, data, version, created, last_seen, expires, user_agent)
 			 SELECT sha256(('old-' || g)::bytea), 'alice', 'Alice', '\x00', 1, $1, $1, $1, ''
 			 FROM generate_series(1, $2) g`},
+		{"sessionkit_counters", cleanupBatch + 1,
+			`INSERT INTO ` + q + `.sessionkit_counters (key, count, expires)
+			 SELECT ('old-' || g)::bytea, g, $1 FROM generate_series(1, $2) g`},
 	}
 	if len(tables) != len(s.q.expiring) {
 		t.Fatalf("the test covers %d tables, cleanup %d", len(tables), len(s.q.expiring))
@@ -66,6 +69,13 @@ func TestRemoveExpired(t *testing.T) {
 	session("live", now.Add(time.Hour))
 	session("now", now)
 	tables[1].expired++
+	if _, _, err := s.AddCount(ctx, "live", 1, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.AddCount(ctx, "now", 1, 0); err != nil { // expires now
+		t.Fatal(err)
+	}
+	tables[2].expired++
 
 	// Another transaction holds one more expired session: cleanup must
 	// skip it rather than wait.
@@ -122,6 +132,12 @@ func TestRemoveExpired(t *testing.T) {
 	if left := count("sessionkit_sessions"); left != 2 {
 		t.Errorf("sessionkit_sessions: %d rows left, want the live one and the held one", left)
 	}
+	if left := count("sessionkit_counters"); left != 1 {
+		t.Errorf("sessionkit_counters: %d rows left, want the live one", left)
+	}
+	if n, _, err := s.Count(ctx, "live"); err != nil || n != 1 {
+		t.Errorf("the live counter after cleanup: %d, %v", n, err)
+	}
 	if _, err := s.Session(ctx, store.HashToken("live")); err != nil {
 		t.Errorf("the live session after cleanup: %v", err)
 	}
@@ -162,26 +178,31 @@ func TestCleanupRuns(t *testing.T) {
 	if err := s.Deny(ctx, "soon", start.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := s.AddCount(ctx, "soon", 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	clock.Store(start.Add(2 * time.Minute).UnixNano())
 
 	// The goroutine runs every 10ms; give a loaded machine plenty of time.
-	rows := func() (sessions, deny int) {
+	rows := func() (sessions, deny, counters int) {
 		t.Helper()
 		err := s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM `+s.q.schema+`.sessionkit_sessions),
-			(SELECT count(*) FROM `+s.q.schema+`.sessionkit_deny_list)`).Scan(&sessions, &deny)
+			(SELECT count(*) FROM `+s.q.schema+`.sessionkit_deny_list),
+			(SELECT count(*) FROM `+s.q.schema+`.sessionkit_counters)`).Scan(&sessions, &deny, &counters)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return sessions, deny
+		return sessions, deny, counters
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		sessions, deny := rows()
-		if sessions == 1 && deny == 0 {
+		sessions, deny, counters := rows()
+		if sessions == 1 && deny == 0 && counters == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after a minute, %d sessions and %d deny-list entries are left, want 1 and 0", sessions, deny)
+			t.Fatalf("after a minute, %d sessions, %d deny-list entries and %d counters are left, want 1, 0 and 0",
+				sessions, deny, counters)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -77,4 +77,5 @@ func ExampleSchemaSQL() {
 	// CREATE TABLE "sessionkit".sessionkit_keys (
 	// CREATE TABLE "sessionkit".sessionkit_deny_list (
 	// CREATE TABLE "sessionkit".sessionkit_sessions (
+	// CREATE TABLE "sessionkit".sessionkit_counters (
 }

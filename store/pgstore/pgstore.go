@@ -18,17 +18,20 @@
 //
 // # Schema
 //
-// The store keeps five tables, all prefixed sessionkit_ so that they can
+// The store keeps six tables, all prefixed sessionkit_ so that they can
 // live beside an application's own, in the schema [Options.Schema] names
 // ("public" by default; it is created if missing):
 //
 //   - sessionkit_schema: one row per migration applied (version, applied).
 //   - sessionkit_users: accounts, keyed by the name with ASCII letters
-//     folded to lower case (name_key), beside the name as registered.
+//     folded to lower case (name_key), beside the name as registered and
+//     the account's random id (unique).
 //   - sessionkit_keys: the server's keys, per purpose, in the order added.
 //   - sessionkit_deny_list: refused ids and until when.
 //   - sessionkit_sessions: session records keyed by the SHA-256 of the
 //     session token (bytea, 32 bytes): the token itself is never stored.
+//   - sessionkit_counters: expiring counters (login throttling), keyed by
+//     the caller's key as bytea, so that it may hold any bytes.
 //
 // Times are bigint Unix nanoseconds. The migrations in schema.go are the
 // schema's documentation. They are applied in one transaction under a
@@ -38,7 +41,7 @@
 //
 // A DBA who prefers to apply the schema by hand can print it with
 // [SchemaSQL], run it as a role allowed to create tables, and grant the
-// application's role SELECT, INSERT, UPDATE and DELETE on the five tables
+// application's role SELECT, INSERT, UPDATE and DELETE on the six tables
 // (and USAGE on the schema). New and Open then find the schema current and
 // only read sessionkit_schema: the application's role needs no CREATE
 // privilege.
@@ -50,12 +53,14 @@
 // save), so of concurrent saves naming one version exactly one wins, across
 // connections and instances. Reads compare expiry times with the store's
 // clock ([Options.Now]), passed as a parameter, so an expired row is never
-// returned even before it is deleted. A background goroutine deletes
-// expired sessions and deny-list entries every [Options.CleanupInterval] in
-// batches of a few hundred rows, each batch its own short statement that
-// skips rows other transactions hold (FOR UPDATE SKIP LOCKED): several
-// instances may clean up at once without waiting on each other or on
-// requests.
+// returned even before it is deleted. AddCount is one INSERT … ON
+// CONFLICT DO UPDATE, which starts a counter afresh (missing or expired by
+// the same clock) or adds to it, and returns the result. A background
+// goroutine deletes expired sessions, deny-list entries and counters every
+// [Options.CleanupInterval] in batches of a few hundred rows, each batch
+// its own short statement that skips rows other transactions hold (FOR
+// UPDATE SKIP LOCKED): several instances may clean up at once without
+// waiting on each other or on requests.
 //
 // Every method honours its context: when it is canceled or its deadline
 // passes, the call returns at once with an error (pgx abandons the
@@ -65,10 +70,11 @@
 // the call failed: the database did not answer in time, or a write was given
 // a string it cannot store (below). It never stands for "not found".
 //
-// PostgreSQL text cannot hold a NUL byte or invalid UTF-8. Names, purposes,
-// key and deny-list ids, session owners and user agents with such bytes
-// cannot be stored: writes refuse them with an error, and lookups answer
-// as for a missing record.
+// PostgreSQL text cannot hold a NUL byte or invalid UTF-8. Names, account
+// ids, purposes, key and deny-list ids, session kinds, owners and user
+// agents with such bytes cannot be stored: writes refuse them with an
+// error, and lookups answer as for a missing record. A session's account
+// id and counter keys are kept as bytea and may hold any bytes.
 package pgstore
 
 import (
@@ -130,8 +136,8 @@ type Options struct {
 }
 
 // Store is a PostgreSQL-backed store. It implements store.Users,
-// store.Keys, store.DenyList, store.Pinger and store.Sessions, and is safe
-// for concurrent use.
+// store.Keys, store.DenyList, store.Counters, store.Pinger and
+// store.Sessions, and is safe for concurrent use.
 type Store struct {
 	pool     *pgxpool.Pool
 	ownsPool bool
@@ -148,6 +154,7 @@ var _ interface {
 	store.Users
 	store.Keys
 	store.DenyList
+	store.Counters
 	store.Pinger
 	store.Sessions
 } = (*Store)(nil)

@@ -94,10 +94,10 @@ func TestStatementsPerCall(t *testing.T) {
 		{"DeleteUserSessions", func() error { _, err := s.DeleteUserSessions(ctx, "alice"); return err }, nil},
 		{"DeleteSession", func() error { return s.DeleteSession(ctx, alive.ID) }, nil},
 		{"CreateUser", func() error {
-			return s.CreateUser(ctx, store.User{Name: "Bob", PasswordHash: "h", Created: now, Updated: now})
+			return s.CreateUser(ctx, store.User{ID: "id-bob", Name: "Bob", PasswordHash: "h", Created: now, Updated: now})
 		}, nil},
 		{"CreateUser taken", func() error {
-			return s.CreateUser(ctx, store.User{Name: "bob", PasswordHash: "h", Created: now, Updated: now})
+			return s.CreateUser(ctx, store.User{ID: "id-bob-2", Name: "bob", PasswordHash: "h", Created: now, Updated: now})
 		}, store.ErrExists},
 		{"User", func() error { _, err := s.User(ctx, "BOB"); return err }, nil},
 		{"SetPasswordHash", func() error { return s.SetPasswordHash(ctx, "bob", "h2", now) }, nil},
@@ -109,6 +109,14 @@ func TestStatementsPerCall(t *testing.T) {
 		{"DeleteKey", func() error { return s.DeleteKey(ctx, "p", "k") }, nil},
 		{"Deny", func() error { return s.Deny(ctx, "jti", now.Add(time.Hour)) }, nil},
 		{"Denied", func() error { _, err := s.Denied(ctx, "jti"); return err }, nil},
+		{"AddCount new", func() error { _, _, err := s.AddCount(ctx, "c", 2, time.Hour); return err }, nil},
+		{"AddCount live", func() error { _, _, err := s.AddCount(ctx, "c", -1, time.Hour); return err }, nil},
+		{"Count", func() error { _, _, err := s.Count(ctx, "c"); return err }, nil},
+		{"Count missing", func() error { _, _, err := s.Count(ctx, "missing"); return err }, nil},
+		{"DeleteCount", func() error { return s.DeleteCount(ctx, "c") }, nil},
+		// The documented exception: a counter brought to zero or below is
+		// then deleted.
+		{"AddCount to zero", func() error { _, _, err := s.AddCount(ctx, "z", -1, time.Hour); return err }, nil},
 	}
 	trace.take()
 	for _, c := range calls {
@@ -116,8 +124,12 @@ func TestStatementsPerCall(t *testing.T) {
 		if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
 			t.Errorf("%s: err = %v, want %v", c.name, err, c.want)
 		}
-		if sql := trace.take(); len(sql) != 1 {
-			t.Errorf("%s ran %d statements, want 1: %q", c.name, len(sql), sql)
+		want := 1
+		if c.name == "AddCount to zero" {
+			want = 2
+		}
+		if sql := trace.take(); len(sql) != want {
+			t.Errorf("%s ran %d statements, want %d: %q", c.name, len(sql), want, sql)
 		}
 	}
 }
@@ -255,8 +267,8 @@ func TestSchemaNames(t *testing.T) {
 		`SELECT count(*) FROM information_schema.tables WHERE table_schema = $1`, weird).Scan(&tables); err != nil {
 		t.Fatal(err)
 	}
-	if tables != 5 {
-		t.Errorf("schema %q holds %d tables, want 5", weird, tables)
+	if tables != 6 {
+		t.Errorf("schema %q holds %d tables, want 6", weird, tables)
 	}
 	now := time.Now()
 	if _, err := s.SaveSession(ctx, store.Record{ID: store.HashToken("w"), Created: now, LastSeen: now,
@@ -293,7 +305,7 @@ func TestSchemaSQL(t *testing.T) {
 		}
 	}
 	now := time.Now()
-	if err := s.CreateUser(ctx, store.User{Name: "alice", PasswordHash: "h", Created: now, Updated: now}); err != nil {
+	if err := s.CreateUser(ctx, store.User{ID: "id-alice", Name: "alice", PasswordHash: "h", Created: now, Updated: now}); err != nil {
 		t.Errorf("CreateUser after SchemaSQL: %v", err)
 	}
 	// Applying it again fails and changes nothing.
@@ -376,7 +388,7 @@ func testRestrictedRole(t *testing.T, url, schema string, admin *pgxpool.Pool) {
 		call func() error
 	}{
 		{"CreateUser", func() error {
-			return s.CreateUser(ctx, store.User{Name: "bob", PasswordHash: "h", Created: now, Updated: now})
+			return s.CreateUser(ctx, store.User{ID: "id-bob", Name: "bob", PasswordHash: "h", Created: now, Updated: now})
 		}},
 		{"SetPasswordHash", func() error { return s.SetPasswordHash(ctx, "bob", "h2", now) }},
 		{"AddKey", func() error { return s.AddKey(ctx, "p", store.Key{ID: "k", Secret: []byte("s"), Created: now}) }},
@@ -385,6 +397,10 @@ func testRestrictedRole(t *testing.T, url, schema string, admin *pgxpool.Pool) {
 		{"SaveSession", func() error { v, err := s.SaveSession(ctx, r); r.Version = v; return err }},
 		{"SaveSession update", func() error { _, err := s.SaveSession(ctx, r); return err }},
 		{"UserSessions", func() error { _, err := s.UserSessions(ctx, "bob"); return err }},
+		{"AddCount", func() error { _, _, err := s.AddCount(ctx, "c", 1, time.Minute); return err }},
+		{"AddCount to zero", func() error { _, _, err := s.AddCount(ctx, "c", -1, time.Minute); return err }},
+		{"Count", func() error { _, _, err := s.Count(ctx, "c"); return err }},
+		{"DeleteCount", func() error { return s.DeleteCount(ctx, "c") }},
 		{"removeExpired", func() error { _, err := s.removeExpired(ctx, now); return err }},
 		{"DeleteUserSessions", func() error { _, err := s.DeleteUserSessions(ctx, "bob"); return err }},
 		{"DeleteKey", func() error { return s.DeleteKey(ctx, "p", "k") }},
@@ -416,13 +432,16 @@ func TestNoTokenInDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Something in every table, so that the dump covers them all.
-	if err := s.CreateUser(ctx, store.User{Name: "alice", PasswordHash: "h", Created: now, Updated: now}); err != nil {
+	if err := s.CreateUser(ctx, store.User{ID: "id-alice", Name: "alice", PasswordHash: "h", Created: now, Updated: now}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.AddKey(ctx, "cookie", store.Key{ID: "k1", Secret: []byte("secret"), Created: now}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Deny(ctx, "jti-1", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.AddCount(ctx, "counter", 1, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 
@@ -432,8 +451,8 @@ func TestNoTokenInDatabase(t *testing.T) {
 			t.Errorf("the dump has no rows of %s", table)
 		}
 	}
-	if len(rowsPerTable) != 5 {
-		t.Errorf("the dump covers %d tables, want 5", len(rowsPerTable))
+	if len(rowsPerTable) != 6 {
+		t.Errorf("the dump covers %d tables, want 6", len(rowsPerTable))
 	}
 	// The dump shows what was saved (bytea as hex), so the search below
 	// would find the token if it were there.
@@ -603,10 +622,10 @@ func TestUnstorable(t *testing.T) {
 			call func() error
 		}{
 			{"CreateUser name", func() error {
-				return s.CreateUser(ctx, store.User{Name: bad, PasswordHash: "h", Created: now, Updated: now})
+				return s.CreateUser(ctx, store.User{ID: "id", Name: bad, PasswordHash: "h", Created: now, Updated: now})
 			}},
 			{"CreateUser hash", func() error {
-				return s.CreateUser(ctx, store.User{Name: "ok", PasswordHash: bad, Created: now, Updated: now})
+				return s.CreateUser(ctx, store.User{ID: "id", Name: "ok", PasswordHash: bad, Created: now, Updated: now})
 			}},
 			{"SetPasswordHash", func() error { return s.SetPasswordHash(ctx, "ok", bad, now) }},
 			{"AddKey purpose", func() error { return s.AddKey(ctx, bad, store.Key{ID: "k", Created: now}) }},
@@ -621,6 +640,14 @@ func TestUnstorable(t *testing.T) {
 				_, err := s.SaveSession(ctx, store.Record{ID: store.HashToken("a"), UserAgent: bad,
 					Created: now, LastSeen: now, Expires: now.Add(time.Hour)})
 				return err
+			}},
+			{"SaveSession kind", func() error {
+				_, err := s.SaveSession(ctx, store.Record{ID: store.HashToken("k"), Kind: store.Kind(bad),
+					Created: now, LastSeen: now, Expires: now.Add(time.Hour)})
+				return err
+			}},
+			{"CreateUser id", func() error {
+				return s.CreateUser(ctx, store.User{ID: bad, Name: "ok", PasswordHash: "h", Created: now, Updated: now})
 			}},
 		}
 		for _, w := range writes {

@@ -69,6 +69,34 @@ CREATE TABLE {schema}.sessionkit_sessions (
 CREATE INDEX sessionkit_sessions_user ON {schema}.sessionkit_sessions (user_key, created DESC)
 	WHERE user_key <> '';
 CREATE INDEX sessionkit_sessions_expires ON {schema}.sessionkit_sessions (expires);`,
+
+	`-- Account ids: random, assigned by the caller, never reused. Accounts
+-- created before ids existed get one here, and so does an account an
+-- older sessionkit still running beside this one creates (the default;
+-- gen_random_uuid needs PostgreSQL 13 or later).
+ALTER TABLE {schema}.sessionkit_users
+	ADD COLUMN id text COLLATE "C" NOT NULL DEFAULT replace(gen_random_uuid()::text, '-', '')
+		CONSTRAINT sessionkit_users_id_nonempty CHECK (id <> '');
+ALTER TABLE {schema}.sessionkit_users ADD CONSTRAINT sessionkit_users_id UNIQUE (id);
+
+-- What a login is (its kind, '' for records written before kinds), the
+-- id of the account it was made for (empty for none; bytea, since a
+-- login keeps whatever bytes it was given), and when the user last proved
+-- who they are (NULL for never).
+ALTER TABLE {schema}.sessionkit_sessions
+	ADD COLUMN kind       text COLLATE "C" NOT NULL DEFAULT '',
+	ADD COLUMN account_id bytea  NOT NULL DEFAULT '',
+	ADD COLUMN auth_time  bigint;
+
+-- Expiring counters (login throttling). key is the caller's key, any
+-- bytes. A row whose count is zero or below, or whose expiry has passed,
+-- is no counter: it is treated as missing until it is deleted.
+CREATE TABLE {schema}.sessionkit_counters (
+	key     bytea  NOT NULL PRIMARY KEY,
+	count   bigint NOT NULL,
+	expires bigint NOT NULL
+);
+CREATE INDEX sessionkit_counters_expires ON {schema}.sessionkit_counters (expires);`,
 }
 
 // schemaTable creates the table that records the migrations applied.
@@ -198,14 +226,19 @@ type queries struct {
 
 	deny, denied string
 
+	addCount, dropCount, count, deleteCount string
+
 	// expiring lists, for each table whose rows expire, the statement that
 	// deletes one batch of its expired rows. Each takes the current time
 	// (Unix nanoseconds) and the batch size.
-	expiring [2]struct{ table, deleteBatch string }
+	expiring [3]struct{ table, deleteBatch string }
 }
 
 // sessionColumns are the columns scanRecord reads, in its order.
-const sessionColumns = `id, user_name, data, version, created, last_seen, expires, user_agent`
+const sessionColumns = `id, kind, user_name, account_id, auth_time, data, version, created, last_seen, expires, user_agent`
+
+// userColumns are the columns scanUser reads, in its order.
+const userColumns = `id, name, password_hash, created, updated`
 
 func newQueries(quotedSchema string) queries {
 	in := func(sql string) string { return inSchema(sql, quotedSchema) }
@@ -216,17 +249,20 @@ func newQueries(quotedSchema string) queries {
 	// Insert, or take over the row of an expired record that cleanup has
 	// not deleted yet. A live row is left alone: no row is affected.
 	q.createSession = in(`INSERT INTO {schema}.sessionkit_sessions AS s
-		(id, user_key, user_name, data, version, created, last_seen, expires, user_agent)
-		VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8)
+		(id, user_key, user_name, data, version, created, last_seen, expires, user_agent,
+		 kind, account_id, auth_time)
+		VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $10, $11, $12)
 		ON CONFLICT (id) DO UPDATE SET
 			user_key = excluded.user_key, user_name = excluded.user_name,
 			data = excluded.data, version = 1, created = excluded.created,
 			last_seen = excluded.last_seen, expires = excluded.expires,
-			user_agent = excluded.user_agent
+			user_agent = excluded.user_agent, kind = excluded.kind,
+			account_id = excluded.account_id, auth_time = excluded.auth_time
 		WHERE s.expires <= $9`)
 	q.updateSession = in(`UPDATE {schema}.sessionkit_sessions SET
 			user_key = $1, user_name = $2, data = $3, version = version + 1,
-			created = $4, last_seen = $5, expires = $6, user_agent = $7
+			created = $4, last_seen = $5, expires = $6, user_agent = $7,
+			kind = $11, account_id = $12, auth_time = $13
 		WHERE id = $8 AND version = $9 AND expires > $10`)
 	q.deleteSession = in(`DELETE FROM {schema}.sessionkit_sessions WHERE id = $1`)
 	// user_key <> '' is repeated so that the planner may use the partial
@@ -241,13 +277,13 @@ func newQueries(quotedSchema string) queries {
 		SELECT count(*) FILTER (WHERE expires > $2) FROM gone`)
 
 	q.createUser = in(`INSERT INTO {schema}.sessionkit_users
-		(name_key, name, password_hash, created, updated) VALUES ($1, $2, $3, $4, $5)`)
-	q.user = in(`SELECT name, password_hash, created, updated FROM {schema}.sessionkit_users
+		(name_key, name, password_hash, created, updated, id) VALUES ($1, $2, $3, $4, $5, $6)`)
+	q.user = in(`SELECT ` + userColumns + ` FROM {schema}.sessionkit_users
 		WHERE name_key = $1`)
 	q.setPasswordHash = in(`UPDATE {schema}.sessionkit_users SET password_hash = $1, updated = $2
 		WHERE name_key = $3`)
 	q.deleteUser = in(`DELETE FROM {schema}.sessionkit_users WHERE name_key = $1`)
-	q.listUsers = in(`SELECT name, password_hash, created, updated FROM {schema}.sessionkit_users
+	q.listUsers = in(`SELECT ` + userColumns + ` FROM {schema}.sessionkit_users
 		ORDER BY name_key`)
 
 	q.keys = in(`SELECT id, secret, created FROM {schema}.sessionkit_keys
@@ -261,6 +297,27 @@ func newQueries(quotedSchema string) queries {
 	q.denied = in(`SELECT EXISTS (SELECT 1 FROM {schema}.sessionkit_deny_list
 		WHERE id = $1 AND expires > $2)`)
 
+	// A counter that is missing, expired or at zero or below starts again
+	// from the delta, with the new expiry; a live one adds the delta and
+	// keeps its expiry. One statement, so concurrent calls each see the
+	// value their own delta made. $1 key, $2 delta, $3 the expiry of a new
+	// counter, $4 now.
+	q.addCount = in(`INSERT INTO {schema}.sessionkit_counters AS c (key, count, expires)
+		VALUES ($1, $2, $3)
+		ON CONFLICT (key) DO UPDATE SET
+			count = CASE WHEN c.expires <= $4 OR c.count <= 0
+				THEN excluded.count ELSE c.count + excluded.count END,
+			expires = CASE WHEN c.expires <= $4 OR c.count <= 0
+				THEN excluded.expires ELSE c.expires END
+		RETURNING count, expires`)
+	// Removes a counter AddCount brought to zero or below, unless another
+	// call has revived it meanwhile. Until it runs, the row is no counter
+	// anyway.
+	q.dropCount = in(`DELETE FROM {schema}.sessionkit_counters WHERE key = $1 AND count <= 0`)
+	q.count = in(`SELECT count, expires FROM {schema}.sessionkit_counters
+		WHERE key = $1 AND expires > $2 AND count > 0`)
+	q.deleteCount = in(`DELETE FROM {schema}.sessionkit_counters WHERE key = $1`)
+
 	// Each batch first locks the rows it will delete, found on the expires
 	// index, skipping rows another transaction holds (a save reviving an
 	// expired session, another instance's cleanup); FOR UPDATE rechecks
@@ -268,10 +325,14 @@ func newQueries(quotedSchema string) queries {
 	// deleted. The ids are collected into an array so that the delete
 	// looks them up by primary key whatever the planner estimates (with
 	// "id IN (subquery)" a generic plan may hash-join the whole table).
-	for i, table := range [...]string{"sessionkit_deny_list", "sessionkit_sessions"} {
-		q.expiring[i].table = table
-		q.expiring[i].deleteBatch = in(`DELETE FROM {schema}.` + table + ` WHERE id = ANY (ARRAY(
-			SELECT id FROM {schema}.` + table + `
+	for i, t := range [...]struct{ table, key string }{
+		{"sessionkit_deny_list", "id"},
+		{"sessionkit_sessions", "id"},
+		{"sessionkit_counters", "key"},
+	} {
+		q.expiring[i].table = t.table
+		q.expiring[i].deleteBatch = in(`DELETE FROM {schema}.` + t.table + ` WHERE ` + t.key + ` = ANY (ARRAY(
+			SELECT ` + t.key + ` FROM {schema}.` + t.table + `
 			WHERE expires <= $1 ORDER BY expires LIMIT $2
 			FOR UPDATE SKIP LOCKED))`)
 	}

@@ -30,15 +30,27 @@ func (s *Store) Session(ctx context.Context, id store.SessionID) (store.Record, 
 // Otherwise it changes nothing and returns store.ErrConflict. Each case is
 // one statement, so of concurrent saves naming the same version exactly one
 // succeeds, across connections and instances. It fails without saving when
-// r.User or r.UserAgent is not valid UTF-8 or holds a NUL byte. Any other
-// error means the database did not answer (or ctx ended first) and nothing
-// was saved.
+// r.Kind, r.User or r.UserAgent is not valid UTF-8 or holds a NUL byte
+// (r.AccountID may hold any bytes). Any other error means the database did
+// not answer (or ctx ended first) and nothing was saved.
 func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error) {
+	if !storable(string(r.Kind)) {
+		return 0, errUnstorable("save session", "the kind")
+	}
 	if !storable(r.User) {
 		return 0, errUnstorable("save session", "the user")
 	}
 	if !storable(r.UserAgent) {
 		return 0, errUnstorable("save session", "the user agent")
+	}
+	accountID := []byte(r.AccountID)
+	if accountID == nil {
+		accountID = []byte{} // the column is NOT NULL
+	}
+	var authTime *int64 // NULL for the zero time
+	if !r.AuthTime.IsZero() {
+		ns := r.AuthTime.UnixNano()
+		authTime = &ns
 	}
 	data := r.Data
 	if data == nil {
@@ -51,12 +63,14 @@ func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error)
 	case r.Version == 0:
 		tag, err = s.pool.Exec(ctx, s.q.createSession,
 			r.ID[:], store.FoldName(r.User), r.User, data,
-			r.Created.UnixNano(), r.LastSeen.UnixNano(), r.Expires.UnixNano(), r.UserAgent, now)
+			r.Created.UnixNano(), r.LastSeen.UnixNano(), r.Expires.UnixNano(), r.UserAgent, now,
+			string(r.Kind), accountID, authTime)
 	case r.Version < math.MaxInt64:
 		tag, err = s.pool.Exec(ctx, s.q.updateSession,
 			store.FoldName(r.User), r.User, data,
 			r.Created.UnixNano(), r.LastSeen.UnixNano(), r.Expires.UnixNano(), r.UserAgent,
-			r.ID[:], int64(r.Version), now)
+			r.ID[:], int64(r.Version), now,
+			string(r.Kind), accountID, authTime)
 	default:
 		// No stored record reaches this version: versions are bigints,
 		// and this one could not be incremented.
@@ -145,9 +159,17 @@ func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int, error
 func scanRecord(row interface{ Scan(...any) error }) (store.Record, error) {
 	var r store.Record
 	var id []byte
+	var kind string
+	var accountID []byte
+	var authTime *int64
 	var version, created, lastSeen, expires int64
-	if err := row.Scan(&id, &r.User, &r.Data, &version, &created, &lastSeen, &expires, &r.UserAgent); err != nil {
+	if err := row.Scan(&id, &kind, &r.User, &accountID, &authTime, &r.Data, &version,
+		&created, &lastSeen, &expires, &r.UserAgent); err != nil {
 		return store.Record{}, err
+	}
+	r.Kind, r.AccountID = store.Kind(kind), string(accountID)
+	if authTime != nil {
+		r.AuthTime = time.Unix(0, *authTime)
 	}
 	if len(id) != len(r.ID) {
 		return store.Record{}, fmt.Errorf("session id of %d bytes, want %d", len(id), len(r.ID))

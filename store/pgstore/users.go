@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,8 +13,15 @@ import (
 
 // CreateUser adds u, or returns store.ErrExists when the name (compared
 // case-insensitively, ASCII only) is taken. It fails without adding when
-// u.Name or u.PasswordHash is not valid UTF-8 or holds a NUL byte.
+// u.ID is empty or another account has it, or when u.ID, u.Name or
+// u.PasswordHash is not valid UTF-8 or holds a NUL byte.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	if u.ID == "" {
+		return errors.New("pgstore: create user: the account id is empty")
+	}
+	if !storable(u.ID) {
+		return errUnstorable("create user", "the account id")
+	}
 	if !storable(u.Name) {
 		return errUnstorable("create user", "the name")
 	}
@@ -21,8 +29,14 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 		return errUnstorable("create user", "the password hash")
 	}
 	_, err := s.pool.Exec(ctx, s.q.createUser,
-		store.FoldName(u.Name), u.Name, u.PasswordHash, u.Created.UnixNano(), u.Updated.UnixNano())
+		store.FoldName(u.Name), u.Name, u.PasswordHash, u.Created.UnixNano(), u.Updated.UnixNano(), u.ID)
 	if uniqueViolation(err) {
+		// Account ids are random: one taken is a caller's bug, not a
+		// name someone else registered.
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.ConstraintName == userIDConstraint {
+			return fmt.Errorf("pgstore: create user: another account has the id %q", u.ID)
+		}
 		return store.ErrExists
 	}
 	if err != nil {
@@ -52,9 +66,9 @@ func (s *Store) User(ctx context.Context, name string) (store.User, error) {
 }
 
 // SetPasswordHash replaces the password hash of name and sets its Updated
-// time, or returns store.ErrNotFound when there is no such account. It
-// fails without changing anything when hash is not valid UTF-8 or holds a
-// NUL byte.
+// time, or returns store.ErrNotFound when there is no such account. The
+// account keeps its ID. It fails without changing anything when hash is
+// not valid UTF-8 or holds a NUL byte.
 func (s *Store) SetPasswordHash(ctx context.Context, name, hash string, updated time.Time) error {
 	if !storable(hash) {
 		return errUnstorable("set password", "the password hash")
@@ -104,11 +118,14 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 	return out, nil
 }
 
-// scanUser reads one row of name, password_hash, created, updated.
+// userIDConstraint is the unique constraint on account ids.
+const userIDConstraint = "sessionkit_users_id"
+
+// scanUser reads one row of userColumns.
 func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 	var u store.User
 	var created, updated int64
-	if err := row.Scan(&u.Name, &u.PasswordHash, &created, &updated); err != nil {
+	if err := row.Scan(&u.ID, &u.Name, &u.PasswordHash, &created, &updated); err != nil {
 		return store.User{}, err
 	}
 	u.Created, u.Updated = time.Unix(0, created), time.Unix(0, updated)

@@ -10,6 +10,8 @@
 //
 //	sessionkit:users              hash: folded account name → the account
 //	sessionkit:deny:ID            string: the deny-list entry for ID; expires at its time
+//	sessionkit:c:KEY              hash: the counter KEY (any bytes): value and
+//	                              expiry; expires at its expiry
 //	sessionkit:s:HEX              hash: the session record HEX (its store.SessionID
 //	                              in hex); expires at the record's Expires
 //	sessionkit:u:USER             hash: the session index of the folded user name
@@ -69,6 +71,18 @@
 // that a retried save and the index rules recognise it, and then removed by
 // Redis.
 //
+// # Accounts and counters
+//
+// An account written by a version of sessionkit that gave accounts no id
+// gets a random one the first time it is read (by User or ListUsers), by a
+// script that sets it only if it is still missing, so that concurrent
+// readers all get the same one, and keeps it.
+//
+// AddCount is one script on the counter's key: it starts the counter
+// afresh when it is missing or expired by Options.Now (value 0, expiry now
+// plus the window, PEXPIREAT to it), adds with HINCRBY, and deletes the
+// counter when its value is zero or below.
+//
 // A Store is safe for concurrent use.
 package redisstore
 
@@ -116,8 +130,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Store keeps accounts, keys, deny-listed ids and session records in Redis.
-// It is safe for concurrent use.
+// Store keeps accounts, keys, deny-listed ids, counters and session records
+// in Redis. It is safe for concurrent use.
 type Store struct {
 	client redis.UniversalClient
 	owned  bool // Close closes client
@@ -252,6 +266,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 func (s *Store) usersKey() string               { return s.prefix + "users" }
 func (s *Store) denyKey(id string) string       { return s.prefix + "deny:" + id }
+func (s *Store) counterKey(key string) string   { return s.prefix + "c:" + key }
 func (s *Store) sessionKey(hexID string) string { return s.prefix + "s:" + hexID }
 func (s *Store) indexKey(folded string) string  { return s.prefix + "u:" + folded }
 

@@ -110,13 +110,19 @@ func TestRoundTrips(t *testing.T) {
 		{"Deny", 1, func() error { return s.Deny(ctx, "jti", now.Add(time.Hour)) }},
 		{"Denied", 1, func() error { _, err := s.Denied(ctx, "jti"); return err }},
 		{"CreateUser", 1, func() error {
-			return s.CreateUser(ctx, store.User{Name: "Erin", PasswordHash: "h", Created: now, Updated: now})
+			return s.CreateUser(ctx, store.User{ID: "id-erin", Name: "Erin", PasswordHash: "h", Created: now, Updated: now})
 		}},
 		{"User", 1, func() error { _, err := s.User(ctx, "erin"); return err }},
 		{"SetPasswordHash", 1, func() error { return s.SetPasswordHash(ctx, "ERIN", "h2", now) }},
 		{"AddKey", 1, func() error { return s.AddKey(ctx, "p", store.Key{ID: "k", Secret: []byte("s"), Created: now}) }},
 		{"Keys", 1, func() error { _, err := s.Keys(ctx, "p"); return err }},
 		{"Ping", 1, func() error { return s.Ping(ctx) }},
+		{"AddCount creating a counter", 1, func() error { _, _, err := s.AddCount(ctx, "c", 2, time.Hour); return err }},
+		{"AddCount", 1, func() error { _, _, err := s.AddCount(ctx, "c", 1, time.Hour); return err }},
+		{"AddCount removing a counter", 1, func() error { _, _, err := s.AddCount(ctx, "c", -3, time.Hour); return err }},
+		{"Count", 1, func() error { _, _, err := s.Count(ctx, "c"); return err }},
+		{"DeleteCount", 1, func() error { return s.DeleteCount(ctx, "c") }},
+		{"ListUsers", 1, func() error { _, err := s.ListUsers(ctx); return err }},
 	}
 	for _, c := range cases {
 		if err := c.call(); err != nil {

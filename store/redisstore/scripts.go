@@ -26,7 +26,7 @@ end
 // version, 3 now (ns), 4 the save's nonce, 5 user, 6 folded user, 7 data,
 // 8 created (ns), 9 last seen (ns), 10 expires (ns, clamped), 11 expires
 // (ms, rounded up), 12 user agent, 13 how long an expired record is kept
-// (ms).
+// (ms), 14 kind, 15 account id, 16 auth time (ns; "" for none).
 //
 // It returns {1} when the record was saved (or this very save, recognised by
 // its nonce, was saved before: a retry after a lost reply), {1, owner, nonce}
@@ -43,7 +43,7 @@ local have = '0'
 if v and before(ARGV[3], e) then have = v end
 if have ~= ARGV[1] then return {0} end
 redis.call('HSET', key, 'v', ARGV[2], 'e', ARGV[10], 'n', ARGV[4], 'u', ARGV[5], 'f', ARGV[6],
-  'd', ARGV[7], 'c', ARGV[8], 'l', ARGV[9], 'a', ARGV[12])
+  'd', ARGV[7], 'c', ARGV[8], 'l', ARGV[9], 'a', ARGV[12], 'k', ARGV[14], 'i', ARGV[15], 't', ARGV[16])
 if before(ARGV[3], ARGV[10]) then
   redis.call('PEXPIREAT', key, ARGV[11])
 else
@@ -137,18 +137,87 @@ return 1
 `)
 
 // setPasswordScript replaces an account's password hash and Updated time.
-// An account is "created:updated:len(name):name" followed by the hash.
+// An account is "@len(id):id" (missing in one written before accounts had
+// ids), then "created:updated:len(name):name" followed by the hash. The
+// id is kept as it is.
 //
 // KEYS[1]: the accounts. ARGV: 1 the folded name, 2 the new hash, 3 updated
 // (ns). It returns 1, or 0 when there is no such account.
 var setPasswordScript = redis.NewScript(`
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if not v then return 0 end
+local id = ''
+if string.sub(v, 1, 1) == '@' then
+  local size, rest = string.match(v, '^@(%d+):(.*)$')
+  if not size or tonumber(size) > #rest then
+    return redis.error_reply('malformed account ' .. ARGV[1])
+  end
+  id = string.sub(v, 1, #v - #rest + tonumber(size))
+  v = string.sub(rest, tonumber(size) + 1)
+end
 local created, n, rest = string.match(v, '^(%-?%d+):%-?%d+:(%d+):(.*)$')
 if not created then return redis.error_reply('malformed account ' .. ARGV[1]) end
 local name = string.sub(rest, 1, tonumber(n))
-redis.call('HSET', KEYS[1], ARGV[1], created .. ':' .. ARGV[3] .. ':' .. n .. ':' .. name .. ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], id .. created .. ':' .. ARGV[3] .. ':' .. n .. ':' .. name .. ARGV[2])
 return 1
+`)
+
+// assignIDsScript gives accounts written before accounts had ids one,
+// unless a concurrent call gave them one first: of concurrent readers of
+// such an account, every one gets the same id.
+//
+// KEYS[1]: the accounts. ARGV: pairs of folded name and a new random id.
+// It returns, for each pair, the account as it then is, or nil when there
+// is no such account.
+var assignIDsScript = redis.NewScript(`
+local out = {}
+for i = 1, #ARGV, 2 do
+  local v = redis.call('HGET', KEYS[1], ARGV[i])
+  if v and string.sub(v, 1, 1) ~= '@' then
+    v = '@' .. #ARGV[i + 1] .. ':' .. ARGV[i + 1] .. v
+    redis.call('HSET', KEYS[1], ARGV[i], v)
+  end
+  out[#out + 1] = v or false
+end
+return out
+`)
+
+// addCountScript adds to a counter, a hash of its value (n) and expiry
+// (e, ns). A counter that is missing, or has expired by the store's clock
+// though Redis still holds it, starts from zero with the new expiry; a
+// live one keeps its expiry. A counter whose value falls to zero or below
+// is removed. Values are added by HINCRBY and compared as strings, so they
+// are exact whatever their size.
+//
+// The counter keeps the nonce of the last add (x), so that an add retried
+// after its reply was lost is not counted twice (unless another add came
+// in between).
+//
+// KEYS[1]: the counter. ARGV: 1 delta, 2 now (ns, clamped), 3 the expiry
+// of a new counter (ns, clamped), 4 the same (ms, rounded up), 5 the
+// add's nonce. It returns {value, expiry (ns)}, the expiry "" when the
+// counter was removed.
+var addCountScript = redis.NewScript(luaBefore + `
+local key = KEYS[1]
+local cur = redis.call('HMGET', key, 'e', 'x')
+local e = cur[1]
+local fresh = not e or not before(ARGV[2], e)
+if not fresh and cur[2] == ARGV[5] then
+  return {redis.call('HGET', key, 'n'), e}
+end
+if fresh then
+  e = ARGV[3]
+  redis.call('HSET', key, 'n', '0', 'e', e)
+end
+redis.call('HINCRBY', key, 'n', ARGV[1])
+redis.call('HSET', key, 'x', ARGV[5])
+local n = redis.call('HGET', key, 'n')
+if n == '0' or string.sub(n, 1, 1) == '-' then
+  redis.call('DEL', key)
+  return {n, ''}
+end
+if fresh then redis.call('PEXPIREAT', key, ARGV[4]) end
+return {n, e}
 `)
 
 // addKeyScript adds a key to a purpose unless its ID is taken.
@@ -196,6 +265,8 @@ var scripts = map[string]*redis.Script{
 	"delete":      deleteScript,
 	"deny":        denyScript,
 	"setPassword": setPasswordScript,
+	"assignIDs":   assignIDsScript,
+	"addCount":    addCountScript,
 	"addKey":      addKeyScript,
 	"deleteKey":   deleteKeyScript,
 	"keys":        keysScript,

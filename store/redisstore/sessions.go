@@ -92,11 +92,16 @@ func (s *Store) saveCalls(r store.Record, now time.Time, tag string) []call {
 	if data == nil {
 		data = []byte{}
 	}
+	authTime := "" // none
+	if !r.AuthTime.IsZero() {
+		authTime = nanos(r.AuthTime)
+	}
 	calls := []call{{saveScript, []string{s.sessionKey(hexID)}, []any{
 		strconv.FormatUint(r.Version, 10), strconv.FormatUint(r.Version+1, 10),
 		strconv.FormatInt(expiryNanos(now), 10), tag,
 		r.User, folded, data, nanos(r.Created), nanos(r.LastSeen),
 		strconv.FormatInt(expNs, 10), expMs, r.UserAgent, indexGrace.Milliseconds(),
+		string(r.Kind), r.AccountID, authTime,
 	}}}
 	if r.User != "" {
 		// Sent whether or not the save wins: a losing save's entry is
@@ -350,9 +355,11 @@ func deleteResult(cmd *redis.Cmd) (deleted, error) {
 	return d, nil
 }
 
-// decodeRecord reads a record hash written by saveScript.
+// decodeRecord reads a record hash written by saveScript. A record saved
+// before records had kinds, account ids and auth times lacks their fields
+// (k, i, t) and reads as having none.
 func decodeRecord(id store.SessionID, m map[string]string) (store.Record, error) {
-	r := store.Record{ID: id, User: m["u"], UserAgent: m["a"]}
+	r := store.Record{ID: id, Kind: store.Kind(m["k"]), User: m["u"], AccountID: m["i"], UserAgent: m["a"]}
 	var err error
 	for _, f := range [...]string{"v", "c", "l", "e", "d", "n"} {
 		if _, ok := m[f]; !ok {
@@ -370,6 +377,11 @@ func decodeRecord(id store.SessionID, m map[string]string) (store.Record, error)
 	}
 	if r.Expires, err = parseNanos(m["e"]); err != nil {
 		return store.Record{}, fmt.Errorf("malformed record: expires: %w", err)
+	}
+	if t := m["t"]; t != "" {
+		if r.AuthTime, err = parseNanos(t); err != nil {
+			return store.Record{}, fmt.Errorf("malformed record: auth time: %w", err)
+		}
 	}
 	r.Data = []byte(m["d"])
 	return r, nil

@@ -79,7 +79,7 @@ func commandKeys(cmd redis.Cmder) ([]string, bool) {
 			keys[i] = str(args[3+i])
 		}
 		return keys, true
-	case "get", "hget", "hgetall", "hsetnx", "hdel":
+	case "get", "hget", "hgetall", "hmget", "hsetnx", "hdel", "hset", "del":
 		return []string{str(args[1])}, true
 	case "ping":
 		return nil, true
@@ -106,11 +106,22 @@ func TestClusterSlots(t *testing.T) {
 		}
 	}
 	must(s.Ping(ctx))
-	must(s.CreateUser(ctx, store.User{Name: "Alice", PasswordHash: "h", Created: now, Updated: now}))
+	must(s.CreateUser(ctx, store.User{ID: "id-alice", Name: "Alice", PasswordHash: "h", Created: now, Updated: now}))
 	_, _ = s.User(ctx, "alice")
 	must(s.SetPasswordHash(ctx, "alice", "h2", now))
 	_, _ = s.ListUsers(ctx)
 	must(s.DeleteUser(ctx, "alice"))
+	// An account written before accounts had ids, given one when read.
+	must(c.HSet(ctx, s.usersKey(), "{old}", encodeUser(store.User{Name: "{old}"})[len("@0:"):]).Err())
+	_, _ = s.User(ctx, "{old}")
+	must(s.SetPasswordHash(ctx, "{old}", "h", now))
+	_, _ = s.ListUsers(ctx)
+	for _, key := range []string{"plain", "{x}", "a}b{c", "\x00\xff"} {
+		_, _, err := s.AddCount(ctx, key, 1, time.Hour)
+		must(err)
+		_, _, _ = s.Count(ctx, key)
+		must(s.DeleteCount(ctx, key))
+	}
 	for _, purpose := range []string{"cookie", "", "}", "{", "a}b{c", "k:{}", "{}"} {
 		must(s.AddKey(ctx, purpose, store.Key{ID: "k1", Secret: []byte("s"), Created: now}))
 		if keys, err := s.Keys(ctx, purpose); err != nil || len(keys) != 1 {

@@ -31,6 +31,10 @@ func TestRemoveExpired(t *testing.T) {
 		add     func(name string, until time.Time) error
 	}{
 		{"deny_list", cleanupBatch*2 + 7, func(id string, until time.Time) error { return s.Deny(ctx, id, until) }},
+		{"counters", cleanupBatch + 1, func(key string, until time.Time) error {
+			_, _, err := s.AddCount(ctx, key, 1, time.Until(until))
+			return err
+		}},
 		{"sessions", cleanupBatch + 3, session},
 	}
 	if len(tables) != len(expiring) {
@@ -66,5 +70,8 @@ func TestRemoveExpired(t *testing.T) {
 	}
 	if _, err := s.Session(ctx, store.HashToken("live")); err != nil {
 		t.Errorf("the live session after cleanup: %v", err)
+	}
+	if n, _, err := s.Count(ctx, "live"); err != nil || n != 1 {
+		t.Errorf("the live counter after cleanup = %d, %v; want 1", n, err)
 	}
 }

@@ -44,6 +44,25 @@ var migrations = [...]string{
 	) STRICT;
 	CREATE INDEX sessions_user ON sessions (user, created) WHERE user <> '';
 	CREATE INDEX sessions_expires ON sessions (expires);`,
+
+	// Account ids, the kind, account and proof time of every login, and
+	// expiring counters (login throttling). An account created before ids
+	// existed gets a random one. A session written before kinds existed
+	// reads back with the empty kind and account id; auth_time 0 is the
+	// zero time. A counter's key is a blob: the caller's key may be any
+	// bytes. A counter is live while count > 0 and expires > now.
+	`ALTER TABLE users ADD COLUMN id TEXT NOT NULL DEFAULT '';
+	UPDATE users SET id = lower(hex(randomblob(16)));
+	CREATE UNIQUE INDEX users_id ON users (id);
+	ALTER TABLE sessions ADD COLUMN kind       TEXT    NOT NULL DEFAULT '';
+	ALTER TABLE sessions ADD COLUMN account_id TEXT    NOT NULL DEFAULT '';
+	ALTER TABLE sessions ADD COLUMN auth_time  INTEGER NOT NULL DEFAULT 0;
+	CREATE TABLE counters (
+		key     BLOB    NOT NULL PRIMARY KEY,
+		count   INTEGER NOT NULL,
+		expires INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX counters_expires ON counters (expires);`,
 }
 
 // migrate applies the migrations the database has not seen yet, each in its

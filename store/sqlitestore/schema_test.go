@@ -3,7 +3,9 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,5 +54,153 @@ func TestUpgrade(t *testing.T) {
 	}
 	if _, err := s.Session(ctx, r.ID); err != nil {
 		t.Errorf("Session after the upgrade: %v", err)
+	}
+}
+
+// TestUpgradeAccountIDs opens a database written before account ids, login
+// kinds and counters (schema version 2): each account gets an id of its
+// own, which stays, and a session reads back as it was, with no kind, no
+// account id and the zero auth time.
+func TestUpgradeAccountIDs(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v2.db")
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const before = 2 // the schema version before account ids
+	for v := range before {
+		if err := applyMigration(ctx, db, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	id := store.HashToken("old session")
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO users (name, password_hash, created, updated) VALUES ('Alice', 'ha', 1, 2), ('bob', 'hb', 3, 4)`, nil},
+		{`INSERT INTO sessions (id, user, data, version, created, last_seen, expires, user_agent)
+			VALUES (?, 'Alice', X'00ff', 3, ?, ?, ?, 'curl')`,
+			[]any{id[:], now.UnixNano(), now.UnixNano(), now.Add(time.Hour).UnixNano()}},
+	} {
+		if _, err := db.ExecContext(ctx, q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatalf("Open of a version %d database: %v", before, err)
+	}
+	var version int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version != len(migrations) {
+		t.Errorf("schema version after Open = %d, want %d", version, len(migrations))
+	}
+	users, err := s.ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 2 {
+		t.Fatalf("ListUsers after the upgrade = %+v, want alice and bob", users)
+	}
+	ids := map[string]string{}
+	for _, u := range users {
+		if len(u.ID) != 32 || strings.Trim(u.ID, "0123456789abcdef") != "" {
+			t.Errorf("%s's id after the upgrade = %q, want 32 random hex digits", u.Name, u.ID)
+		}
+		ids[u.Name] = u.ID
+	}
+	if ids["Alice"] == ids["bob"] {
+		t.Errorf("alice and bob got the same id, %q", ids["Alice"])
+	}
+	if u, err := s.User(ctx, "alice"); err != nil || u.ID != ids["Alice"] || u.PasswordHash != "ha" ||
+		u.Created.UnixNano() != 1 || u.Updated.UnixNano() != 2 {
+		t.Errorf("User(alice) after the upgrade = %+v, %v; want id %q, hash ha, times 1 and 2", u, err, ids["Alice"])
+	}
+
+	want := store.Record{ID: id, User: "Alice", Data: []byte{0, 0xff}, Version: 3,
+		Created: now, LastSeen: now, Expires: now.Add(time.Hour), UserAgent: "curl"}
+	check := func(when string) {
+		t.Helper()
+		r, err := s.Session(ctx, id)
+		if err != nil {
+			t.Fatalf("Session %s: %v", when, err)
+		}
+		list, err := s.UserSessions(ctx, "alice")
+		if err != nil || len(list) != 1 {
+			t.Fatalf("UserSessions(alice) %s = %d records, %v; want 1", when, len(list), err)
+		}
+		for _, got := range []store.Record{r, list[0]} {
+			if got.Kind != want.Kind || got.AccountID != want.AccountID || got.AuthTime.IsZero() != want.AuthTime.IsZero() ||
+				(!want.AuthTime.IsZero() && !got.AuthTime.Equal(want.AuthTime)) ||
+				got.User != want.User || string(got.Data) != string(want.Data) || got.Version != want.Version ||
+				!got.Created.Equal(want.Created) || !got.Expires.Equal(want.Expires) || got.UserAgent != want.UserAgent {
+				t.Errorf("session %s = %+v, want %+v", when, got, want)
+			}
+		}
+	}
+	check("after the upgrade")
+
+	// The old session takes a kind and an account at its next save.
+	want.Kind, want.AccountID, want.AuthTime = store.KindSession, ids["Alice"], now.Add(time.Second)
+	v, err := s.SaveSession(ctx, want)
+	if err != nil {
+		t.Fatalf("SaveSession of the old session: %v", err)
+	}
+	want.Version = v
+	check("after a save with a kind")
+
+	if n, _, err := s.AddCount(ctx, "throttle", 1, time.Minute); err != nil || n != 1 {
+		t.Errorf("AddCount after the upgrade = %d, %v; want 1", n, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The ids were given once: opening again keeps them.
+	s, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for name, id := range ids {
+		if u, err := s.User(ctx, name); err != nil || u.ID != id {
+			t.Errorf("User(%s) after opening again = id %q, %v; want %q", name, u.ID, err, id)
+		}
+	}
+	check("after opening again")
+}
+
+// TestCreateUserTakenID checks that an account id is unique, and that
+// creating an account with a taken id is not reported as a taken name.
+func TestCreateUserTakenID(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "ids.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Now()
+	if err := s.CreateUser(ctx, store.User{ID: "same", Name: "alice", PasswordHash: "h", Created: now, Updated: now}); err != nil {
+		t.Fatal(err)
+	}
+	err = s.CreateUser(ctx, store.User{ID: "same", Name: "bob", PasswordHash: "h", Created: now, Updated: now})
+	if err == nil || errors.Is(err, store.ErrExists) {
+		t.Errorf("CreateUser with a taken id: err = %v, want an error other than ErrExists", err)
+	}
+	if _, err := s.User(ctx, "bob"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("User(bob) after CreateUser with a taken id: err = %v, want ErrNotFound", err)
+	}
+	err = s.CreateUser(ctx, store.User{ID: "other", Name: "ALICE", PasswordHash: "h", Created: now, Updated: now})
+	if !errors.Is(err, store.ErrExists) {
+		t.Errorf("CreateUser with a taken name: err = %v, want ErrExists", err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // sessionColumns are the columns scanRecord reads, in its order.
-const sessionColumns = `id, user, data, version, created, last_seen, expires, user_agent`
+const sessionColumns = `id, user, data, version, created, last_seen, expires, user_agent, kind, account_id, auth_time`
 
 // Session returns the record named id, or store.ErrNotFound when there is
 // none or it has expired. Any other error means the database did not answer
@@ -41,6 +41,7 @@ func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error)
 		data = []byte{} // the column is NOT NULL; nil and empty mean the same
 	}
 	now := s.now().UnixNano()
+	authTime := zeroOrUnixNano(r.AuthTime)
 	var res sql.Result
 	var err error
 	switch {
@@ -49,18 +50,19 @@ func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error)
 		// has not deleted yet.
 		res, err = s.stmts.insertSession.ExecContext(ctx,
 			r.ID[:], r.User, data, r.Created.UnixNano(), r.LastSeen.UnixNano(),
-			r.Expires.UnixNano(), r.UserAgent, now)
+			r.Expires.UnixNano(), r.UserAgent, string(r.Kind), r.AccountID, authTime, now)
 	case r.Version < math.MaxInt64:
 		res, err = s.stmts.touchSession.ExecContext(ctx,
-			data, r.LastSeen.UnixNano(), r.Expires.UnixNano(), r.ID[:], int64(r.Version), now,
-			r.User, r.Created.UnixNano(), r.UserAgent)
+			data, r.LastSeen.UnixNano(), r.Expires.UnixNano(), string(r.Kind), r.AccountID, authTime,
+			r.ID[:], int64(r.Version), now, r.User, r.Created.UnixNano(), r.UserAgent)
 		if err == nil {
 			if n, nerr := res.RowsAffected(); nerr == nil && n == 0 {
 				// A conflict, or a save that changes the owner, the creation
 				// time or the user agent: the statement that sets them all.
 				res, err = s.stmts.updateSession.ExecContext(ctx,
 					r.User, data, r.Created.UnixNano(), r.LastSeen.UnixNano(),
-					r.Expires.UnixNano(), r.UserAgent, r.ID[:], int64(r.Version), now)
+					r.Expires.UnixNano(), r.UserAgent, string(r.Kind), r.AccountID, authTime,
+					r.ID[:], int64(r.Version), now)
 			}
 		}
 	default:
@@ -154,8 +156,10 @@ func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int, error
 func scanRecord(row interface{ Scan(...any) error }) (store.Record, error) {
 	var r store.Record
 	var id []byte
-	var version, created, lastSeen, expires int64
-	if err := row.Scan(&id, &r.User, &r.Data, &version, &created, &lastSeen, &expires, &r.UserAgent); err != nil {
+	var kind string
+	var version, created, lastSeen, expires, authTime int64
+	if err := row.Scan(&id, &r.User, &r.Data, &version, &created, &lastSeen, &expires, &r.UserAgent,
+		&kind, &r.AccountID, &authTime); err != nil {
 		return store.Record{}, err
 	}
 	if len(id) != len(r.ID) {
@@ -166,5 +170,20 @@ func scanRecord(row interface{ Scan(...any) error }) (store.Record, error) {
 	r.Created = time.Unix(0, created)
 	r.LastSeen = time.Unix(0, lastSeen)
 	r.Expires = time.Unix(0, expires)
+	r.Kind = store.Kind(kind)
+	if authTime != 0 {
+		r.AuthTime = time.Unix(0, authTime)
+	}
 	return r, nil
+}
+
+// zeroOrUnixNano returns t in Unix nanoseconds, as the auth_time column
+// keeps it, or 0 for the zero time, which has no such number. (A time at
+// the very start of 1970 would read back as the zero time: no login is
+// that old.)
+func zeroOrUnixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }

@@ -6,8 +6,8 @@
 // concurrent use by many goroutines (and by several processes on the same
 // machine). The file is created readable by its owner only, since it holds
 // password hashes, the server's keys and session data. Expired rows
-// (deny-list entries and sessions) are deleted periodically in small
-// batches; Close stops that and closes the database.
+// (deny-list entries, counters and sessions) are deleted periodically in
+// small batches; Close stops that and closes the database.
 package sqlitestore
 
 import (
@@ -180,6 +180,7 @@ func (s *Store) cleanup(interval time.Duration) {
 // (UnixNano) and the batch size.
 var expiring = [...]struct{ table, deleteBatch string }{
 	{"deny_list", `DELETE FROM deny_list WHERE rowid IN (SELECT rowid FROM deny_list WHERE until <= ? LIMIT ?)`},
+	{"counters", `DELETE FROM counters WHERE rowid IN (SELECT rowid FROM counters WHERE expires <= ? LIMIT ?)`},
 	{"sessions", `DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires <= ? LIMIT ?)`},
 }
 

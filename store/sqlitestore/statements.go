@@ -19,6 +19,9 @@ type statements struct {
 	denied        *sql.Stmt
 	deny          *sql.Stmt
 	user          *sql.Stmt
+	addCount      *sql.Stmt
+	count         *sql.Stmt
+	deleteCount   *sql.Stmt
 }
 
 // The statements' SQL.
@@ -27,25 +30,30 @@ const (
 
 	// insertSessionSQL inserts a record, or takes over the row of an
 	// expired record that cleanup has not deleted yet.
-	insertSessionSQL = `INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, 1, ?, ?, ?, ?)
+	insertSessionSQL = `INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			user = excluded.user, data = excluded.data, version = 1,
 			created = excluded.created, last_seen = excluded.last_seen,
-			expires = excluded.expires, user_agent = excluded.user_agent
+			expires = excluded.expires, user_agent = excluded.user_agent,
+			kind = excluded.kind, account_id = excluded.account_id,
+			auth_time = excluded.auth_time
 		WHERE sessions.expires <= ?`
 
 	updateSessionSQL = `UPDATE sessions SET
 			user = ?, data = ?, version = version + 1, created = ?,
-			last_seen = ?, expires = ?, user_agent = ?
+			last_seen = ?, expires = ?, user_agent = ?,
+			kind = ?, account_id = ?, auth_time = ?
 		WHERE id = ? AND version = ? AND expires > ?`
 
 	// touchSessionSQL is updateSessionSQL for the usual save, which
 	// changes neither the owner nor the creation time nor the user agent:
 	// it does not name those columns, so that SQLite leaves the index of
 	// users alone and the commit writes one page fewer. It changes no row
-	// when they differ.
+	// when they differ. The kind, account id and auth time are in no
+	// index: it sets them.
 	touchSessionSQL = `UPDATE sessions SET
-			data = ?, version = version + 1, last_seen = ?, expires = ?
+			data = ?, version = version + 1, last_seen = ?, expires = ?,
+			kind = ?, account_id = ?, auth_time = ?
 		WHERE id = ? AND version = ? AND expires > ?
 			AND user = ? COLLATE BINARY AND created = ? AND user_agent = ?`
 
@@ -54,7 +62,24 @@ const (
 	denySQL = `INSERT INTO deny_list (id, until) VALUES (?, ?)
 		ON CONFLICT (id) DO UPDATE SET until = MAX(until, excluded.until)`
 
-	selectUserSQL = `SELECT name, password_hash, created, updated FROM users WHERE name = ?`
+	selectUserSQL = `SELECT ` + userColumns + ` FROM users WHERE name = ?`
+
+	// addCountSQL adds ?2 to the counter ?1 at time ?3 in one statement,
+	// so that concurrent adds, from any connection or process, each see
+	// the value they made. A row that has expired, or whose count fell to
+	// zero or below, is no counter: the add starts it over, expiring at ?4
+	// (now plus the window). A live row keeps its expiry.
+	addCountSQL = `INSERT INTO counters (key, count, expires) VALUES (?1, ?2, ?4)
+		ON CONFLICT (key) DO UPDATE SET
+			count = CASE WHEN counters.expires > ?3 AND counters.count > 0
+				THEN counters.count + excluded.count ELSE excluded.count END,
+			expires = CASE WHEN counters.expires > ?3 AND counters.count > 0
+				THEN counters.expires ELSE excluded.expires END
+		RETURNING count, expires`
+
+	countSQL = `SELECT count, expires FROM counters WHERE key = ? AND expires > ? AND count > 0`
+
+	deleteCountSQL = `DELETE FROM counters WHERE key = ?`
 )
 
 // prepare prepares the statements, reads on r and writes on w.
@@ -72,6 +97,9 @@ func prepare(ctx context.Context, r, w *sql.DB) (*statements, error) {
 		{&st.denied, r, deniedSQL},
 		{&st.deny, w, denySQL},
 		{&st.user, r, selectUserSQL},
+		{&st.addCount, w, addCountSQL},
+		{&st.count, r, countSQL},
+		{&st.deleteCount, w, deleteCountSQL},
 	} {
 		s, err := p.db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -86,7 +114,8 @@ func prepare(ctx context.Context, r, w *sql.DB) (*statements, error) {
 // close closes every statement that was prepared.
 func (st *statements) close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{st.session, st.insertSession, st.updateSession, st.touchSession, st.denied, st.deny, st.user} {
+	for _, s := range []*sql.Stmt{st.session, st.insertSession, st.updateSession, st.touchSession, st.denied, st.deny, st.user,
+		st.addCount, st.count, st.deleteCount} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}

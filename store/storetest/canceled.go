@@ -38,7 +38,7 @@ func testUsersCanceled(t *testing.T, s store.Users) {
 	now := time.Now()
 	checkCanceled(t, []canceledCall{
 		{"CreateUser", func(ctx context.Context) error {
-			return s.CreateUser(ctx, store.User{Name: "canceled", PasswordHash: "h", Created: now, Updated: now})
+			return s.CreateUser(ctx, store.User{ID: "canceled-id", Name: "canceled", PasswordHash: "h", Created: now, Updated: now})
 		}},
 		{"User", func(ctx context.Context) error { _, err := s.User(ctx, "canceled"); return err }},
 		{"ListUsers", func(ctx context.Context) error { _, err := s.ListUsers(ctx); return err }},
@@ -68,6 +68,33 @@ func testDenyListCanceled(t *testing.T, s store.DenyList) {
 		{"Deny", func(ctx context.Context) error { return s.Deny(ctx, "x", now.Add(time.Hour)) }},
 		{"Denied", func(ctx context.Context) error { _, err := s.Denied(ctx, "x"); return err }},
 	})
+}
+
+// testCountersCanceled checks the methods of store.Counters with an ended
+// context: each fails, and none changes a counter.
+func testCountersCanceled(t *testing.T, s store.Counters) {
+	ctx := context.Background()
+	// A counter the canceled calls below must leave alone.
+	kept, expires, err := s.AddCount(ctx, "kept", 3, time.Hour)
+	if err != nil {
+		t.Fatalf("AddCount: %v", err)
+	}
+	checkCanceled(t, []canceledCall{
+		{"AddCount", func(ctx context.Context) error { _, _, err := s.AddCount(ctx, "kept", 1, time.Hour); return err }},
+		{"AddCount (create)", func(ctx context.Context) error {
+			_, _, err := s.AddCount(ctx, "created", 1, time.Hour)
+			return err
+		}},
+		{"Count", func(ctx context.Context) error { _, _, err := s.Count(ctx, "kept"); return err }},
+		{"DeleteCount", func(ctx context.Context) error { return s.DeleteCount(ctx, "kept") }},
+	})
+	if n, exp, err := s.Count(ctx, "kept"); err != nil || n != kept || !sameTime(exp, expires) {
+		t.Errorf("after calls with a canceled context: Count(kept) = %d expiring %v, %v; want %d expiring %v",
+			n, exp, err, kept, expires)
+	}
+	if n, _, err := s.Count(ctx, "created"); err != nil || n != 0 {
+		t.Errorf("after AddCount with a canceled context: Count(created) = %d, %v; want 0, nil", n, err)
+	}
 }
 
 // testPingCanceled checks store.Pinger with an ended context.

@@ -12,7 +12,8 @@ import (
 )
 
 // testUsersConcurrent races many goroutines to create the same account: exactly
-// one must win, and every loser must see ErrExists.
+// one must win, every loser must see ErrExists, and the account must be the
+// winner's, ID and all.
 func testUsersConcurrent(t *testing.T, s store.Users) {
 	ctx := context.Background()
 	const n = 16
@@ -22,22 +23,29 @@ func testUsersConcurrent(t *testing.T, s store.Users) {
 		wg.Go(func() {
 			now := time.Now()
 			errs[i] = s.CreateUser(ctx, store.User{
-				Name: "racer", PasswordHash: fmt.Sprintf("h%d", i), Created: now, Updated: now,
+				ID: fmt.Sprintf("id-%d", i), Name: "racer", PasswordHash: fmt.Sprintf("h%d", i), Created: now, Updated: now,
 			})
 		})
 	}
 	wg.Wait()
-	won := 0
+	won, winner := 0, -1
 	for i, err := range errs {
 		switch {
 		case err == nil:
-			won++
+			won, winner = won+1, i
 		case errors.Is(err, store.ErrExists):
 		default:
 			t.Errorf("goroutine %d: %v", i, err)
 		}
 	}
 	if won != 1 {
-		t.Errorf("%d goroutines created the same account, want exactly 1", won)
+		t.Fatalf("%d goroutines created the same account, want exactly 1", won)
+	}
+	u, err := s.User(ctx, "racer")
+	if err != nil {
+		t.Fatalf("User: %v", err)
+	}
+	if want := fmt.Sprintf("id-%d", winner); u.ID != want || u.PasswordHash != fmt.Sprintf("h%d", winner) {
+		t.Errorf("the account is ID %q with hash %q, want the winner's: ID %q with hash h%d", u.ID, u.PasswordHash, want, winner)
 	}
 }

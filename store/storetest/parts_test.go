@@ -15,6 +15,7 @@ type (
 	usersOnly    struct{ store.Users }
 	keysOnly     struct{ keys }
 	denyListOnly struct{ store.DenyList }
+	countersOnly struct{ store.Counters }
 )
 
 // keys is store.Keys under another name: a field embedded as store.Keys
@@ -47,4 +48,11 @@ func TestRunKeys(t *testing.T) {
 
 func TestRunDenyList(t *testing.T) {
 	storetest.RunDenyList(t, func(t *testing.T) store.DenyList { return denyListOnly{openMem(t)} })
+}
+
+func TestRunCounters(t *testing.T) {
+	if _, ok := any(countersOnly{}).(store.DenyList); ok {
+		t.Fatal("countersOnly implements store.DenyList; the test would prove nothing")
+	}
+	storetest.RunCounters(t, func(t *testing.T) store.Counters { return countersOnly{openMem(t)} })
 }

@@ -14,8 +14,10 @@ import (
 )
 
 // testSessions checks the life of one record: created at version 1, each
-// save adding one, a save that names the wrong version changing nothing,
-// and deletion.
+// save adding one and changing what it says (a login naming the account
+// and when the user proved who they are, a step-up moving that time
+// later), a save that names the wrong version changing nothing, and
+// deletion.
 func testSessions(t *testing.T, s store.Sessions) {
 	ctx := context.Background()
 	now := time.Now()
@@ -41,8 +43,20 @@ func testSessions(t *testing.T, s store.Sessions) {
 	other.Version = mustSave(t, s, other)
 
 	want := store.Record{ID: id, User: "alice", Created: now, Expires: now.Add(time.Hour), UserAgent: "Firefox"}
-	for i, data := range []string{"v1", "v2", "v3"} {
-		want.Data = []byte(data)
+	for i, v := range []struct {
+		data      string
+		kind      store.Kind
+		accountID string
+		authTime  time.Time
+	}{
+		{"v1", "", "", time.Time{}},
+		{"v2", store.KindSession, "acct-alice", now.Add(-time.Minute)},
+		{"v3", store.KindSession, "acct-alice", now.Add(time.Second)},
+		{"v4", store.KindCookieLogin, "acct-alice-2", now.Add(2 * time.Second)},
+		{"v5", "", "", time.Time{}},
+	} {
+		want.Data = []byte(v.data)
+		want.Kind, want.AccountID, want.AuthTime = v.kind, v.accountID, v.authTime
 		want.LastSeen = now.Add(time.Duration(i) * time.Second)
 		v, err := s.SaveSession(ctx, want)
 		if err != nil {
@@ -67,6 +81,7 @@ func testSessions(t *testing.T, s store.Sessions) {
 		lost := want
 		lost.Version = c.version
 		lost.User, lost.Data, lost.UserAgent = "mallory", []byte("lost"), "lost"
+		lost.Kind, lost.AccountID, lost.AuthTime = store.KindRefreshFamily, "acct-mallory", now.Add(time.Hour)
 		lost.Expires = now.Add(-time.Hour)
 		if _, err := s.SaveSession(ctx, lost); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("SaveSession naming %s: err = %v, want ErrConflict", c.name, err)
@@ -95,7 +110,7 @@ func testSessions(t *testing.T, s store.Sessions) {
 }
 
 // testSessionFields checks that every field of a record comes back as it
-// was saved.
+// was saved: an empty Kind stays empty and a zero AuthTime stays zero.
 func testSessionFields(t *testing.T, s store.Sessions) {
 	now := time.Now()
 	zone := time.FixedZone("UTC+5:30", 5*3600+1800)
@@ -107,8 +122,23 @@ func testSessionFields(t *testing.T, s store.Sessions) {
 		name string
 		r    store.Record
 	}{
-		{"anonymous with nil data", store.Record{
+		{"anonymous with nil data, no kind and no auth time", store.Record{
 			Created: now, LastSeen: now, Expires: now.Add(time.Hour)}},
+		{"a session login", store.Record{
+			Kind: store.KindSession, User: "alice", AccountID: "9b1deb4d3b7d4bad9bdd2b0d7b3dcb6d", AuthTime: now,
+			Data: []byte("values"), Created: now, LastSeen: now, Expires: now.Add(time.Hour)}},
+		{"a cookie login, proved before it was created", store.Record{
+			Kind: store.KindCookieLogin, User: "bob", AccountID: "acct-bob", AuthTime: now.Add(-time.Hour),
+			Created: now, LastSeen: now, Expires: now.Add(time.Hour)}},
+		{"a refresh family, auth time in another zone to the nanosecond", store.Record{
+			Kind: store.KindRefreshFamily, User: "carol", AccountID: "acct-carol",
+			AuthTime: time.Date(2001, 2, 3, 4, 5, 6, 123456789, zone),
+			Created:  now, LastSeen: now, Expires: now.Add(time.Hour)}},
+		{"an application's own kind, with an account id of odd bytes", store.Record{
+			Kind: "app:device-grant ☃", User: "dave", AccountID: "acct:\x00-ünï ",
+			AuthTime: now.Add(-time.Second), Created: now, LastSeen: now, Expires: now.Add(time.Hour)}},
+		{"a kind and an account id without a user or an auth time", store.Record{
+			Kind: store.KindSession, AccountID: "acct-nobody", Created: now, LastSeen: now, Expires: now.Add(time.Hour)}},
 		{"empty data", store.Record{
 			User: "alice", Data: []byte{}, Created: now, LastSeen: now, Expires: now.Add(time.Hour)}},
 		{"every byte value and a long agent", store.Record{
@@ -223,14 +253,27 @@ func checkSession(t *testing.T, s store.Sessions, want store.Record) {
 
 // diffRecord describes how got differs from want, or returns "" when they
 // are the same as far as a store promises: Data compares by content (nil
-// and empty are the same) and times to the millisecond.
+// and empty are the same), times to the millisecond, and a zero AuthTime
+// only to the zero time.
 func diffRecord(got, want store.Record) string {
 	var d []string
 	if got.ID != want.ID {
 		d = append(d, fmt.Sprintf("ID %s, want %s", got.ID, want.ID))
 	}
+	if got.Kind != want.Kind {
+		d = append(d, fmt.Sprintf("Kind %q, want %q", got.Kind, want.Kind))
+	}
 	if got.User != want.User {
 		d = append(d, fmt.Sprintf("User %q, want %q", got.User, want.User))
+	}
+	if got.AccountID != want.AccountID {
+		d = append(d, fmt.Sprintf("AccountID %q, want %q", got.AccountID, want.AccountID))
+	}
+	switch {
+	case want.AuthTime.IsZero() && !got.AuthTime.IsZero():
+		d = append(d, fmt.Sprintf("AuthTime %v, want the zero time", got.AuthTime))
+	case !want.AuthTime.IsZero() && (got.AuthTime.IsZero() || !sameTime(got.AuthTime, want.AuthTime)):
+		d = append(d, fmt.Sprintf("AuthTime %v, want %v", got.AuthTime, want.AuthTime))
 	}
 	if !bytes.Equal(got.Data, want.Data) {
 		d = append(d, fmt.Sprintf("Data %q, want %q", abbrev(got.Data), abbrev(want.Data)))

@@ -6,7 +6,8 @@
 // much of the contract it implements.
 //
 // A backend that implements everything (store.Users, store.Keys,
-// store.DenyList, store.Pinger and store.Sessions: the [Store] interface)
+// store.DenyList, store.Counters, store.Pinger and store.Sessions: the
+// [Store] interface)
 // calls [Run] with a function that returns a fresh, empty store:
 //
 //	func TestConformance(t *testing.T) {
@@ -19,7 +20,8 @@
 //
 // A backend that keeps only some kinds of state runs the parts it
 // implements: [RunSessions] for store.Sessions, [RunUsers] for store.Users,
-// [RunKeys] for store.Keys and [RunDenyList] for store.DenyList. A backend
+// [RunKeys] for store.Keys, [RunDenyList] for store.DenyList and
+// [RunCounters] for store.Counters. A backend
 // that keeps only sessions, say in MySQL, needs nothing else:
 //
 //	func TestConformance(t *testing.T) {
@@ -44,17 +46,19 @@ import (
 
 // Store is what a backend must implement to run the whole suite with [Run].
 // A backend that implements less runs the parts it implements instead:
-// [RunUsers], [RunKeys], [RunDenyList], [RunSessions].
+// [RunUsers], [RunKeys], [RunDenyList], [RunCounters], [RunSessions].
 type Store interface {
 	store.Users
 	store.Keys
 	store.DenyList
+	store.Counters
 	store.Pinger
 	store.Sessions
 }
 
 // Run runs the whole suite: every part ([RunUsers], [RunKeys],
-// [RunDenyList], [RunSessions]) and the checks of store.Pinger. open must
+// [RunDenyList], [RunCounters], [RunSessions]) and the checks of
+// store.Pinger. open must
 // return a new, empty store each time it is called; it may register
 // cleanups on t.
 //
@@ -66,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		usersPart(func(t *testing.T) store.Users { return open(t) }),
 		keysPart(func(t *testing.T) store.Keys { return open(t) }),
 		denyListPart(func(t *testing.T) store.DenyList { return open(t) }),
+		countersPart(func(t *testing.T) store.Counters { return open(t) }),
 		sessionsPart(func(t *testing.T) store.Sessions { return open(t) }),
 	}
 	for _, p := range parts {
@@ -99,6 +104,15 @@ func RunKeys(t *testing.T, open func(t *testing.T) store.Keys) {
 // empty deny list, each time it is called; it may register cleanups on t.
 func RunDenyList(t *testing.T, open func(t *testing.T) store.DenyList) {
 	denyListPart(open).run(t)
+}
+
+// RunCounters runs the part of the suite that checks store.Counters:
+// subtests Counters, CounterExpiry, CountersConcurrent, CounterKeys and
+// Canceled. open must return a new store, with no counters, each time it is
+// called; it may register cleanups on t. CounterExpiry waits for counters
+// with a window of 1.5 s to expire.
+func RunCounters(t *testing.T, open func(t *testing.T) store.Counters) {
+	countersPart(open).run(t)
 }
 
 // RunSessions runs the part of the suite that checks store.Sessions:
@@ -168,6 +182,20 @@ func denyListPart(open func(t *testing.T) store.DenyList) part {
 			{"DenyList", func(t *testing.T) { testDenyList(t, open(t)) }},
 		},
 		canceled: func(t *testing.T) { testDenyListCanceled(t, open(t)) },
+	}
+}
+
+// countersPart returns the part that checks store.Counters against stores from open.
+func countersPart(open func(t *testing.T) store.Counters) part {
+	return part{
+		name: "Counters",
+		checks: []check{
+			{"Counters", func(t *testing.T) { testCounters(t, open(t)) }},
+			{"CounterExpiry", func(t *testing.T) { testCounterExpiry(t, open(t)) }},
+			{"CountersConcurrent", func(t *testing.T) { testCountersConcurrent(t, open(t)) }},
+			{"CounterKeys", func(t *testing.T) { testCounterKeys(t, open(t)) }},
+		},
+		canceled: func(t *testing.T) { testCountersCanceled(t, open(t)) },
 	}
 }
 

@@ -15,18 +15,31 @@ func testUserSessions(t *testing.T, s store.Sessions) {
 	ctx := context.Background()
 	now := time.Now()
 	records := map[string]store.Record{}
+	kinds := []store.Kind{store.KindSession, store.KindCookieLogin, store.KindRefreshFamily, ""}
+	// add saves a record named token; one with a user is a login of some
+	// kind, made for an account of the user's and proved half its age ago.
 	add := func(token, user string, age time.Duration) {
 		t.Helper()
 		r := store.Record{ID: store.HashToken(token), User: user, Data: []byte(token),
 			Created: now.Add(-age), LastSeen: now, Expires: now.Add(time.Hour), UserAgent: "agent of " + token}
+		if user != "" {
+			r.Kind = kinds[len(records)%len(kinds)]
+			r.AccountID = "acct-" + store.FoldName(user)
+			r.AuthTime = now.Add(-age / 2)
+		}
 		r.Version = mustSave(t, s, r)
 		records[token] = r
 	}
-	// move saves the record named token under another user.
+	// move saves the record named token under another user, as a login of
+	// the user's account proved now.
 	move := func(token, user string) {
 		t.Helper()
 		r := records[token]
 		r.User = user
+		r.Kind, r.AccountID, r.AuthTime = store.KindSession, "acct-"+store.FoldName(user), now
+		if user == "" {
+			r.Kind, r.AccountID, r.AuthTime = "", "", time.Time{}
+		}
 		r.Version = mustSave(t, s, r)
 		records[token] = r
 	}
