@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"runtime"
@@ -21,6 +22,12 @@ var (
 	// ErrUsernameTaken reports a registration for a name that already has
 	// an account (names compare case-insensitively).
 	ErrUsernameTaken = errors.New("that username is taken")
+
+	// ErrLoginEnded reports, from CheckLogin, a login that no longer
+	// stands: its account was deleted (and perhaps its name registered
+	// again, as another account), or the password changed after the login
+	// proved it.
+	ErrLoginEnded = errors.New("the login has ended: its account was deleted or its password changed")
 )
 
 // Options configure [Accounts]. The zero value is the defaults.
@@ -30,7 +37,8 @@ type Options struct {
 	// DefaultParams().
 	Params Params
 
-	// Throttle limits failed logins; nil means no throttling.
+	// Throttle limits failed logins and registrations; nil means no
+	// throttling.
 	Throttle *Throttle
 
 	// MaxConcurrentHashes bounds how many argon2id hashes run at once,
@@ -108,19 +116,26 @@ func NewAccounts(users store.Users, opts Options) (*Accounts, error) {
 // for input that breaks the rules, [ErrUsernameTaken] when the name (in any
 // case) has an account, the context's error (wrapped) when ctx ends while
 // waiting to hash, and any other store error wrapped.
-func (a *Accounts) Register(ctx context.Context, username, password string) (store.User, error) {
+func (a *Accounts) Register(ctx context.Context, username, password, clientAddr string) (store.User, error) {
 	if err := ValidateUsername(username); err != nil {
 		return store.User{}, err
 	}
 	if err := ValidatePassword(password); err != nil {
 		return store.User{}, err
 	}
+	if err := a.throttle.register(ctx, clientAddr); err != nil {
+		return store.User{}, err
+	}
 	hash, err := a.hash(ctx, password)
 	if err != nil {
 		return store.User{}, err
 	}
+	id, err := NewAccountID()
+	if err != nil {
+		return store.User{}, err
+	}
 	now := a.timestamp()
-	u := store.User{Name: username, PasswordHash: hash, Created: now, Updated: now}
+	u := store.User{ID: id, Name: username, PasswordHash: hash, Created: now, Updated: now}
 	sctx, cancel := a.storeContext(ctx)
 	defer cancel()
 	switch err := a.users.CreateUser(sctx, u); {
@@ -132,7 +147,22 @@ func (a *Accounts) Register(ctx context.Context, username, password string) (sto
 	return u, nil
 }
 
-// Login checks username and password and returns the account. It returns:
+// Proof is what a successful [Accounts.Login] establishes: the account, as
+// it was read, and when the proof began.
+type Proof struct {
+	// User is the account. Its ID goes into the login record the caller
+	// makes, so that every later check of the login (see CheckLogin) can
+	// tell the account from a later one with the same name.
+	User store.User
+
+	// AuthTime is the login's auth_time: when the account was read for
+	// this proof, which is before the password was checked. A password
+	// change that lands while a login is in flight is therefore later than
+	// the login's AuthTime, and CheckLogin voids the login.
+	AuthTime time.Time
+}
+
+// Login checks username and password and returns the proof. It returns:
 //
 //   - an error wrapping [ErrInvalidUsername] or [ErrInvalidPassword] when
 //     the input breaks the rules (checked first, without consulting the
@@ -152,31 +182,92 @@ func (a *Accounts) Register(ctx context.Context, username, password string) (sto
 // allowed until it turns out not to have failed, so a burst of concurrent
 // attempts cannot check more passwords than the limits allow.
 //
-// On success the user's failure count is reset (the address's is not) and,
-// when the stored hash was made with weaker parameters than the current
-// ones, the password is rehashed and saved; a failure to save it is ignored
-// (the next login tries again).
-func (a *Accounts) Login(ctx context.Context, username, password, clientAddr string) (store.User, error) {
+// On success the username's count from clientAddr is cleared (the other
+// counts are not) and, when the stored hash was made with weaker
+// parameters than the current ones, the password is rehashed and saved; a
+// failure to save it is ignored (the next login tries again). A rehash is
+// not a password change: the account's Updated time is kept.
+//
+// The throttle's counts live in the store; when it cannot be reached the
+// login fails with the store's error, never with a pass.
+func (a *Accounts) Login(ctx context.Context, username, password, clientAddr string) (Proof, error) {
 	if err := ValidateUsername(username); err != nil {
-		return store.User{}, err
+		return Proof{}, err
 	}
 	if err := ValidatePassword(password); err != nil {
-		return store.User{}, err
+		return Proof{}, err
 	}
-	res, wait, ok := a.throttle.begin(username, clientAddr)
-	if !ok {
-		return store.User{}, &ThrottledError{RetryAfter: wait}
+	sctx, cancel := a.storeContext(ctx)
+	att, err := a.throttle.begin(sctx, username, clientAddr)
+	cancel()
+	if err != nil {
+		return Proof{}, err
 	}
+	authTime := a.timestamp()
 	u, match, err := a.check(ctx, username, password)
 	switch {
 	case err != nil:
-		a.throttle.cancel(res)
-		return store.User{}, err
+		a.throttle.cancel(att)
+		return Proof{}, err
 	case !match:
-		return store.User{}, ErrBadCredentials // counted by begin
+		a.throttle.failed(att)
+		return Proof{}, ErrBadCredentials
 	}
-	a.throttle.succeeded(res)
+	a.throttle.succeeded(att)
+	return Proof{User: u, AuthTime: authTime}, nil
+}
+
+// CheckLogin reports whether a login made for the account named user,
+// whose ID was then accountID, with the given auth time, still stands. It
+// returns the account when it does; [ErrLoginEnded] when the account was
+// deleted, its name now belongs to another account, or its password was
+// changed after authTime; any other error is the store's, wrapped, and
+// means the question could not be answered (report "unavailable").
+//
+// Every check of a login calls it, so that deleting an account or changing
+// a password ends every login, even one recorded while the change was in
+// flight. Times compare to the millisecond, the precision every store keeps.
+func (a *Accounts) CheckLogin(ctx context.Context, user, accountID string, authTime time.Time) (store.User, error) {
+	if user == "" || accountID == "" {
+		return store.User{}, ErrLoginEnded
+	}
+	sctx, cancel := a.storeContext(ctx)
+	defer cancel()
+	u, err := a.users.User(sctx, user)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.User{}, ErrLoginEnded
+	case err != nil:
+		return store.User{}, fmt.Errorf("auth: looking up account: %w", err)
+	case u.ID != accountID, authTime.UnixMilli() < u.Updated.UnixMilli():
+		return store.User{}, ErrLoginEnded
+	}
 	return u, nil
+}
+
+// DeleteAccount removes the account named username. It returns an error
+// wrapping [store.ErrNotFound] when there is no such account. The
+// account's logins are the caller's to end (they live in a
+// [store.Sessions]); any that survive, such as one recorded while the
+// deletion was in flight, are refused by CheckLogin, even after the name
+// is registered again.
+func (a *Accounts) DeleteAccount(ctx context.Context, username string) error {
+	sctx, cancel := a.storeContext(ctx)
+	defer cancel()
+	if err := a.users.DeleteUser(sctx, username); err != nil {
+		return fmt.Errorf("auth: deleting account: %w", err)
+	}
+	return nil
+}
+
+// NewAccountID returns a new random account ID: 128 bits from crypto/rand
+// in unpadded base64url (22 characters).
+func NewAccountID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("auth: reading random bytes: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
 // check looks username up and verifies password, against a dummy hash when
@@ -205,14 +296,24 @@ func (a *Accounts) check(ctx context.Context, username, password string) (store.
 		return store.User{}, false, nil
 	}
 	if rehashed != "" {
-		now := a.timestamp()
-		sctx, cancel := a.storeContext(ctx)
-		defer cancel()
-		if a.users.SetPasswordHash(sctx, u.Name, rehashed, now) == nil {
-			u.PasswordHash, u.Updated = rehashed, now
-		}
+		a.saveRehash(ctx, u, rehashed)
 	}
 	return u, true, nil
+}
+
+// saveRehash replaces u's hash with rehashed, a stronger hash of the same
+// password, unless the password changed since u was read: the account is
+// read again first, so that a rehash cannot undo a change made meanwhile
+// (the two store calls are not one atomic step; the window between them
+// is one round trip). Failures are ignored: the next login tries again.
+func (a *Accounts) saveRehash(ctx context.Context, u store.User, rehashed string) {
+	sctx, cancel := a.storeContext(ctx)
+	defer cancel()
+	now, err := a.users.User(sctx, u.Name)
+	if err != nil || now.ID != u.ID || now.PasswordHash != u.PasswordHash {
+		return
+	}
+	_ = a.users.SetPasswordHash(sctx, u.Name, rehashed, u.Updated)
 }
 
 // verify checks password against encoded in a hashing slot. When it matches,
@@ -246,23 +347,30 @@ func (a *Accounts) verify(ctx context.Context, password, encoded string, known b
 // the rules, wrapping [store.ErrNotFound] when there is no such account, the
 // context's error (wrapped) when ctx ends while waiting to hash, and any
 // other store error wrapped. Failed-login counts are left as they are.
-func (a *Accounts) ChangePassword(ctx context.Context, username, newPassword string) error {
+//
+// On success it returns the time of the change, which becomes the
+// account's Updated time: from then on CheckLogin refuses every login
+// proved before it, in every mode. A login that should continue, such as
+// the session that made the change, must be given an auth time no earlier
+// than the returned time.
+func (a *Accounts) ChangePassword(ctx context.Context, username, newPassword string) (time.Time, error) {
 	if err := ValidateUsername(username); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if err := ValidatePassword(newPassword); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	hash, err := a.hash(ctx, newPassword)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	sctx, cancel := a.storeContext(ctx)
 	defer cancel()
-	if err := a.users.SetPasswordHash(sctx, username, hash, a.timestamp()); err != nil {
-		return fmt.Errorf("auth: changing password: %w", err)
+	changed := a.timestamp()
+	if err := a.users.SetPasswordHash(sctx, username, hash, changed); err != nil {
+		return time.Time{}, fmt.Errorf("auth: changing password: %w", err)
 	}
-	return nil
+	return changed, nil
 }
 
 // hash hashes password with the current parameters in a hashing slot.

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/sessionkit/sessionkit/internal/fakeclock"
 	"github.com/sessionkit/sessionkit/store"
 	"github.com/sessionkit/sessionkit/store/memstore"
 )
@@ -125,12 +126,15 @@ func TestRegisterLogin(t *testing.T) {
 	clock := newFakeClock()
 	a := newTestAccounts(t, users, Options{Now: clock.Now})
 
-	u, err := a.Register(ctx, "Alice", goodPassword)
+	u, err := a.Register(ctx, "Alice", goodPassword, "192.0.2.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Name != "Alice" || !u.Created.Equal(clock.Now()) || !u.Updated.Equal(clock.Now()) {
+	if u.Name != "Alice" || u.ID == "" || !u.Created.Equal(clock.Now()) || !u.Updated.Equal(clock.Now()) {
 		t.Errorf("Register returned %+v", u)
+	}
+	if stored, err := users.User(ctx, "alice"); err != nil || stored != u {
+		t.Errorf("stored account %+v, %v; want what Register returned, %+v", stored, err, u)
 	}
 	if ok, err := VerifyPassword(goodPassword, u.PasswordHash); !ok || err != nil {
 		t.Errorf("stored hash does not verify: %v, %v", ok, err)
@@ -139,16 +143,20 @@ func TestRegisterLogin(t *testing.T) {
 		t.Errorf("stored hash contains the password")
 	}
 	for _, name := range []string{"Alice", "alice", "ALICE"} {
+		clock.Advance(time.Second)
 		got, err := a.Login(ctx, name, goodPassword, "192.0.2.1")
 		if err != nil {
 			t.Errorf("Login(%q) = %v", name, err)
 			continue
 		}
-		if got.Name != "Alice" {
-			t.Errorf("Login(%q) returned name %q, want the registered spelling", name, got.Name)
+		if got.User != u {
+			t.Errorf("Login(%q) proved %+v, want the registered account %+v", name, got.User, u)
+		}
+		if !got.AuthTime.Equal(clock.Now()) {
+			t.Errorf("Login(%q) AuthTime = %v, want now (%v)", name, got.AuthTime, clock.Now())
 		}
 	}
-	if _, err := a.Register(ctx, "aLiCe", "another password"); !errors.Is(err, ErrUsernameTaken) {
+	if _, err := a.Register(ctx, "aLiCe", "another password", "192.0.2.1"); !errors.Is(err, ErrUsernameTaken) {
 		t.Errorf("Register of a taken name (other case) = %v, want ErrUsernameTaken", err)
 	}
 }
@@ -168,7 +176,7 @@ func TestRegisterInvalid(t *testing.T) {
 		{"alice", strings.Repeat("x", 1025), ErrInvalidPassword},
 	}
 	for _, tt := range tests {
-		if _, err := a.Register(t.Context(), tt.name, tt.pw); !errors.Is(err, tt.want) {
+		if _, err := a.Register(t.Context(), tt.name, tt.pw, "192.0.2.1"); !errors.Is(err, tt.want) {
 			t.Errorf("Register(%q, %d bytes) = %v, want %v", tt.name, len(tt.pw), err, tt.want)
 		}
 	}
@@ -185,8 +193,8 @@ func TestRegisterInvalid(t *testing.T) {
 }
 
 func TestLoginInvalidInput(t *testing.T) {
-	th := NewThrottle(ThrottleOptions{}, nil)
-	a := newTestAccounts(t, newUsers(t), Options{Throttle: th})
+	spy := newSpyCounters(newUsers(t))
+	a := newTestAccounts(t, newUsers(t), Options{Throttle: newTestThrottle(t, spy, ThrottleOptions{}, nil)})
 	tests := []struct {
 		name, pw string
 		want     error
@@ -201,8 +209,8 @@ func TestLoginInvalidInput(t *testing.T) {
 			t.Errorf("Login(%q, %d bytes) = %v, want %v", tt.name, len(tt.pw), err, tt.want)
 		}
 	}
-	if n := th.entriesLen(); n != 0 {
-		t.Errorf("invalid input was counted by the throttle (%d entries)", n)
+	if n := spy.total(); n != 0 {
+		t.Errorf("invalid input reached the throttle's store (%d calls)", n)
 	}
 }
 
@@ -212,7 +220,7 @@ func TestLoginSameFailure(t *testing.T) {
 	ctx := t.Context()
 	rec := &kdfRecorder{}
 	a := newTestAccounts(t, newUsers(t), Options{})
-	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
+	if _, err := a.Register(ctx, "alice", goodPassword, ""); err != nil {
 		t.Fatal(err)
 	}
 	rec.observe(a)
@@ -252,7 +260,7 @@ func TestLoginDefaultParams(t *testing.T) {
 	if a.params != DefaultParams() {
 		t.Errorf("zero Params gave %+v, want DefaultParams()", a.params)
 	}
-	u, err := a.Register(ctx, "alice", goodPassword)
+	u, err := a.Register(ctx, "alice", goodPassword, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,77 +278,77 @@ func TestLoginDefaultParams(t *testing.T) {
 	}
 }
 
-func TestLoginThrottledPerUser(t *testing.T) {
+// TestLoginThrottledPerUserAddress: ten wrong guesses for alice from one
+// address, and that address is refused for alice, even with the right
+// password, and without hashing; alice from another address, and another
+// user from that address, are not.
+func TestLoginThrottledPerUserAddress(t *testing.T) {
 	ctx := t.Context()
-	clock := newFakeClock()
-	rec := &kdfRecorder{}
-	a := newTestAccounts(t, newUsers(t), Options{Throttle: NewThrottle(ThrottleOptions{}, clock.Now)})
-	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
-		t.Fatal(err)
-	}
+	a, _, clock := throttledAccounts(t, ThrottleOptions{})
 	for i := range 10 {
-		// From different addresses: the per-user limit applies.
-		if _, err := a.Login(ctx, "alice", "wrong password", fmt.Sprintf("192.0.2.%d", i)); err != ErrBadCredentials {
+		if _, err := a.Login(ctx, "alice", "wrong password", "192.0.2.1"); err != ErrBadCredentials {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
+		clock.Advance(time.Second)
 	}
+	rec := &kdfRecorder{}
 	rec.observe(a)
-	_, err := a.Login(ctx, "ALICE", goodPassword, "198.51.100.1")
-	var te *ThrottledError
-	if !errors.As(err, &te) || !errors.Is(err, ErrThrottled) {
-		t.Fatalf("11th attempt with the right password = %v, want a ThrottledError", err)
-	}
-	if te.RetryAfter <= 0 || te.RetryAfter > 15*time.Minute {
-		t.Errorf("RetryAfter = %v, want in (0, 15m]", te.RetryAfter)
-	}
-	if errors.Is(err, ErrBadCredentials) {
-		t.Errorf("throttled error is ErrBadCredentials")
+	for _, attempt := range []struct{ name, addr string }{
+		{"alice", "192.0.2.1"},
+		{"ALICE", "192.0.2.1"},        // names compare case-insensitively
+		{"alice", "::ffff:192.0.2.1"}, // the same address, mapped
+	} {
+		_, err := a.Login(ctx, attempt.name, goodPassword, attempt.addr)
+		// The window started with the first failure, 10 s ago.
+		wantThrottled(t, err, 15*time.Minute-10*time.Second, fmt.Sprintf("11th attempt (%s from %s) with the right password", attempt.name, attempt.addr))
+		var te *ThrottledError
+		if errors.As(err, &te) && te.Seconds() != 890 {
+			t.Errorf("Retry-After %d s, want 890", te.Seconds())
+		}
 	}
 	if n := len(rec.take()); n != 0 {
-		t.Errorf("a throttled attempt ran argon2 %d times", n)
+		t.Errorf("throttled attempts ran argon2 %d times", n)
 	}
-	// Other users are not affected.
-	if _, err := a.Login(ctx, "bob", "wrong password", "198.51.100.1"); err != ErrBadCredentials {
-		t.Errorf("other user: %v", err)
+	if p, err := a.Login(ctx, "alice", goodPassword, "192.0.2.2"); err != nil || p.User.Name != "alice" {
+		t.Errorf("alice from another address = %+v, %v; want a login", p, err)
+	}
+	if _, err := a.Login(ctx, "bob", "wrong password", "192.0.2.1"); err != ErrBadCredentials {
+		t.Errorf("another user from the address: %v, want ErrBadCredentials", err)
 	}
 	clock.Advance(15 * time.Minute)
-	if _, err := a.Login(ctx, "alice", goodPassword, "198.51.100.1"); err != nil {
+	if _, err := a.Login(ctx, "alice", goodPassword, "192.0.2.1"); err != nil {
 		t.Errorf("after the window: %v", err)
 	}
 }
 
 func TestLoginThrottledPerAddress(t *testing.T) {
 	ctx := t.Context()
-	a := newTestAccounts(t, newUsers(t), Options{Throttle: NewThrottle(ThrottleOptions{PerAddress: 5}, newFakeClock().Now)})
-	if _, err := a.Register(ctx, "bob", goodPassword); err != nil {
-		t.Fatal(err)
-	}
+	a, _, _ := throttledAccounts(t, ThrottleOptions{PerAddress: 5})
 	for i := range 5 {
 		if _, err := a.Login(ctx, fmt.Sprintf("user%d", i), goodPassword, "2001:db8::1"); err != ErrBadCredentials {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
 	}
-	if _, err := a.Login(ctx, "bob", goodPassword, "2001:db8::2"); !errors.Is(err, ErrThrottled) {
-		t.Errorf("same /64: %v, want ErrThrottled", err)
-	}
-	if _, err := a.Login(ctx, "bob", goodPassword, "2001:db8:0:1::1"); err != nil {
+	_, err := a.Login(ctx, "alice", goodPassword, "2001:db8::2")
+	wantThrottled(t, err, 0, "Login from the same /64")
+	if _, err := a.Login(ctx, "alice", goodPassword, "2001:db8:0:1::1"); err != nil {
 		t.Errorf("another /64: %v", err)
 	}
 }
 
-// TestLoginConcurrentAttempts sends many wrong passwords at once: exactly
-// PerUser of them are checked, however they interleave.
+// TestLoginConcurrentAttempts sends 30 wrong passwords for one user from
+// one address at once: exactly PerUserAddress (10) of them are judged
+// (hashed), however they interleave, and the rest are throttled.
 func TestLoginConcurrentAttempts(t *testing.T) {
 	ctx := t.Context()
-	a := newTestAccounts(t, newUsers(t), Options{Throttle: NewThrottle(ThrottleOptions{}, nil)})
-	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
-		t.Fatal(err)
-	}
+	a, _, _ := throttledAccounts(t, ThrottleOptions{})
+	rec := &kdfRecorder{}
+	rec.observe(a)
 	var bad, throttled atomic.Int32
 	var wg sync.WaitGroup
-	for i := range 50 {
+	for i := range 30 {
 		wg.Go(func() {
-			_, err := a.Login(ctx, "alice", fmt.Sprint("wrong password ", i), fmt.Sprintf("192.0.2.%d", i))
+			_, err := a.Login(ctx, "alice", fmt.Sprint("wrong password ", i), "192.0.2.1")
 			switch {
 			case err == ErrBadCredentials:
 				bad.Add(1)
@@ -352,17 +360,20 @@ func TestLoginConcurrentAttempts(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if bad.Load() != 10 || throttled.Load() != 40 {
-		t.Errorf("%d bad credentials, %d throttled; want 10, 40", bad.Load(), throttled.Load())
+	if bad.Load() != 10 || throttled.Load() != 20 {
+		t.Errorf("%d bad credentials, %d throttled; want 10, 20", bad.Load(), throttled.Load())
+	}
+	if n := len(rec.take()); n != 10 {
+		t.Errorf("argon2 ran %d times for 30 concurrent guesses, want 10", n)
 	}
 }
 
-func TestLoginSucceedResetsUser(t *testing.T) {
+// TestLoginSucceedResets: a login clears the user's count from that
+// address, so an owner who mistypes now and then is never locked out, and
+// is not charged to the address.
+func TestLoginSucceedResets(t *testing.T) {
 	ctx := t.Context()
-	a := newTestAccounts(t, newUsers(t), Options{Throttle: NewThrottle(ThrottleOptions{PerUser: 3}, newFakeClock().Now)})
-	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
-		t.Fatal(err)
-	}
+	a, _, _ := throttledAccounts(t, ThrottleOptions{PerUserAddress: 3})
 	for range 3 {
 		for range 2 {
 			if _, err := a.Login(ctx, "alice", "wrong password", "192.0.2.1"); err != ErrBadCredentials {
@@ -373,6 +384,13 @@ func TestLoginSucceedResetsUser(t *testing.T) {
 			t.Fatalf("right password after 2 failures: %v", err)
 		}
 	}
+	// Logins from one address (an office behind one NAT) never add up.
+	b, _, _ := throttledAccounts(t, ThrottleOptions{PerAddress: 3})
+	for i := range 10 {
+		if _, err := b.Login(ctx, "alice", goodPassword, "192.0.2.1"); err != nil {
+			t.Fatalf("login %d from one address: %v", i+1, err)
+		}
+	}
 }
 
 // TestLoginStoreError checks that a failing store is reported as such, never
@@ -380,9 +398,9 @@ func TestLoginSucceedResetsUser(t *testing.T) {
 func TestLoginStoreError(t *testing.T) {
 	ctx := t.Context()
 	users := newFailingUsers(t)
-	th := NewThrottle(ThrottleOptions{PerUser: 2, PerAddress: 2}, newFakeClock().Now)
+	th := newTestThrottle(t, users, ThrottleOptions{PerUserAddress: 2, PerUser: 2, PerAddress: 2}, nil)
 	a := newTestAccounts(t, users, Options{Throttle: th})
-	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
+	if _, err := a.Register(ctx, "alice", goodPassword, ""); err != nil {
 		t.Fatal(err)
 	}
 	down := errors.New("database is down")
@@ -393,14 +411,14 @@ func TestLoginStoreError(t *testing.T) {
 			t.Fatalf("Login with the store down = %v, want the store's error", err)
 		}
 	}
-	if _, err := a.Register(ctx, "bob", goodPassword); !errors.Is(err, down) || errors.Is(err, ErrUsernameTaken) {
+	if _, err := a.Register(ctx, "bob", goodPassword, ""); !errors.Is(err, down) || errors.Is(err, ErrUsernameTaken) {
 		t.Errorf("Register with the store down = %v", err)
 	}
-	if err := a.ChangePassword(ctx, "alice", "new password"); !errors.Is(err, down) {
+	if _, err := a.ChangePassword(ctx, "alice", "new password"); !errors.Is(err, down) {
 		t.Errorf("ChangePassword with the store down = %v", err)
 	}
-	if n := th.entriesLen(); n != 0 {
-		t.Errorf("store errors were counted: %d throttle entries", n)
+	if th.counted(t, "alice", "192.0.2.1") {
+		t.Errorf("store errors were counted: %+v", th.counts(t, "alice", "192.0.2.1"))
 	}
 	users.setFail(nil)
 	if _, err := a.Login(ctx, "alice", goodPassword, "192.0.2.1"); err != nil {
@@ -411,9 +429,9 @@ func TestLoginStoreError(t *testing.T) {
 func TestLoginMalformedStoredHash(t *testing.T) {
 	ctx := t.Context()
 	users := newUsers(t)
-	th := NewThrottle(ThrottleOptions{}, nil)
+	th := newTestThrottle(t, users, ThrottleOptions{}, nil)
 	a := newTestAccounts(t, users, Options{Throttle: th})
-	if err := users.CreateUser(ctx, store.User{Name: "broken", PasswordHash: "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA"}); err != nil {
+	if err := users.CreateUser(ctx, store.User{ID: "broken-id", Name: "broken", PasswordHash: "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA"}); err != nil {
 		t.Fatal(err)
 	}
 	rec := &kdfRecorder{}
@@ -425,17 +443,21 @@ func TestLoginMalformedStoredHash(t *testing.T) {
 	if n := len(rec.take()); n != 1 {
 		t.Errorf("argon2 ran %d times, want 1 (like any other login)", n)
 	}
-	if n := th.entriesLen(); n != 0 {
-		t.Errorf("a malformed stored hash was counted as a failure")
+	if th.counted(t, "broken", "192.0.2.1") {
+		t.Errorf("a malformed stored hash was counted as a failure: %+v", th.counts(t, "broken", "192.0.2.1"))
 	}
 }
 
+// TestLoginRehash: a login with a hash weaker than the current parameters
+// stores a stronger one; that is not a password change, so the account's
+// Updated time, and every login proved before, stand.
 func TestLoginRehash(t *testing.T) {
 	ctx := t.Context()
 	users := newUsers(t)
 	clock := newFakeClock()
 	old := newTestAccounts(t, users, Options{Now: clock.Now})
-	if _, err := old.Register(ctx, "alice", goodPassword); err != nil {
+	registered, err := old.Register(ctx, "alice", goodPassword, "")
+	if err != nil {
 		t.Fatal(err)
 	}
 	stronger := Params{Memory: 128, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
@@ -443,6 +465,11 @@ func TestLoginRehash(t *testing.T) {
 	rec := &kdfRecorder{}
 	rec.observe(a)
 	clock.Advance(time.Hour)
+	earlier, err := old.Login(ctx, "alice", goodPassword, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
 
 	// A wrong password changes nothing.
 	if _, err := a.Login(ctx, "alice", "wrong password", ""); err != ErrBadCredentials {
@@ -453,7 +480,7 @@ func TestLoginRehash(t *testing.T) {
 	}
 	rec.take()
 
-	u, err := a.Login(ctx, "alice", goodPassword, "")
+	p, err := a.Login(ctx, "alice", goodPassword, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,11 +488,16 @@ func TestLoginRehash(t *testing.T) {
 		t.Errorf("login with an old hash ran argon2id %v, want a verify and a rehash", runs)
 	}
 	stored, _ := users.User(ctx, "alice")
-	if stored.PasswordHash != u.PasswordHash || !strings.HasPrefix(stored.PasswordHash, "$argon2id$v=19$m=128,t=2,p=1$") {
-		t.Errorf("stored hash %q, returned %q; want a rehash with m=128,t=2", stored.PasswordHash, u.PasswordHash)
+	if !strings.HasPrefix(stored.PasswordHash, "$argon2id$v=19$m=128,t=2,p=1$") {
+		t.Errorf("stored hash %q; want a rehash with m=128,t=2", stored.PasswordHash)
 	}
-	if !stored.Updated.Equal(clock.Now()) {
-		t.Errorf("Updated = %v, want %v", stored.Updated, clock.Now())
+	if !stored.Updated.Equal(registered.Updated) || stored.ID != registered.ID {
+		t.Errorf("after the rehash: ID %q, Updated %v; want %q and %v (kept)", stored.ID, stored.Updated, registered.ID, registered.Updated)
+	}
+	for name, proof := range map[string]Proof{"this login": p, "a login before the rehash": earlier} {
+		if _, err := a.CheckLogin(ctx, "alice", proof.User.ID, proof.AuthTime); err != nil {
+			t.Errorf("CheckLogin of %s after the rehash: %v", name, err)
+		}
 	}
 	if _, err := a.Login(ctx, "alice", goodPassword, ""); err != nil {
 		t.Fatal(err)
@@ -487,31 +519,240 @@ func TestChangePassword(t *testing.T) {
 	clock := newFakeClock()
 	users := newUsers(t)
 	a := newTestAccounts(t, users, Options{Now: clock.Now})
-	if _, err := a.Register(ctx, "alice", goodPassword); err != nil {
+	registered, err := a.Register(ctx, "alice", goodPassword, "")
+	if err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Minute)
-	if err := a.ChangePassword(ctx, "ALICE", "new password!"); err != nil {
+	changed, err := a.ChangePassword(ctx, "ALICE", "new password!")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !changed.Equal(clock.Now()) {
+		t.Errorf("ChangePassword returned %v, want now (%v)", changed, clock.Now())
 	}
 	if _, err := a.Login(ctx, "alice", goodPassword, ""); err != ErrBadCredentials {
 		t.Errorf("old password: %v, want ErrBadCredentials", err)
 	}
-	u, err := a.Login(ctx, "alice", "new password!", "")
+	p, err := a.Login(ctx, "alice", "new password!", "")
 	if err != nil {
 		t.Errorf("new password: %v", err)
 	}
-	if !u.Updated.Equal(clock.Now()) || u.Created.Equal(u.Updated) {
-		t.Errorf("Created %v, Updated %v", u.Created, u.Updated)
+	if u := p.User; !u.Updated.Equal(changed) || !u.Created.Equal(registered.Created) || u.ID != registered.ID {
+		t.Errorf("after the change: %+v; want Updated %v, Created and ID kept", u, changed)
 	}
-	if err := a.ChangePassword(ctx, "nobody", "new password!"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := a.ChangePassword(ctx, "nobody", "new password!"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown user: %v, want store.ErrNotFound", err)
 	}
-	if err := a.ChangePassword(ctx, "alice", "short"); !errors.Is(err, ErrInvalidPassword) {
+	if _, err := a.ChangePassword(ctx, "alice", "short"); !errors.Is(err, ErrInvalidPassword) {
 		t.Errorf("short password: %v", err)
 	}
-	if err := a.ChangePassword(ctx, "a b", "new password!"); !errors.Is(err, ErrInvalidUsername) {
+	if _, err := a.ChangePassword(ctx, "a b", "new password!"); !errors.Is(err, ErrInvalidUsername) {
 		t.Errorf("bad name: %v", err)
+	}
+}
+
+// TestRegisterAccountIDs: every account gets its own random ID, and a name
+// registered again after its account was deleted is another account.
+func TestRegisterAccountIDs(t *testing.T) {
+	ctx := t.Context()
+	users := newUsers(t)
+	a := newTestAccounts(t, users, Options{})
+	seen := map[string]string{}
+	for i := range 20 {
+		name := fmt.Sprint("user", i)
+		u, err := a.Register(ctx, name, goodPassword, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(u.ID) != 22 || strings.ContainsAny(u.ID, "+/=") {
+			t.Errorf("%s: ID %q, want 22 characters of unpadded base64url", name, u.ID)
+		}
+		if other, ok := seen[u.ID]; ok {
+			t.Errorf("%s and %s share the ID %q", name, other, u.ID)
+		}
+		seen[u.ID] = name
+		if stored, _ := users.User(ctx, name); stored.ID != u.ID {
+			t.Errorf("%s: stored ID %q, returned %q", name, stored.ID, u.ID)
+		}
+	}
+
+	first, err := a.Register(ctx, "alice", goodPassword, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.DeleteAccount(ctx, "ALICE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Login(ctx, "alice", goodPassword, ""); err != ErrBadCredentials {
+		t.Errorf("login to a deleted account: %v, want ErrBadCredentials", err)
+	}
+	if err := a.DeleteAccount(ctx, "alice"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleting it again: %v, want store.ErrNotFound", err)
+	}
+	second, err := a.Register(ctx, "Alice", "another password", "")
+	if err != nil {
+		t.Fatalf("registering a deleted name again: %v", err)
+	}
+	if second.ID == "" || second.ID == first.ID {
+		t.Errorf("the name registered again has ID %q, the deleted account had %q; want a new one", second.ID, first.ID)
+	}
+	p, err := a.Login(ctx, "alice", "another password", "")
+	if err != nil || p.User.ID != second.ID {
+		t.Errorf("login to the new account: %+v, %v; want ID %q", p.User, err, second.ID)
+	}
+}
+
+// TestCheckLogin: a login stands while its account exists with the ID it
+// was made for and no password change came after its auth time (to the
+// millisecond); a store that cannot answer is an error, not an ending.
+func TestCheckLogin(t *testing.T) {
+	down := errors.New("database is down")
+	type env struct {
+		a     *Accounts
+		users *failingUsers
+		clock *fakeclock.Clock
+		proof Proof // alice's login, a minute after she registered
+	}
+	tests := []struct {
+		name string
+		// change runs after the login and returns the arguments to check.
+		change  func(t *testing.T, e env) (user, accountID string, authTime time.Time)
+		wantErr error // nil: the login stands
+	}{
+		{"ok", func(t *testing.T, e env) (string, string, time.Time) {
+			return "alice", e.proof.User.ID, e.proof.AuthTime
+		}, nil},
+		{"name in another case", func(t *testing.T, e env) (string, string, time.Time) {
+			return "ALICE", e.proof.User.ID, e.proof.AuthTime
+		}, nil},
+		{"no account ID", func(t *testing.T, e env) (string, string, time.Time) {
+			return "alice", "", e.proof.AuthTime
+		}, ErrLoginEnded},
+		{"no user", func(t *testing.T, e env) (string, string, time.Time) {
+			return "", e.proof.User.ID, e.proof.AuthTime
+		}, ErrLoginEnded},
+		{"account deleted", func(t *testing.T, e env) (string, string, time.Time) {
+			if err := e.a.DeleteAccount(t.Context(), "alice"); err != nil {
+				t.Fatal(err)
+			}
+			return "alice", e.proof.User.ID, e.proof.AuthTime
+		}, ErrLoginEnded},
+		{"name registered again", func(t *testing.T, e env) (string, string, time.Time) {
+			if err := e.a.DeleteAccount(t.Context(), "alice"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.a.Register(t.Context(), "alice", "someone else's password", ""); err != nil {
+				t.Fatal(err)
+			}
+			return "alice", e.proof.User.ID, e.proof.AuthTime
+		}, ErrLoginEnded},
+		{"password changed after the auth time", func(t *testing.T, e env) (string, string, time.Time) {
+			e.clock.Advance(time.Millisecond)
+			if _, err := e.a.ChangePassword(t.Context(), "alice", "a new password"); err != nil {
+				t.Fatal(err)
+			}
+			return "alice", e.proof.User.ID, e.proof.AuthTime
+		}, ErrLoginEnded},
+		{"auth time equal to the change", func(t *testing.T, e env) (string, string, time.Time) {
+			e.clock.Advance(time.Minute)
+			changed, err := e.a.ChangePassword(t.Context(), "alice", "a new password")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "alice", e.proof.User.ID, changed
+		}, nil},
+		{"auth time earlier within the change's millisecond", func(t *testing.T, e env) (string, string, time.Time) {
+			e.clock.Advance(time.Minute + 900*time.Microsecond)
+			changed, err := e.a.ChangePassword(t.Context(), "alice", "a new password")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "alice", e.proof.User.ID, changed.Add(-800 * time.Microsecond)
+		}, nil},
+		{"auth time a millisecond before the change", func(t *testing.T, e env) (string, string, time.Time) {
+			e.clock.Advance(time.Minute)
+			changed, err := e.a.ChangePassword(t.Context(), "alice", "a new password")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "alice", e.proof.User.ID, changed.Add(-time.Millisecond)
+		}, ErrLoginEnded},
+		{"store down", func(t *testing.T, e env) (string, string, time.Time) {
+			e.users.setFail(down)
+			return "alice", e.proof.User.ID, e.proof.AuthTime
+		}, down},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			clock := newFakeClock()
+			users := newFailingUsers(t)
+			a := newTestAccounts(t, users, Options{Now: clock.Now})
+			if _, err := a.Register(ctx, "alice", goodPassword, ""); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(time.Minute)
+			p, err := a.Login(ctx, "alice", goodPassword, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			user, id, at := tt.change(t, env{a: a, users: users, clock: clock, proof: p})
+			u, err := a.CheckLogin(ctx, user, id, at)
+			switch {
+			case tt.wantErr == nil && err != nil:
+				t.Errorf("CheckLogin = %v, want the login to stand", err)
+			case tt.wantErr == nil && (u.ID != id || store.FoldName(u.Name) != "alice"):
+				t.Errorf("CheckLogin returned account %+v, want alice with ID %q", u, id)
+			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+				t.Errorf("CheckLogin = %v, want %v", err, tt.wantErr)
+			case tt.wantErr == down && errors.Is(err, ErrLoginEnded):
+				t.Errorf("CheckLogin with the store down = %v: a store error must not end the login", err)
+			}
+		})
+	}
+}
+
+// TestLoginAuthTimeBeforeChange: a login whose password check was in
+// flight when the password changed has an auth time before the change, so
+// CheckLogin refuses it even though the old password matched.
+func TestLoginAuthTimeBeforeChange(t *testing.T) {
+	ctx := t.Context()
+	clock := newFakeClock()
+	a := newTestAccounts(t, newUsers(t), Options{Now: clock.Now, MaxConcurrentHashes: 1})
+	if _, err := a.Register(ctx, "alice", goodPassword, ""); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{}, 10)
+	release := make(chan struct{})
+	var inFlight, peak atomic.Int32
+	blockingKDF(a, started, release, &inFlight, &peak)
+	type result struct {
+		p   Proof
+		err error
+	}
+	done := make(chan result)
+	go func() {
+		p, err := a.Login(ctx, "alice", goodPassword, "")
+		done <- result{p, err}
+	}()
+	<-started // the old password is being checked
+	clock.Advance(time.Second)
+	changed := make(chan error)
+	go func() {
+		_, err := a.ChangePassword(ctx, "alice", "a new password")
+		changed <- err
+	}()
+	close(release)
+	r := <-done
+	if err := <-changed; err != nil {
+		t.Fatal(err)
+	}
+	if r.err != nil {
+		t.Fatalf("the login in flight: %v", r.err)
+	}
+	if _, err := a.CheckLogin(ctx, "alice", r.p.User.ID, r.p.AuthTime); !errors.Is(err, ErrLoginEnded) {
+		t.Errorf("CheckLogin of a login proved with the old password = %v, want ErrLoginEnded", err)
 	}
 }
 
@@ -561,8 +802,9 @@ func TestMaxConcurrentHashes(t *testing.T) {
 // TestLoginContextEndsWhileWaiting: a login waiting for a hashing slot gives
 // up with the context's error, which is not counted as a failure.
 func TestLoginContextEndsWhileWaiting(t *testing.T) {
-	th := NewThrottle(ThrottleOptions{}, nil)
-	a := newTestAccounts(t, newUsers(t), Options{MaxConcurrentHashes: 1, Throttle: th})
+	users := newUsers(t)
+	th := newTestThrottle(t, users, ThrottleOptions{}, nil)
+	a := newTestAccounts(t, users, Options{MaxConcurrentHashes: 1, Throttle: th})
 	started := make(chan struct{}, 10)
 	release := make(chan struct{})
 	var inFlight, peak atomic.Int32
@@ -585,19 +827,15 @@ func TestLoginContextEndsWhileWaiting(t *testing.T) {
 	if err := <-second; !errors.Is(err, context.Canceled) || errors.Is(err, ErrBadCredentials) {
 		t.Errorf("Login whose context ended = %v, want context.Canceled", err)
 	}
-	if _, err := a.Register(ctx, "third", goodPassword); !errors.Is(err, context.Canceled) {
+	if _, err := a.Register(ctx, "third", goodPassword, ""); !errors.Is(err, context.Canceled) {
 		t.Errorf("Register whose context ended = %v, want context.Canceled", err)
 	}
 	close(release)
 	if err := <-first; err != ErrBadCredentials {
 		t.Errorf("first Login = %v", err)
 	}
-	th.mu.Lock()
-	_, counted := th.entries[userKey("second")]
-	_, countedAddr := th.entries[addressKey("192.0.2.1")]
-	th.mu.Unlock()
-	if counted || countedAddr {
-		t.Errorf("a login whose context ended was counted as a failure")
+	if th.counted(t, "second", "192.0.2.1") {
+		t.Errorf("a login whose context ended was counted: %+v", th.counts(t, "second", "192.0.2.1"))
 	}
 }
 

@@ -1,29 +1,33 @@
 package auth
 
 import (
+	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
-	"sync"
 	"time"
+
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // Defaults of [ThrottleOptions].
 const (
-	DefaultPerUser    = 10
-	DefaultPerAddress = 50
-	DefaultWindow     = 15 * time.Minute
-	DefaultMaxEntries = 100_000
+	DefaultPerUserAddress = 10
+	DefaultPerUser        = 50
+	DefaultPerAddress     = 50
+	DefaultWindow         = 15 * time.Minute
+	DefaultMaxDelay       = time.Minute
 )
 
 // ErrThrottled is matched (with errors.Is) by every [*ThrottledError].
-var ErrThrottled = errors.New("too many failed logins; try again later")
+var ErrThrottled = errors.New("too many attempts; try again later")
 
-// ThrottledError reports a login refused because too many attempts for the
-// same username or from the same address failed recently. errors.Is(err,
-// [ErrThrottled]) reports true for it; use errors.As to read RetryAfter.
+// ThrottledError reports an attempt refused because too many attempts for
+// the same username or from the same address failed (or, for
+// registrations, were made) recently. errors.Is(err, [ErrThrottled])
+// reports true for it; use errors.As to read RetryAfter.
 type ThrottledError struct {
 	// RetryAfter is how long until the limit that refused the attempt
 	// lifts: more than zero and at most the throttle's window.
@@ -32,7 +36,7 @@ type ThrottledError struct {
 
 // Error says how long to wait, in whole seconds rounded up.
 func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("too many failed logins; try again in %s", time.Duration(e.Seconds())*time.Second)
+	return fmt.Sprintf("too many attempts; try again in %s", time.Duration(e.Seconds())*time.Second)
 }
 
 // Seconds is RetryAfter in whole seconds, rounded up and at least 1: the
@@ -44,76 +48,80 @@ func (e *ThrottledError) Seconds() int64 {
 // Is reports whether target is [ErrThrottled].
 func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
 
-// ThrottleOptions configure a [Throttle]. The zero value is the defaults.
+// ThrottleOptions configure a [Throttle]. The zero value is the defaults. A
+// negative limit turns that limit off.
 type ThrottleOptions struct {
-	// PerUser is how many failed logins a username may have within Window
-	// before further attempts are refused. Zero means DefaultPerUser (10);
-	// a negative value turns per-username limits off.
+	// PerUserAddress is how many failed logins one username may have from
+	// one client address within Window before that address is refused for
+	// that username: the strict limit a guesser meets. Zero means
+	// DefaultPerUserAddress (10).
+	PerUserAddress int
+
+	// PerUser is how many failed logins one username may have from all
+	// addresses together within Window before attempts for it are
+	// admitted one per delay: 1 s at the limit, doubling with each further
+	// failure, up to MaxDelay. It is a delay, not a wall, so that guessers
+	// on many addresses cannot lock the owner out. Zero means
+	// DefaultPerUser (50).
 	PerUser int
 
-	// PerAddress is how many failed logins one client address may have
-	// within Window. Zero means DefaultPerAddress (50); a negative value
-	// turns per-address limits off.
+	// PerAddress is how many failed logins, and registrations, one client
+	// address may make within Window. Zero means DefaultPerAddress (50).
 	PerAddress int
 
-	// Window is how long failures count, from the first failure of a
-	// username or address. Zero or less means DefaultWindow (15 minutes).
+	// Window is how long attempts count, from the first one counted. Zero
+	// or less means DefaultWindow (15 minutes).
 	Window time.Duration
 
-	// MaxEntries bounds how many usernames and addresses the throttle
-	// remembers at once, and so its memory (about 100 bytes each). Zero or
-	// less means DefaultMaxEntries (100,000).
-	MaxEntries int
+	// MaxDelay bounds the growing delay of PerUser. Zero or less means
+	// DefaultMaxDelay (1 minute).
+	MaxDelay time.Duration
 }
 
-// Throttle counts failed logins per username and per client address, each
-// within a fixed window that starts at its first failure, and refuses
-// attempts past the limits until that window ends.
+// Throttle limits login and registration attempts, counting them in a
+// [store.Counters] so that every instance sharing the store counts
+// together and a restart forgets nothing. It keeps three counts, each
+// within a fixed window that starts with its first attempt:
+//
+//   - failed logins per (username, client address): a hard limit,
+//     PerUserAddress, the one a guesser hammering one account meets;
+//   - failed logins per username over all addresses: past PerUser the
+//     username admits one attempt per delay, a delay that grows with each
+//     failure, so that many addresses cannot guess fast, nor lock the
+//     owner out for long;
+//   - failed logins and registrations per client address: PerAddress.
+//
+// An attempt is counted before the password is checked, so concurrent
+// attempts cannot slip past a limit together, and a login that succeeds
+// is taken off the address's count and clears its (username, address)
+// count.
 //
 // Usernames compare case-insensitively (ASCII). Addresses are IP addresses
 // without a port; IPv6 addresses count per /64 network, since one client
-// usually holds a whole /64, and IPv4-mapped IPv6 addresses count as IPv4. A
-// string that is not an IP address counts as it is. An empty username or
-// address is not counted.
+// usually holds a whole /64, and IPv4-mapped IPv6 addresses count as IPv4.
+// A string that is not an IP address counts as it is. An empty username or
+// address is not counted. Counter keys are hashes: the store never holds a
+// username or an address in them.
 //
-// Memory is bounded by [ThrottleOptions.MaxEntries]: expired entries are
-// dropped lazily when the table is full, then entries below their limit, and
-// only then others. There is no background goroutine.
-//
-// A Throttle is safe for concurrent use. A nil *Throttle allows everything.
+// When the store cannot answer, the attempt is refused with its error (a
+// server reports 503): the throttle fails closed.
 type Throttle struct {
-	now        func() time.Time
-	perUser    int
-	perAddress int
-	window     time.Duration
-	maxEntries int
-
-	mu      sync.Mutex
-	entries map[throttleKey]throttleEntry
+	counters store.Counters
+	opts     ThrottleOptions
+	now      func() time.Time
 }
 
-// throttleKey names a counter: a username (lowercased) or an address.
-type throttleKey struct {
-	address bool
-	name    string
-}
-
-// throttleEntry counts the failures of one key in the window starting at
-// start.
-type throttleEntry struct {
-	start time.Time
-	count int
-}
-
-// maxKeyBytes bounds the bytes a key keeps; longer names are replaced by
-// their SHA-256 digest.
-const maxKeyBytes = 128
-
-// NewThrottle returns a Throttle with opts (zero fields take the defaults).
-// now tells the time; nil means time.Now.
-func NewThrottle(opts ThrottleOptions, now func() time.Time) *Throttle {
+// NewThrottle returns a Throttle counting in counters. now is the clock the
+// growing delay is measured with; nil means time.Now.
+func NewThrottle(counters store.Counters, opts ThrottleOptions, now func() time.Time) (*Throttle, error) {
+	if counters == nil {
+		return nil, errors.New("auth: nil store.Counters for the throttle")
+	}
 	if now == nil {
 		now = time.Now
+	}
+	if opts.PerUserAddress == 0 {
+		opts.PerUserAddress = DefaultPerUserAddress
 	}
 	if opts.PerUser == 0 {
 		opts.PerUser = DefaultPerUser
@@ -124,255 +132,199 @@ func NewThrottle(opts ThrottleOptions, now func() time.Time) *Throttle {
 	if opts.Window <= 0 {
 		opts.Window = DefaultWindow
 	}
-	if opts.MaxEntries <= 0 {
-		opts.MaxEntries = DefaultMaxEntries
+	if opts.MaxDelay <= 0 {
+		opts.MaxDelay = DefaultMaxDelay
 	}
-	return &Throttle{
-		now:        now,
-		perUser:    opts.PerUser,
-		perAddress: opts.PerAddress,
-		window:     opts.Window,
-		maxEntries: opts.MaxEntries,
-		entries:    make(map[throttleKey]throttleEntry),
-	}
+	return &Throttle{counters: counters, opts: opts, now: now}, nil
 }
 
-// Allow reports whether a login attempt for user from addr may go ahead. If
-// not, retryAfter is how long until it may (at most the window). Allow does
-// not count the attempt; call [Throttle.Fail] or [Throttle.Succeed] with the
-// outcome.
-func (t *Throttle) Allow(user, addr string) (retryAfter time.Duration, ok bool) {
+// attempt is one login attempt counted by begin: the counters it added to,
+// for succeeded, failed and cancel to settle.
+type attempt struct {
+	user, pair, addr, delay string // counter keys; "" when not counted
+}
+
+// begin counts a login attempt of user from addr, or refuses it with a
+// *ThrottledError when a limit is reached. Any other error is the store's.
+func (t *Throttle) begin(ctx context.Context, user, addr string) (attempt, error) {
 	if t == nil {
-		return 0, true
+		return attempt{}, nil
 	}
-	ku, ka := userKey(user), addressKey(addr)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	wait := t.wait(ku, ka, t.now())
-	return wait, wait == 0
-}
-
-// Fail records a failed login for user from addr.
-func (t *Throttle) Fail(user, addr string) {
-	if t == nil {
-		return
-	}
-	ku, ka := userKey(user), addressKey(addr)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	t.add(ku, now)
-	t.add(ka, now)
-}
-
-// Succeed records a successful login for user: it forgets the user's
-// failures. Failures counted against the client's address stay.
-func (t *Throttle) Succeed(user string) {
-	if t == nil {
-		return
-	}
-	ku := userKey(user)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.entries, ku)
-}
-
-// reservation is an attempt counted in advance by begin, so that concurrent
-// attempts cannot all slip past the limit before the first of them fails.
-type reservation struct {
-	user, addr           throttleKey
-	userStart, addrStart time.Time
-}
-
-// begin checks the limits like Allow and, when the attempt may go ahead,
-// counts it as a failure at once. The caller then settles it with succeeded
-// or cancel, or leaves it counted when the attempt did fail.
-func (t *Throttle) begin(user, addr string) (reservation, time.Duration, bool) {
-	if t == nil {
-		return reservation{}, 0, true
-	}
-	r := reservation{user: userKey(user), addr: addressKey(addr)}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	if wait := t.wait(r.user, r.addr, now); wait > 0 {
-		return reservation{}, wait, false
-	}
-	r.userStart = t.add(r.user, now)
-	r.addrStart = t.add(r.addr, now)
-	return r, 0, true
-}
-
-// succeeded settles r after a successful login: the user's failures are
-// forgotten and the address is no longer charged for this attempt.
-func (t *Throttle) succeeded(r reservation) {
-	if t == nil {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.entries, r.user)
-	t.undo(r.addr, r.addrStart)
-}
-
-// cancel settles r after an attempt that neither failed nor succeeded (the
-// store or the context failed): it is no longer counted.
-func (t *Throttle) cancel(r reservation) {
-	if t == nil {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.undo(r.user, r.userStart)
-	t.undo(r.addr, r.addrStart)
-}
-
-// wait returns how long until neither ku nor ka is over its limit, or 0.
-// The caller holds t.mu.
-func (t *Throttle) wait(ku, ka throttleKey, now time.Time) time.Duration {
-	return max(t.waitFor(ku, now), t.waitFor(ka, now))
-}
-
-func (t *Throttle) waitFor(k throttleKey, now time.Time) time.Duration {
-	limit := t.limit(k)
-	if limit < 0 || k.name == "" {
-		return 0
-	}
-	e, ok := t.entries[k]
-	if !ok || e.count < limit {
-		return 0
-	}
-	if t.expired(e, now) {
-		delete(t.entries, k)
-		return 0
-	}
-	// A clock that stepped back could make this longer than the window.
-	return min(e.start.Add(t.window).Sub(now), t.window)
-}
-
-// add counts one failure for k and returns the start of its window. The
-// caller holds t.mu.
-func (t *Throttle) add(k throttleKey, now time.Time) time.Time {
-	if t.limit(k) < 0 || k.name == "" {
-		return time.Time{}
-	}
-	e, ok := t.entries[k]
-	if !ok || t.expired(e, now) {
-		if !ok && len(t.entries) >= t.maxEntries {
-			t.makeRoom(now)
-		}
-		e = throttleEntry{start: now}
-	}
-	e.count++
-	t.entries[k] = e
-	return e.start
-}
-
-// undo takes back one failure counted for k in the window that began at
-// start; it does nothing when that window has since ended or been evicted.
-// The caller holds t.mu.
-func (t *Throttle) undo(k throttleKey, start time.Time) {
-	e, ok := t.entries[k]
-	if !ok || !e.start.Equal(start) {
-		return
-	}
-	if e.count <= 1 {
-		delete(t.entries, k)
-		return
-	}
-	e.count--
-	t.entries[k] = e
-}
-
-func (t *Throttle) limit(k throttleKey) int {
-	if k.address {
-		return t.perAddress
-	}
-	return t.perUser
-}
-
-func (t *Throttle) expired(e throttleEntry, now time.Time) bool {
-	return now.Sub(e.start) >= t.window
-}
-
-// makeRoom shrinks the table to 7/8 of MaxEntries, so that the sweep (which
-// takes time in proportion to MaxEntries) runs once per MaxEntries/8 new keys
-// at most. It drops expired entries first, then entries below their limit
-// (the least useful to keep), and only then the entries at their limit whose
-// windows end first. The caller holds t.mu.
-func (t *Throttle) makeRoom(now time.Time) {
-	target := t.maxEntries - t.maxEntries/8
-	if target >= t.maxEntries {
-		target = t.maxEntries - 1
-	}
-	for k, e := range t.entries {
-		if t.expired(e, now) {
-			delete(t.entries, k)
+	a := attempt{}
+	if user != "" {
+		a.user, a.delay = t.key("user", foldUser(user)), t.key("delay", foldUser(user))
+		if addr != "" {
+			a.pair = t.key("pair", foldUser(user)+"\x00"+addressKey(addr))
 		}
 	}
-	for k, e := range t.entries {
-		if len(t.entries) <= target {
-			return
-		}
-		if e.count < t.limit(k) {
-			delete(t.entries, k)
-		}
+	if addr != "" {
+		a.addr = t.key("addr", addressKey(addr))
 	}
-	if len(t.entries) <= target {
+	if err := t.wait(ctx, a); err != nil {
+		return attempt{}, err
+	}
+	if err := t.take(ctx, a.pair, t.opts.PerUserAddress); err != nil {
+		return attempt{}, err
+	}
+	if err := t.take(ctx, a.addr, t.opts.PerAddress); err != nil {
+		t.give(a.pair, t.opts.PerUserAddress)
+		return attempt{}, err
+	}
+	return a, nil
+}
+
+// wait enforces the per-username delay: once the username has PerUser
+// failures or more, an attempt must take its delay counter, which admits
+// one attempt and then refuses others until the delay has passed (1 s at
+// PerUser failures, doubling with each failure, at most MaxDelay). Taking
+// the counter, not merely reading it, keeps a burst of concurrent attempts
+// from passing together.
+func (t *Throttle) wait(ctx context.Context, a attempt) error {
+	if t.opts.PerUser < 0 || a.user == "" {
+		return nil
+	}
+	n, _, err := t.counters.Count(ctx, a.user)
+	if err != nil {
+		return t.storeError(err)
+	}
+	if n < int64(t.opts.PerUser) {
+		return nil
+	}
+	delay := t.opts.MaxDelay
+	if shift := n - int64(t.opts.PerUser); shift < 30 {
+		delay = min(time.Second<<shift, t.opts.MaxDelay)
+	}
+	taken, until, err := t.counters.AddCount(ctx, a.delay, 1, delay)
+	if err != nil {
+		return t.storeError(err)
+	}
+	if taken > 1 {
+		return t.throttled(until)
+	}
+	return nil
+}
+
+// take adds one to the counter key and refuses the attempt when that
+// passes limit; a refused attempt is not counted. An empty key or a
+// negative limit takes nothing.
+func (t *Throttle) take(ctx context.Context, key string, limit int) error {
+	if key == "" || limit < 0 {
+		return nil
+	}
+	n, until, err := t.counters.AddCount(ctx, key, 1, t.opts.Window)
+	if err != nil {
+		return t.storeError(err)
+	}
+	if n > int64(limit) {
+		t.give(key, limit)
+		return t.throttled(until)
+	}
+	return nil
+}
+
+// give takes back one attempt counted by take. It runs on a context of its
+// own, since it settles an attempt whose request may have ended; a failure
+// leaves the attempt counted, the safe side.
+func (t *Throttle) give(key string, limit int) {
+	if key == "" || limit < 0 {
 		return
 	}
-	// Every entry left is at its limit: drop those whose windows end
-	// first.
-	keys := make([]throttleKey, 0, len(t.entries))
-	for k := range t.entries {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b throttleKey) int {
-		return t.entries[a].start.Compare(t.entries[b].start)
-	})
-	for _, k := range keys[:len(keys)-target] {
-		delete(t.entries, k)
-	}
+	ctx, cancel := settleContext()
+	defer cancel()
+	_, _, _ = t.counters.AddCount(ctx, key, -1, t.opts.Window)
 }
 
-// userKey is the counter of a username: ASCII-lowercased, and bounded in
-// size.
-func userKey(user string) throttleKey {
-	b := []byte(user)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + ('a' - 'A')
-		}
+// succeeded settles a login that succeeded: the username's count from this
+// address is cleared and the address is not charged for it.
+func (t *Throttle) succeeded(a attempt) {
+	if t == nil {
+		return
 	}
-	return throttleKey{name: boundKey(string(b))}
+	if a.pair != "" && t.opts.PerUserAddress >= 0 {
+		ctx, cancel := settleContext()
+		_ = t.counters.DeleteCount(ctx, a.pair)
+		cancel()
+	}
+	t.give(a.addr, t.opts.PerAddress)
 }
 
-// addressKey is the counter of a client address: the IPv4 address, the /64
-// of an IPv6 address, or the string as it is when it is not an IP address
-// (with a port, the port is ignored).
-func addressKey(addr string) throttleKey {
+// failed settles a wrong password: the attempt stays counted, and the
+// username's count over all addresses grows (see wait).
+func (t *Throttle) failed(a attempt) {
+	if t == nil || a.user == "" || t.opts.PerUser < 0 {
+		return
+	}
+	ctx, cancel := settleContext()
+	defer cancel()
+	_, _, _ = t.counters.AddCount(ctx, a.user, 1, t.opts.Window)
+}
+
+// cancel takes back an attempt whose password was never judged (the store
+// or the request failed).
+func (t *Throttle) cancel(a attempt) {
+	if t == nil {
+		return
+	}
+	t.give(a.pair, t.opts.PerUserAddress)
+	t.give(a.addr, t.opts.PerAddress)
+}
+
+// register counts a registration from addr against the address's limit.
+func (t *Throttle) register(ctx context.Context, addr string) error {
+	if t == nil || addr == "" {
+		return nil
+	}
+	return t.take(ctx, t.key("addr", addressKey(addr)), t.opts.PerAddress)
+}
+
+// throttled is the error for a limit that lifts at until.
+func (t *Throttle) throttled(until time.Time) error {
+	wait := until.Sub(t.now())
+	switch {
+	case until.IsZero() || wait > t.opts.Window:
+		wait = t.opts.Window
+	case wait <= 0:
+		wait = time.Nanosecond
+	}
+	return &ThrottledError{RetryAfter: wait}
+}
+
+func (t *Throttle) storeError(err error) error {
+	return fmt.Errorf("auth: counting login attempts: %w", err)
+}
+
+// key names a counter: a kind and the SHA-256 of what it counts, so that
+// keys are short and hold no username or address.
+func (t *Throttle) key(kind, of string) string {
+	sum := sha256.Sum256([]byte(of))
+	return "throttle:" + kind + ":" + base64.RawURLEncoding.EncodeToString(sum[:18])
+}
+
+// settleContext bounds the store calls that settle an attempt after its
+// password was judged; they must not depend on the request's context.
+func settleContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 2*time.Second)
+}
+
+// foldUser lower-cases the ASCII letters of a username, as account names
+// compare.
+func foldUser(user string) string { return store.FoldName(user) }
+
+// addressKey is what an address counts as: an IPv4 address, an IPv6 /64
+// network, or the string itself when it is not an IP address.
+func addressKey(addr string) string {
 	ip, err := netip.ParseAddr(addr)
 	if err != nil {
 		ap, err := netip.ParseAddrPort(addr)
 		if err != nil {
-			return throttleKey{address: true, name: boundKey(addr)}
+			return "raw:" + addr
 		}
 		ip = ap.Addr()
 	}
 	ip = ip.Unmap().WithZone("")
 	if ip.Is6() {
 		prefix, _ := ip.Prefix(64) // cannot fail: 64 bits fit an IPv6 address
-		return throttleKey{address: true, name: prefix.String()}
+		return prefix.String()
 	}
-	return throttleKey{address: true, name: ip.String()}
-}
-
-// boundKey returns s, or its SHA-256 digest when s is long, so that a huge
-// name cannot make one entry take much memory.
-func boundKey(s string) string {
-	if len(s) <= maxKeyBytes {
-		return s
-	}
-	sum := sha256.Sum256([]byte(s))
-	return "\x00sha256:" + string(sum[:])
+	return ip.String()
 }

@@ -157,7 +157,7 @@ func tokenApp(tb testing.TB, alg token.Algorithm, denyList bool, page *peers.Pag
 		if !ok {
 			return
 		}
-		tok, _, err := issuer.Issue(r.Context(), user, "login-1")
+		tok, _, err := issuer.Issue(r.Context(), token.Claims{Subject: user, Session: "login-1"})
 		if err != nil {
 			http.Error(w, "try again", http.StatusServiceUnavailable)
 			return

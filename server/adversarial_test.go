@@ -64,7 +64,7 @@ const (
 	evilOrigin    = "https://evil.example"
 	formType      = "application/x-www-form-urlencoded"
 	jsonType      = "application/json"
-	loginAttempts = 10 // auth.DefaultPerUser
+	loginAttempts = 10 // auth.DefaultPerUserAddress
 )
 
 var allModes = []string{"cookie", "session", "jwt"}
@@ -715,6 +715,13 @@ func csrfAttacks() []attackRow {
 		{"/session/logout", formType, form("", ""), false},
 		{"/jwt/logout", formType, form("", ""), false},
 		{"/session/logout-all", formType, form("", ""), false},
+		{"/session/password", formType, func(*arena, bool) string {
+			return url.Values{"current_password": {victimPass}, "new_password": {"csrf chose this"}}.Encode()
+		}, false},
+		{"/session/sessions/revoke", formType, func(*arena, bool) string { return "id=" + strings.Repeat("ab", 32) }, false},
+		{"/session/logout-others", formType, form("", ""), false},
+		{"/session/account/delete", formType, form("", ""), false},
+		{"/session/reauth", formType, func(*arena, bool) string { return "password=" + url.QueryEscape(victimPass) }, false},
 		{"/api/login", jsonType, func(*arena, bool) string {
 			return `{"username":"` + attacker + `","password":"` + attackerPass + `"}`
 		}, false},
@@ -953,12 +960,15 @@ func bruteForceAttacks() []attackRow {
 	}
 	rows = append(rows,
 		attackRow{name: "brute force/one address, many usernames", victimKept: true, do: func(t *testing.T, a *arena) {
-			for i := range 50 {
+			// The arena registered two accounts from this address, and
+			// registrations count against its 50 attempts too.
+			const registered = 2
+			for i := range 50 - registered {
 				if r := try(a, "/cookie/login", fmt.Sprintf("user%02d", i), "some password"); r.Status != http.StatusUnauthorized {
 					t.Fatalf("guess %d: %d, want 401", i+1, r.Status)
 				}
 			}
-			throttled(t, "the 51st guess from one address", try(a, "/session/login", "user99", "some password"))
+			throttled(t, "the 51st attempt from one address", try(a, "/session/login", "user99", "some password"))
 		}},
 		attackRow{
 			name: "brute force/concurrent logins from one address",

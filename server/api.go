@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sessionkit/sessionkit/auth"
 	"github.com/sessionkit/sessionkit/token"
@@ -24,6 +25,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/refresh", s.apiRefresh)
 	mux.HandleFunc("GET /api/me", s.apiMe)
 	mux.HandleFunc("POST /api/logout", s.apiLogout)
+	mux.HandleFunc("DELETE /api/me", s.apiDeleteAccount)
 	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
 }
 
@@ -70,7 +72,8 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.storeContext(r)
 	defer cancel()
-	p, err := s.tokens.login(ctx, u.Name, r.UserAgent())
+	s.makeRoomForLogin(ctx, u.User)
+	p, err := s.tokens.login(ctx, u, r.UserAgent())
 	if err != nil {
 		s.apiUnavailable(w, r, "starting a login", err)
 		return
@@ -289,4 +292,37 @@ func (s *Server) apiUnavailable(w http.ResponseWriter, r *http.Request, doing st
 	s.log.Error("unavailable", "doing", doing, "err", err, "request_id", requestID(w))
 	w.Header().Set("Retry-After", "1")
 	s.problem(w, http.StatusServiceUnavailable, "the server could not reach its storage in time; nothing was changed, try again")
+}
+
+// apiDeleteAccount deletes the token's account and ends its logins, when
+// the login's auth_time is within the re-authentication window; otherwise
+// it answers the step-up challenge of RFC 9470: the client must log in
+// again (POST /api/login) and retry with the new token.
+func (s *Server) apiDeleteAccount(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.apiAuthenticate(w, r)
+	if !ok {
+		return
+	}
+	window := s.cfg.ReauthWindow
+	if c.AuthTime.IsZero() || s.cfg.Now().Sub(c.AuthTime) > window {
+		maxAge := int64(window / time.Second)
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(
+			`Bearer realm="sessionkit", error="insufficient_user_authentication", error_description="log in again to delete the account", max_age=%d`, maxAge))
+		s.problem(w, http.StatusUnauthorized, fmt.Sprintf("deleting the account needs a login from the last %d seconds; log in again and retry", maxAge))
+		return
+	}
+	ctx, cancel := s.storeContext(r)
+	defer cancel()
+	n, err := s.removeAccount(ctx, c.Subject)
+	if err != nil {
+		s.apiUnavailable(w, r, "deleting the account", err)
+		return
+	}
+	// The family is gone with the account; deny-list the token too, so
+	// that checks which stop at the deny list refuse it as well.
+	if err := s.tokens.verifier.Revoke(ctx, c); err != nil {
+		s.log.Warn("deny-listing the token of a deleted account failed", "err", err)
+	}
+	s.log.Info("account deleted", "mode", "api", "user", c.Subject, "logins_ended", n, "client", s.clientAddr(r))
+	w.WriteHeader(http.StatusNoContent)
 }

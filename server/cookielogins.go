@@ -9,9 +9,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sessionkit/sessionkit/auth"
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/store"
-	"github.com/sessionkit/sessionkit/token"
 )
 
 // Cookie logins (ADR 011): every cookie-mode login is recorded in the
@@ -29,38 +29,36 @@ const cookieLoginDomain = "sessionkit/server cookie login\x00"
 
 // cookieLoginData is the Data of every cookie-login record: magic "SKCL"
 // and a format byte. The login's state is in the cookie; the record only
-// says that the login has not ended.
+// says that the login has not ended. Records are told apart by their Kind
+// (store.KindCookieLogin), not by these bytes.
 const cookieLoginData = "SKCL\x01"
 
 // cookieIDBytes is the size of a sealed cookie's id, written as twice as
 // many lowercase hex digits (see cookie.Value).
 const cookieIDBytes = 16
 
-// IsCookieLoginData reports whether data, the Data of a store.Record, is
-// that of a cookie-mode login rather than a server-side session or a
-// refresh family.
-func IsCookieLoginData(data []byte) bool {
-	return string(data) == cookieLoginData
-}
-
-// Kinds of login a session record can hold, as LoginKind names them.
+// Kinds of login as listings name them (LoginKind).
 const (
 	KindSession     = "session"
 	KindJWTLogin    = "JWT login"
 	KindCookieLogin = "cookie login"
 )
 
-// LoginKind names the kind of login rec, one of a user's session records,
-// holds: KindJWTLogin for a refresh family (a JWT-mode or API login),
-// KindCookieLogin for a cookie-mode login, KindSession otherwise.
+// LoginKind names, for people, the kind of login rec (one of a user's
+// records in the store) is, from its store.Kind: KindJWTLogin for a refresh
+// family (a JWT-mode or API login), KindCookieLogin for a cookie-mode
+// login, KindSession for a server-side session, and the kind itself for
+// any other.
 func LoginKind(rec store.Record) string {
-	switch {
-	case token.IsFamilyData(rec.Data):
+	switch rec.Kind {
+	case store.KindRefreshFamily:
 		return KindJWTLogin
-	case IsCookieLoginData(rec.Data):
+	case store.KindCookieLogin:
 		return KindCookieLogin
-	default:
+	case store.KindSession, "":
 		return KindSession
+	default:
+		return string(rec.Kind)
 	}
 }
 
@@ -73,7 +71,8 @@ func cookieLoginID(cookieID string) store.SessionID {
 // startCookieLogin records a new cookie-mode login of user and returns the
 // value to seal into the browser's cookie: a new id, and the expiry the
 // record has too. It fails when the store cannot be written.
-func (s *Server) startCookieLogin(ctx context.Context, user string, r *http.Request) (cookie.Value, error) {
+func (s *Server) startCookieLogin(ctx context.Context, p auth.Proof, r *http.Request) (cookie.Value, error) {
+	user := p.User.Name
 	var raw [cookieIDBytes]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return cookie.Value{}, fmt.Errorf("generating a cookie id: %w", err)
@@ -85,7 +84,10 @@ func (s *Server) startCookieLogin(ctx context.Context, user string, r *http.Requ
 	expires := time.Unix(now.Add(s.cfg.CookieLifetime).Unix(), 0)
 	rec := store.Record{
 		ID:        cookieLoginID(id),
+		Kind:      store.KindCookieLogin,
 		User:      user,
+		AccountID: p.User.ID,
+		AuthTime:  p.AuthTime,
 		Data:      []byte(cookieLoginData),
 		Created:   now,
 		LastSeen:  now,
@@ -120,9 +122,20 @@ func (s *Server) readCookieLogin(ctx context.Context, r *http.Request) (cookie.V
 		return cookie.Value{}, profileData{}, cookie.ErrRevoked
 	case err != nil:
 		return cookie.Value{}, profileData{}, fmt.Errorf("reading the cookie login: %w", err)
-	case !IsCookieLoginData(rec.Data) || store.FoldName(rec.User) != store.FoldName(p.Username):
+	case rec.Kind != store.KindCookieLogin || store.FoldName(rec.User) != store.FoldName(p.Username):
 		// Only a holder of the cookie key could seal such a value.
 		return cookie.Value{}, profileData{}, cookie.ErrInvalid
+	}
+	switch _, err := s.accounts.CheckLogin(ctx, rec.User, rec.AccountID, rec.AuthTime); {
+	case errors.Is(err, auth.ErrLoginEnded):
+		// The account was deleted or its password changed: the login
+		// ends here, for this cookie and every copy of it.
+		if err := s.endCookieLogin(ctx, v); err != nil {
+			return cookie.Value{}, profileData{}, err
+		}
+		return cookie.Value{}, profileData{}, fmt.Errorf("%w: %w", cookie.ErrRevoked, err)
+	case err != nil:
+		return cookie.Value{}, profileData{}, fmt.Errorf("checking the cookie login: %w", err)
 	}
 	return v, p, nil
 }

@@ -46,7 +46,8 @@ func (s *Server) cookieLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	v, err := s.startCookieLogin(ctx, c.Name, r)
+	s.makeRoomForLogin(ctx, c.User)
+	v, err := s.startCookieLogin(ctx, c, r)
 	if err != nil {
 		s.unavailable(w, r, "starting a login", err)
 		return

@@ -39,13 +39,13 @@ func fuzzServer(t testing.TB) *Server {
 	t.Cleanup(func() { st.Close() })
 	s, err := New(context.Background(), st, Config{
 		PasswordParams: auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32},
-		Throttle:       auth.ThrottleOptions{PerUser: -1, PerAddress: -1},
+		Throttle:       auth.ThrottleOptions{PerUserAddress: -1, PerUser: -1, PerAddress: -1},
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.accounts.Register(context.Background(), fuzzUser, fuzzPassword); err != nil {
+	if _, err := s.accounts.Register(context.Background(), fuzzUser, fuzzPassword, ""); err != nil {
 		t.Fatal(err)
 	}
 	return s

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -125,9 +126,42 @@ func headerCases() []headerCase {
 			headerCase{pattern: "POST " + logout, name: mode + " logout", send: post(fresh(mode), logout, noForm), status: 303},
 		)
 	}
+	// newcomer is a new account logged in in session mode, for the account
+	// routes that change or end it.
+	newcomers := 0
+	newcomer := func(w *headerWalk) *browser {
+		newcomers++
+		b := newBrowser(w.t, w.url)
+		name := fmt.Sprintf("newcomer%d", newcomers)
+		b.register(name, "newcomer's password")
+		b.login("session", name, "newcomer's password")
+		return b
+	}
 	cases = append(cases,
 		headerCase{pattern: "GET /session/sessions", name: "session list", send: get(user, "/session/sessions"), status: 200, html: true},
 		headerCase{pattern: "GET /session/sessions", name: "session list, logged out", send: get(anon, "/session/sessions"), status: 303},
+		headerCase{pattern: "GET /session/account", name: "account page", send: get(user, "/session/account"), status: 200, html: true},
+		headerCase{pattern: "GET /session/account", name: "account page, logged out", send: get(anon, "/session/account"), status: 303},
+		headerCase{pattern: "GET /session/reauth", name: "re-authentication form", send: get(user, "/session/reauth?next=/session/account"), status: 200, html: true},
+		headerCase{pattern: "POST /session/reauth", name: "re-authentication, wrong password", status: 401, html: true,
+			send: post(user, "/session/reauth", func(*headerWalk) string { return "password=wrong+password" })},
+		headerCase{pattern: "POST /session/reauth", name: "re-authentication", status: 303,
+			send: post(newcomer, "/session/reauth", func(*headerWalk) string { return "password=newcomer%27s+password" })},
+		headerCase{pattern: "POST /session/password", name: "password change", status: 303,
+			send: post(newcomer, "/session/password", func(*headerWalk) string {
+				return "current_password=newcomer%27s+password&new_password=another+password"
+			})},
+		headerCase{pattern: "POST /session/password", name: "password change, wrong current", status: 401, html: true,
+			send: post(user, "/session/password", func(*headerWalk) string { return "current_password=nope+nope+nope&new_password=another+password" })},
+		headerCase{pattern: "POST /session/sessions/revoke", name: "revoke, bad id", status: 400, html: true,
+			send: post(user, "/session/sessions/revoke", func(*headerWalk) string { return "id=nothex" })},
+		headerCase{pattern: "POST /session/logout-others", name: "log out everywhere else", status: 303, send: post(newcomer, "/session/logout-others", noForm)},
+		headerCase{pattern: "POST /session/account/delete", name: "delete account", status: 303, send: post(newcomer, "/session/account/delete", noForm)},
+		headerCase{pattern: "DELETE /api/me", name: "API delete account", status: 204, send: func(w *headerWalk) response {
+			newBrowser(w.t, w.url).register("apileaver", "apileaver's password")
+			access, _ := apiLogin(w.t, w.url, "apileaver", "apileaver's password")
+			return api(w.t, w.url, "DELETE", "/api/me", "", access).response
+		}},
 	)
 	return cases
 }

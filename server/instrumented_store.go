@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sessionkit/sessionkit/store"
-	"github.com/sessionkit/sessionkit/token"
 )
 
 // storeOp names a Backend method in the store metrics.
@@ -31,12 +30,21 @@ const (
 	opUserSessions
 	opUserSessionsDelete
 	opPing
+	opCountAdd
+	opCount
+	opCountDelete
 	numStoreOps
 )
 
 // String is the operation's label value.
 func (op storeOp) String() string {
 	switch op {
+	case opCountAdd:
+		return "count_add"
+	case opCount:
+		return "count"
+	case opCountDelete:
+		return "count_delete"
 	case opUserCreate:
 		return "user_create"
 	case opUserGet:
@@ -238,7 +246,7 @@ func (b *instrumentedBackend) SaveSession(ctx context.Context, r store.Record) (
 	v, err := b.next.SaveSession(ctx, r)
 	b.done(opSessionSave, start, err)
 	if err != nil && errors.Is(err, store.ErrConflict) {
-		if token.IsFamilyData(r.Data) {
+		if r.Kind == store.KindRefreshFamily {
 			b.familyC.Inc()
 		} else {
 			b.sessionC.Inc()
@@ -266,6 +274,27 @@ func (b *instrumentedBackend) DeleteUserSessions(ctx context.Context, user strin
 	n, err := b.next.DeleteUserSessions(ctx, user)
 	b.done(opUserSessionsDelete, start, err)
 	return n, err
+}
+
+func (b *instrumentedBackend) AddCount(ctx context.Context, key string, delta int64, window time.Duration) (int64, time.Time, error) {
+	start := time.Now()
+	n, exp, err := b.next.AddCount(ctx, key, delta, window)
+	b.done(opCountAdd, start, err)
+	return n, exp, err
+}
+
+func (b *instrumentedBackend) Count(ctx context.Context, key string) (int64, time.Time, error) {
+	start := time.Now()
+	n, exp, err := b.next.Count(ctx, key)
+	b.done(opCount, start, err)
+	return n, exp, err
+}
+
+func (b *instrumentedBackend) DeleteCount(ctx context.Context, key string) error {
+	start := time.Now()
+	err := b.next.DeleteCount(ctx, key)
+	b.done(opCountDelete, start, err)
+	return err
 }
 
 func (b *instrumentedBackend) Ping(ctx context.Context) error {

@@ -78,7 +78,8 @@ func (s *Server) jwtLogin(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	p, err := s.tokens.login(ctx, u.Name, r.UserAgent())
+	s.makeRoomForLogin(ctx, u.User)
+	p, err := s.tokens.login(ctx, u, r.UserAgent())
 	if err != nil {
 		s.unavailable(w, r, "starting a login", err)
 		return

@@ -197,7 +197,7 @@ func TestTokenAttacks(t *testing.T) {
 	claims := func(change func(jwt.MapClaims)) jwt.MapClaims {
 		c := jwt.MapClaims{
 			"sub": "mallory", "jti": "forged-" + base64.RawURLEncoding.EncodeToString(randomBytes(8)),
-			"sid": real["sid"], "iss": "sessionkit", "aud": []string{"sessionkit"},
+			"sid": real["sid"], "aid": real["aid"], "iss": "sessionkit", "aud": []string{"sessionkit"},
 			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(),
 		}
 		if change != nil {

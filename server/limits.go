@@ -14,9 +14,9 @@ import (
 // few more leave room for clients behind one NAT.
 const DefaultMaxConcurrentLogins = 4
 
-// DefaultMaxSessionsPerUser is how many session-mode logins one user may
-// have at once when Config leaves it zero; a login past it ends the user's
-// oldest.
+// DefaultMaxSessionsPerUser is how many logins one user may have at once,
+// of every kind (sessions, cookie logins, refresh families), when Config
+// leaves it zero; a login past it ends the user's oldest.
 const DefaultMaxSessionsPerUser = 10
 
 // loginGate counts the login and registration requests each client address
@@ -81,7 +81,8 @@ func isLoginRequest(r *http.Request) bool {
 		return false
 	}
 	switch r.URL.Path {
-	case "/register", "/cookie/login", "/session/login", "/jwt/login", "/api/login":
+	case "/register", "/cookie/login", "/session/login", "/jwt/login", "/api/login",
+		"/session/password", "/session/reauth":
 		return true
 	}
 	return false

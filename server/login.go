@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/sessionkit/sessionkit/auth"
-	"github.com/sessionkit/sessionkit/store"
 )
 
 // loginPage is the data of templates/login.html.
@@ -19,13 +18,13 @@ type loginPage struct {
 
 // login reads and checks the login form. On failure it answers (400, 401,
 // 413, 429 or 503, with the form again where that helps) and returns false.
-func (s *Server) login(w http.ResponseWriter, r *http.Request, action, title string) (store.User, bool) {
+func (s *Server) login(w http.ResponseWriter, r *http.Request, action, title string) (auth.Proof, bool) {
 	form := loginPage{Action: loginAction(action, r)}
 	c, ferr := s.readCredentials(w, r)
 	if ferr != nil {
 		form.Username, form.Error = c.Username, ferr.Message
 		s.render(w, ferr.Status, "login", title, form)
-		return store.User{}, false
+		return auth.Proof{}, false
 	}
 	form.Username = c.Username
 	u, err := s.checkCredentials(r, c)
@@ -46,13 +45,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, action, title str
 	default:
 		s.unavailable(w, r, "logging in", err)
 	}
-	return store.User{}, false
+	return auth.Proof{}, false
 }
 
 // checkCredentials checks a username and password within LoginTimeout,
 // counting failures for throttling, and logs the outcome as a security
 // event. Its errors are those of auth.Accounts.Login.
-func (s *Server) checkCredentials(r *http.Request, c credentials) (store.User, error) {
+func (s *Server) checkCredentials(r *http.Request, c credentials) (auth.Proof, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.LoginTimeout)
 	defer cancel()
 	client := s.clientAddr(r)
@@ -60,7 +59,7 @@ func (s *Server) checkCredentials(r *http.Request, c credentials) (store.User, e
 	var throttled *auth.ThrottledError
 	switch {
 	case err == nil:
-		s.log.Info("login", "user", u.Name, "client", client)
+		s.log.Info("login", "user", u.User.Name, "client", client)
 	case errors.As(err, &throttled):
 		s.log.Warn("login throttled", "user", c.Username, "client", client)
 	case errors.Is(err, auth.ErrBadCredentials):

@@ -49,6 +49,7 @@ const (
 	endRelogin   = "relogin"    // a JWT login over an earlier one in the same browser
 	endReuse     = "reuse"      // a spent refresh token came back: its login was revoked
 	endExpired   = "expired"    // the cookie came back past the login's deadline
+	endAccount   = "account"    // its account was deleted or its password changed
 )
 
 // Kinds of compare-and-swap records.
@@ -196,7 +197,7 @@ func (m *metrics) zero() {
 	}
 	ends := map[string][]string{
 		modeCookie:  {endLogout, endExpired},
-		modeSession: {endLogout, endLogoutAll, endExpired},
+		modeSession: {endLogout, endLogoutAll, endExpired, endAccount},
 		modeJWT:     {endLogout, endRelogin, endReuse},
 		modeAPI:     {endLogout, endReuse},
 	}

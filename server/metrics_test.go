@@ -173,7 +173,7 @@ func TestMetricsMove(t *testing.T) {
 	mem := memstore.New(memstore.Options{Now: clk.Now})
 	t.Cleanup(func() { mem.Close() })
 	st := &conflictingStore{Store: mem}
-	ts := newServer(t, st, server.Config{Now: clk.Now, Throttle: auth.ThrottleOptions{PerUser: 2}})
+	ts := newServer(t, st, server.Config{Now: clk.Now, Throttle: auth.ThrottleOptions{PerUserAddress: 2}})
 
 	const user, pass = "Metrics_Walker", "walker's password"
 	b := newBrowser(t, ts.URL)

@@ -22,7 +22,7 @@ type pages struct {
 
 func parsePages() (*pages, error) {
 	// Every template under templates/ besides layout.html.
-	pageNames := []string{"index", "register", "login", "profile", "sessions", "logout", "message"}
+	pageNames := []string{"index", "register", "login", "profile", "sessions", "logout", "message", "account", "reauth"}
 	p := &pages{byName: make(map[string]*template.Template, len(pageNames))}
 	for _, name := range pageNames {
 		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/sessionkit/sessionkit/auth"
 )
@@ -28,8 +29,13 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.LoginTimeout)
 	defer cancel()
-	_, err := s.accounts.Register(ctx, c.Username, c.Password)
+	_, err := s.accounts.Register(ctx, c.Username, c.Password, s.clientAddr(r))
+	var throttled *auth.ThrottledError
 	switch {
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", strconv.FormatInt(throttled.Seconds(), 10))
+		s.log.Warn("registration throttled", "client", s.clientAddr(r))
+		s.render(w, http.StatusTooManyRequests, "register", "Register", registerPage{Username: c.Username, Error: "Too many attempts from your address. Wait a while and try again."})
 	case err == nil:
 		s.log.Info("account created", "user", c.Username, "client", s.clientAddr(r))
 		http.Redirect(w, r, "/?registered=1", http.StatusSeeOther)

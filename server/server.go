@@ -31,6 +31,7 @@ type Backend interface {
 	store.Keys
 	store.DenyList
 	store.Sessions
+	store.Counters
 	store.Pinger
 }
 
@@ -81,9 +82,10 @@ type Config struct {
 	// is hashed. Zero means DefaultMaxConcurrentLogins; negative, no limit.
 	MaxConcurrentLogins int
 
-	// MaxSessionsPerUser bounds a user's session-mode logins: a login past
-	// it ends the user's oldest (JWT logins are not counted). Zero means
-	// DefaultMaxSessionsPerUser; negative, no limit.
+	// MaxSessionsPerUser bounds a user's logins of every kind (sessions,
+	// cookie logins, JWT and API logins together): a login past it ends the
+	// user's oldest. Zero means DefaultMaxSessionsPerUser; negative, no
+	// limit.
 	MaxSessionsPerUser int
 
 	// AccessTokenLifetime is how long a JWT access token is valid (15
@@ -113,6 +115,12 @@ type Config struct {
 
 	// Throttle configures login throttling.
 	Throttle auth.ThrottleOptions
+
+	// ReauthWindow is how recently the user must have proved who they are
+	// (their login's auth_time) to delete their account, on the account
+	// page and with DELETE /api/me; older proofs are sent through
+	// re-authentication. Zero means DefaultReauthWindow (5 minutes).
+	ReauthWindow time.Duration
 
 	// PasswordParams are the argon2id parameters for new hashes; the zero
 	// value means auth.DefaultParams().
@@ -171,9 +179,14 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	// Every store call, whoever makes it, shows in the store metrics.
 	backend = s.metrics.instrument(backend)
 	s.backend = backend
+	throttle, err := auth.NewThrottle(backend, cfg.Throttle, cfg.Now)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.accounts, err = auth.NewAccounts(backend, auth.Options{
 		Params:       cfg.PasswordParams,
-		Throttle:     auth.NewThrottle(cfg.Throttle, cfg.Now),
+		Throttle:     throttle,
+		Now:          cfg.Now,
 		StoreTimeout: cfg.StoreTimeout,
 	})
 	if err != nil {
@@ -193,11 +206,11 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.sessions, err = newSessionManager(backend, cfg, s.metrics, s.sessionFailed)
+	s.sessions, err = newSessionManager(backend, cfg, s.metrics, s.sessionFailed, s.sessionStands)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.tokens, err = newTokens(ctx, backend, cfg, s.metrics)
+	s.tokens, err = newTokens(ctx, backend, s.accounts, cfg, s.metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -255,6 +268,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.RefreshLifetime <= 0 {
 		cfg.RefreshLifetime = token.DefaultRefreshLifetime
+	}
+	if cfg.ReauthWindow <= 0 {
+		cfg.ReauthWindow = DefaultReauthWindow
 	}
 	if cfg.PasswordParams == (auth.Params{}) {
 		cfg.PasswordParams = auth.DefaultParams()

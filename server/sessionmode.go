@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -27,6 +28,7 @@ func (s *Server) sessionRoutes(mux *http.ServeMux) {
 	handle("GET /session/logout", s.sessionLogoutForm)
 	handle("POST /session/logout", s.sessionLogout)
 	handle("POST /session/logout-all", s.sessionLogoutAll)
+	s.accountRoutes(handle)
 }
 
 const sessionLoginTitle = "Log in: server-side session"
@@ -43,7 +45,7 @@ func (s *Server) sessionLoginForm(w http.ResponseWriter, r *http.Request) {
 // session to a new token (whatever the browser held before is dead) and
 // starts the count again.
 func (s *Server) sessionLogin(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.login(w, r, "/session/login", sessionLoginTitle)
+	p, ok := s.login(w, r, "/session/login", sessionLoginTitle)
 	if !ok {
 		return
 	}
@@ -56,7 +58,10 @@ func (s *Server) sessionLogin(w http.ResponseWriter, r *http.Request) {
 	if renewing {
 		s.metrics.sessionRenewed(modeSession)
 	}
-	ss.SetUser(u.Name)
+	ctx, cancel := s.storeContext(r)
+	s.makeRoomForLogin(ctx, p.User)
+	cancel()
+	ss.SetAuth(session.Auth{User: p.User.Name, AccountID: p.User.ID, Time: p.AuthTime})
 	ss.Delete("count")
 	http.Redirect(w, r, nextPath(r, "/session/profile"), http.StatusSeeOther)
 	if _, stored := ss.ID(); stored { // the redirect saved it, or answered 503 instead
@@ -103,7 +108,9 @@ func (s *Server) sessionList(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/session/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
 		return
 	}
-	recs, err := s.sessions.Sessions(r.Context(), user)
+	ctx, cancel := s.storeContext(r)
+	defer cancel()
+	recs, err := s.listLogins(ctx, ss)
 	if err != nil {
 		s.unavailable(w, r, "listing sessions", err)
 		return
@@ -157,7 +164,9 @@ func (s *Server) sessionLogoutAll(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/session/login", http.StatusSeeOther)
 		return
 	}
-	n, err := s.sessions.DestroyAll(r.Context(), user)
+	ctx, cancel := s.storeContext(r)
+	defer cancel()
+	n, err := s.endLogins(ctx, user, store.SessionID{})
 	if err != nil {
 		s.unavailable(w, r, "ending the user's sessions", err)
 		return
@@ -173,19 +182,24 @@ func (s *Server) sessionLogoutAll(w http.ResponseWriter, r *http.Request) {
 
 // newSessionManager builds the session manager of session mode, counting
 // its retries and the expired sessions it finds in m.
-func newSessionManager(st store.Sessions, cfg Config, m *metrics, failed func(http.ResponseWriter, *http.Request, error)) (*session.Manager, error) {
+// newSessionManager returns the session-mode manager. checkAuth is asked
+// whether a session's login still stands; the per-user cap is the
+// server's, over every kind of login (makeRoomForLogin), so the manager
+// keeps none of its own.
+func newSessionManager(st store.Sessions, cfg Config, m *metrics, failed func(http.ResponseWriter, *http.Request, error),
+	checkAuth func(context.Context, session.Auth) (bool, error)) (*session.Manager, error) {
 	return session.New(st, session.Options{
-		CookieName:         "sk_session",
-		Policy:             cfg.Cookies,
-		IdleTimeout:        cfg.SessionIdleTimeout,
-		Lifetime:           cfg.SessionLifetime,
-		Timeout:            cfg.StoreTimeout,
-		MaxSessionsPerUser: cfg.MaxSessionsPerUser,
-		ErrorHandler:       failed,
-		Logger:             cfg.Logger,
-		Now:                cfg.Now,
-		OnRetry:            m.retried(casSession),
-		OnExpired:          m.expired(modeSession),
+		CookieName:   "sk_session",
+		Policy:       cfg.Cookies,
+		IdleTimeout:  cfg.SessionIdleTimeout,
+		Lifetime:     cfg.SessionLifetime,
+		Timeout:      cfg.StoreTimeout,
+		CheckAuth:    checkAuth,
+		ErrorHandler: failed,
+		Logger:       cfg.Logger,
+		Now:          cfg.Now,
+		OnRetry:      m.retried(casSession),
+		OnExpired:    m.expired(modeSession),
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sessionkit/sessionkit/auth"
 	"github.com/sessionkit/sessionkit/store"
 	"github.com/sessionkit/sessionkit/token"
 )
@@ -25,9 +26,12 @@ type tokens struct {
 	// revoke), so a token whose login lives is on no deny list, and the
 	// family read is the revocation check, at one store read fewer.
 	signatures *token.Verifier
+
+	// accounts says whether a family's login still stands.
+	accounts *auth.Accounts
 }
 
-func newTokens(ctx context.Context, backend Backend, cfg Config, m *metrics) (*tokens, error) {
+func newTokens(ctx context.Context, backend Backend, accounts *auth.Accounts, cfg Config, m *metrics) (*tokens, error) {
 	ring, err := token.OpenRing(ctx, backend, token.RingOptions{
 		Algorithm:     cfg.TokenAlgorithm,
 		TokenLifetime: cfg.AccessTokenLifetime,
@@ -37,7 +41,7 @@ func newTokens(ctx context.Context, backend Backend, cfg Config, m *metrics) (*t
 	if err != nil {
 		return nil, fmt.Errorf("server: signing keys: %w", err)
 	}
-	t := &tokens{ring: ring}
+	t := &tokens{ring: ring, accounts: accounts}
 	t.issuer, err = token.NewIssuer(ring, token.IssuerOptions{
 		Issuer:   cfg.TokenIssuer,
 		Audience: cfg.TokenAudience,
@@ -82,9 +86,14 @@ type pair struct {
 	family  token.Family
 }
 
-// login starts a family for user and issues its first pair.
-func (t *tokens) login(ctx context.Context, user, userAgent string) (pair, error) {
-	fam, refresh, err := t.refresher.Start(ctx, user, userAgent)
+// login starts a family for the proven login and issues its first pair.
+func (t *tokens) login(ctx context.Context, p auth.Proof, userAgent string) (pair, error) {
+	fam, refresh, err := t.refresher.Start(ctx, token.Login{
+		User:      p.User.Name,
+		AccountID: p.User.ID,
+		AuthTime:  p.AuthTime,
+		UserAgent: userAgent,
+	})
 	if err != nil {
 		return pair{}, err
 	}
@@ -93,17 +102,26 @@ func (t *tokens) login(ctx context.Context, user, userAgent string) (pair, error
 
 // refresh spends a refresh token and issues the family's next pair. When
 // the token was reused (token.ErrReused), the pair's family names the login
-// that was revoked.
+// that was revoked. A family whose login no longer stands (see stands) is
+// revoked and refused.
 func (t *tokens) refresh(ctx context.Context, refreshToken string) (pair, error) {
 	fam, refresh, err := t.refresher.Rotate(ctx, refreshToken)
 	if err != nil {
+		return pair{family: fam}, err
+	}
+	if err := t.stands(ctx, fam); err != nil {
 		return pair{family: fam}, err
 	}
 	return t.issue(ctx, fam, refresh)
 }
 
 func (t *tokens) issue(ctx context.Context, fam token.Family, refresh string) (pair, error) {
-	access, _, err := t.issuer.Issue(ctx, fam.User, fam.ID)
+	access, _, err := t.issuer.Issue(ctx, token.Claims{
+		Subject:   fam.User,
+		Session:   fam.ID,
+		AccountID: fam.AccountID,
+		AuthTime:  fam.AuthTime,
+	})
 	if err != nil {
 		return pair{}, err
 	}
@@ -111,12 +129,12 @@ func (t *tokens) issue(ctx context.Context, fam token.Family, refresh string) (p
 }
 
 // check verifies an access token and that its login (the refresh family
-// named by sid) has not ended: logout, "log out everywhere", a revoked user
-// and a reused refresh token all end it, and with it every access token it
-// issued, at once. Errors are those of token.Verifier.Verify and
-// token.Refresher.Family: ErrInvalid (with ErrExpired or ErrRevoked) when
-// the client must log in or refresh again, anything else when the store
-// could not answer.
+// named by sid) has not ended: logout, "log out everywhere", a revoked user,
+// a reused refresh token, a deleted account and a password change all end
+// it, and with it every access token it issued, at once. Errors are those
+// of token.Verifier.Verify and token.Refresher.Family: ErrInvalid (with
+// ErrExpired or ErrRevoked) when the client must log in or refresh again,
+// anything else when the store could not answer.
 func (t *tokens) check(ctx context.Context, access string) (token.Claims, error) {
 	c, err := t.signatures.Verify(ctx, access)
 	if err != nil {
@@ -129,22 +147,46 @@ func (t *tokens) check(ctx context.Context, access string) (token.Claims, error)
 	if err := sameOwner(c, fam); err != nil {
 		return token.Claims{}, err
 	}
+	if err := t.stands(ctx, fam); err != nil {
+		return token.Claims{}, err
+	}
 	return c, nil
 }
 
-// sameOwner refuses a token whose subject is not the owner of the login
-// it names. Only a holder of a signing key could make one; the check costs
-// nothing, as the family is read anyway.
+// sameOwner refuses a token whose subject or account is not those of the
+// login it names. Only a holder of a signing key could make one; the check
+// costs nothing, as the family is read anyway.
 func sameOwner(c token.Claims, fam token.Family) error {
-	if store.FoldName(c.Subject) != store.FoldName(fam.User) {
+	if store.FoldName(c.Subject) != store.FoldName(fam.User) || c.AccountID != fam.AccountID {
 		return fmt.Errorf("%w: the token's subject does not own its login", token.ErrInvalid)
 	}
 	return nil
 }
 
+// stands checks the family's login against its account (auth's
+// CheckLogin): the account must exist with the ID the login was made for,
+// and its password must not have changed since the login's auth time. A
+// login that no longer stands has its family revoked and gives an error
+// wrapping token.ErrInvalid and token.ErrRevoked; any other error is the
+// store's.
+func (t *tokens) stands(ctx context.Context, fam token.Family) error {
+	_, err := t.accounts.CheckLogin(ctx, fam.User, fam.AccountID, fam.AuthTime)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, auth.ErrLoginEnded):
+		if rerr := t.refresher.Revoke(ctx, fam.ID); rerr != nil {
+			return rerr
+		}
+		return fmt.Errorf("%w: %w: %w", token.ErrInvalid, token.ErrRevoked, err)
+	default:
+		return err
+	}
+}
+
 // countView adds one to the profile count kept in the family of c, by
 // compare-and-swap, and returns the new count. The family must still be
-// live: this is also check's second half.
+// live and its login stand: this is also check's second half.
 func (t *tokens) countView(ctx context.Context, c token.Claims) (int64, error) {
 	var count int64
 	fam, err := t.refresher.Update(ctx, c.Session, func(data []byte) ([]byte, error) {
@@ -158,7 +200,10 @@ func (t *tokens) countView(ctx context.Context, c token.Claims) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return count, sameOwner(c, fam)
+	if err := sameOwner(c, fam); err != nil {
+		return 0, err
+	}
+	return count, t.stands(ctx, fam)
 }
 
 // revoke ends the login c belongs to: its family ends and its access

@@ -135,7 +135,7 @@ func (l *saveLock) saveTogether(m *Manager, group []*pendingSave) {
 			setOutcome(group, fmt.Errorf("session: save: %w", err))
 			return
 		}
-		st = state{values, base.User, flags}
+		st = stateOf(base, values, flags)
 		if err := replay(group, &st); err != nil {
 			setOutcome(group, fmt.Errorf("session: save: %w", err))
 			return
@@ -146,7 +146,8 @@ func (l *saveLock) saveTogether(m *Manager, group []*pendingSave) {
 	defer cancel()
 	for attempt := 0; ; attempt++ {
 		rec := base
-		rec.User = st.user
+		rec.User, rec.AccountID, rec.AuthTime = st.Auth.User, st.Auth.AccountID, st.Auth.Time
+		rec.Kind = store.KindSession
 		rec.Data = encode(nil, st.values, st.flags)
 		if dirty {
 			// A session stored before the limit was lowered may still
@@ -213,7 +214,7 @@ func (l *saveLock) saveTogether(m *Manager, group []*pendingSave) {
 			setOutcome(group, nil)
 			return
 		}
-		base, st = fresh, state{values, fresh.User, flags}
+		base, st = fresh, stateOf(fresh, values, flags)
 		if err := replay(group, &st); err != nil {
 			setOutcome(group, fmt.Errorf("session: save: %w", err))
 			return

@@ -27,6 +27,9 @@ func (m *Manager) Load(ctx context.Context, token string) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := m.checkAuth(ctx, rec, st.Auth); err != nil {
+		return nil, err
+	}
 	s := &Session{
 		m: m, ctx: ctx, now: now, token: token, rec: rec, state: st,
 		hadCookie: true, headerWritten: true, detached: true,
@@ -83,7 +86,7 @@ func (m *Manager) DestroySession(ctx context.Context, user string, id store.Sess
 	if user == "" || store.FoldName(rec.User) != store.FoldName(user) {
 		return ErrNoSession
 	}
-	if _, _, err := decode(rec.Data); err != nil {
+	if !isSession(rec) {
 		return fmt.Errorf("%w: not a session of this package", ErrNoSession)
 	}
 	if err := m.deleteRecord(ctx, id); err != nil {

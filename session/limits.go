@@ -151,8 +151,8 @@ func (m *Manager) limitSessions(ctx context.Context, user string, keep store.Ses
 		if rec.ID == keep {
 			continue
 		}
-		if _, _, err := decode(rec.Data); err != nil {
-			continue // not a session of this package
+		if !isSession(rec) {
+			continue // another kind of login: not ours to count
 		}
 		others = append(others, rec)
 	}

@@ -113,58 +113,59 @@ func TestSaveTooLarge(t *testing.T) {
 // TestMaxSessionsPerUser logs one user in six times with a limit of three:
 // the three newest sessions live, the older ones are ended, the newest
 // first of all; other users' sessions, anonymous sessions and records the
-// manager does not own (a refresh family) are untouched.
+// manager does not own (a refresh family, a cookie login, an application's
+// own kind) are neither counted nor ended.
 func TestMaxSessionsPerUser(t *testing.T) {
 	for _, limit := range []int{0, 1, 3} {
-		t.Run("limit "+strconv.Itoa(limit), func(t *testing.T) {
-			f := newFixture(t, session.Options{MaxSessionsPerUser: limit})
-			login := func(user string) func(http.ResponseWriter, *http.Request) {
-				return func(w http.ResponseWriter, r *http.Request) {
-					s := session.From(r)
-					if err := s.Renew(r.Context()); err != nil {
-						t.Fatal(err)
-					}
-					s.SetUser(user)
-					s.Increment("n", 1)
-				}
-			}
-			ctx := context.Background()
-			anon := mustToken(t, f.serve(counter, ""))
-			other := mustToken(t, f.serve(login("carol"), ""))
-			// A record of bob's that this package did not write: a refresh
-			// family's data starts with "SKRF".
-			foreign := store.Record{ID: store.HashToken("foreign"), User: "bob", Data: []byte("SKRF\x01 not a session"),
-				Created: f.clock.Now().Add(-time.Hour), LastSeen: f.clock.Now(), Expires: f.clock.Now().Add(time.Hour)}
-			if _, err := f.mem.SaveSession(ctx, foreign); err != nil {
+		for _, kind := range []store.Kind{store.KindRefreshFamily, store.KindCookieLogin, "app-login"} {
+			t.Run("limit "+strconv.Itoa(limit)+", "+string(kind), func(t *testing.T) { testMaxSessionsPerUser(t, limit, kind) })
+		}
+	}
+}
+
+func testMaxSessionsPerUser(t *testing.T, limit int, kind store.Kind) {
+	f := newFixture(t, session.Options{MaxSessionsPerUser: limit})
+	login := func(user string) func(http.ResponseWriter, *http.Request) {
+		return func(w http.ResponseWriter, r *http.Request) {
+			s := session.From(r)
+			if err := s.Renew(r.Context()); err != nil {
 				t.Fatal(err)
 			}
-			var tokens []string
-			for range 6 {
-				f.clock.Advance(time.Minute)
-				tokens = append(tokens, mustToken(t, f.serve(login("bob"), "")))
-			}
-			live := 0
-			for i, tok := range tokens {
-				alive := f.count(tok) == 1
-				want := limit == 0 || i >= len(tokens)-limit
-				if alive != want {
-					t.Errorf("login %d of 6: alive %v, want %v", i+1, alive, want)
-				}
-				if alive {
-					live++
-				}
-			}
-			if f.count(other) != 1 || f.count(anon) != 1 {
-				t.Error("another user's or an anonymous session was ended")
-			}
-			if _, err := f.mem.Session(ctx, foreign.ID); err != nil {
-				t.Errorf("a record the manager does not own was deleted: %v", err)
-			}
-			recs, err := f.mgr.Sessions(ctx, "bob")
-			if err != nil || len(recs) != live+1 {
-				t.Errorf("Sessions(bob) = %d records, %v; want %d sessions and the foreign record", len(recs), err, live)
-			}
-		})
+			s.SetUser(user)
+			s.Increment("n", 1)
+		}
+	}
+	ctx := context.Background()
+	anon := mustToken(t, f.serve(counter, ""))
+	other := mustToken(t, f.serve(login("carol"), ""))
+	// A record of bob's that this package did not write, older
+	// than all his sessions.
+	foreign := f.foreignRecord("bob", kind, "foreign")
+	var tokens []string
+	for range 6 {
+		f.clock.Advance(time.Minute)
+		tokens = append(tokens, mustToken(t, f.serve(login("bob"), "")))
+	}
+	live := 0
+	for i, tok := range tokens {
+		alive := f.count(tok) == 1
+		want := limit == 0 || i >= len(tokens)-limit
+		if alive != want {
+			t.Errorf("login %d of 6: alive %v, want %v", i+1, alive, want)
+		}
+		if alive {
+			live++
+		}
+	}
+	if f.count(other) != 1 || f.count(anon) != 1 {
+		t.Error("another user's or an anonymous session was ended")
+	}
+	if _, err := f.mem.Session(ctx, foreign.ID); err != nil {
+		t.Errorf("a record the manager does not own was deleted: %v", err)
+	}
+	recs, err := f.mgr.Sessions(ctx, "bob")
+	if err != nil || len(recs) != live+1 {
+		t.Errorf("Sessions(bob) = %d records, %v; want %d sessions and the foreign record", len(recs), err, live)
 	}
 }
 

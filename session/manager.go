@@ -111,10 +111,20 @@ type Options struct {
 	// MaxSessionsPerUser bounds the live sessions of one user. When a
 	// request sets a session's user (a login) and saves, the user's oldest
 	// sessions beyond the limit are deleted, the new one never. Only this
-	// package's records count: refresh-token families kept in the same
-	// store (package token) are neither counted nor deleted. Zero or
-	// negative means no limit.
+	// package's records (kind store.KindSession) count: refresh-token
+	// families and other kinds kept in the same store are neither counted
+	// nor deleted. Zero or negative means no limit.
 	MaxSessionsPerUser int
+
+	// CheckAuth, when set, is asked about every request's session that
+	// belongs to a user, before the handler runs, and about every session
+	// Manager.Load returns: ok false means the login no longer stands (the
+	// account was deleted, or its password changed after a.Time), and the
+	// session is ended as by Destroy, so the request goes on with a new,
+	// empty session. An error means the question could not be answered;
+	// the request answers through ErrorHandler. auth.Accounts.CheckLogin
+	// is the check the server uses.
+	CheckAuth func(ctx context.Context, a Auth) (ok bool, err error)
 
 	// ErrorHandler answers a request whose session could not be loaded or
 	// saved (the store failed or timed out, conflicts exhausted the
@@ -294,8 +304,39 @@ func (m *Manager) loadStored(r *http.Request, s *Session) error {
 	case err != nil:
 		return err
 	}
+	switch err := m.checkAuth(r.Context(), rec, st.Auth); {
+	case errors.Is(err, ErrNoSession):
+		return nil // ended: the request starts a new session, and the cookie goes
+	case err != nil:
+		return err
+	}
 	s.token, s.rec, s.state = c.Value, rec, st
 	return nil
+}
+
+// checkAuth asks Options.CheckAuth whether the login of rec, whose
+// session belongs to a, still stands. When it does not, the record is
+// deleted and the error wraps ErrNoSession; any other error means the
+// check or the deletion failed.
+func (m *Manager) checkAuth(ctx context.Context, rec store.Record, a Auth) error {
+	if m.opts.CheckAuth == nil || a.User == "" {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.opts.Timeout)
+	ok, err := m.opts.CheckAuth(cctx, a)
+	cancel()
+	switch {
+	case err != nil:
+		return fmt.Errorf("session: checking the session's login: %w", err)
+	case ok:
+		return nil
+	}
+	if err := m.deleteRecord(ctx, rec.ID); err != nil {
+		return fmt.Errorf("session: ending a session whose login ended: %w", err)
+	}
+	m.opts.Logger.InfoContext(ctx, "session ended: its login no longer stands (account deleted or password changed)",
+		"user", a.User)
+	return fmt.Errorf("%w: its login no longer stands", ErrNoSession)
 }
 
 // find reads the live session that token names and decodes it. It returns
@@ -316,6 +357,9 @@ func (m *Manager) find(ctx context.Context, token string, now time.Time) (store.
 	case err != nil:
 		return store.Record{}, state{}, fmt.Errorf("session: load: %w", err)
 	}
+	if !isSession(rec) {
+		return store.Record{}, state{}, fmt.Errorf("%w: the record is another kind of login", ErrNoSession)
+	}
 	if !m.live(rec, now) {
 		if m.opts.OnExpired != nil {
 			m.opts.OnExpired()
@@ -329,7 +373,7 @@ func (m *Manager) find(ctx context.Context, token string, now time.Time) (store.
 			"user", rec.User, "err", err)
 		return store.Record{}, state{}, fmt.Errorf("%w: its record is unreadable: %w", ErrNoSession, err)
 	}
-	return rec, state{values, rec.User, flags}, nil
+	return rec, stateOf(rec, values, flags), nil
 }
 
 // live reports whether rec is within both its idle and absolute deadlines.
@@ -385,15 +429,35 @@ func (m *Manager) Sessions(ctx context.Context, user string) ([]store.Record, er
 // how many there were. Requests carrying those sessions' cookies find no
 // session from then on. The caller's own session, if it is one of them,
 // keeps its values for the rest of the request: call [Session.Destroy] on
-// it too so its cookie is removed.
+// it too so its cookie is removed. Only this package's records (kind
+// store.KindSession) are ended: refresh families and other kinds of login
+// kept in the same store are left to their owners; use the store's
+// DeleteUserSessions to end every kind at once.
 func (m *Manager) DestroyAll(ctx context.Context, user string) (int, error) {
 	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	n, err := m.store.DeleteUserSessions(ctx, user)
+	recs, err := m.store.UserSessions(ctx, user)
 	if err != nil {
 		return 0, fmt.Errorf("session: destroying sessions of a user: %w", err)
 	}
+	n := 0
+	for _, rec := range recs {
+		if !isSession(rec) {
+			continue
+		}
+		m.lockFor(rec.ID).forget(rec.ID)
+		if err := m.store.DeleteSession(ctx, rec.ID); err != nil {
+			return n, fmt.Errorf("session: destroying sessions of a user: %w", err)
+		}
+		n++
+	}
 	return n, nil
+}
+
+// isSession reports whether rec is one of this package's sessions: of kind
+// store.KindSession, or of no kind (written before kinds existed).
+func isSession(rec store.Record) bool {
+	return rec.Kind == store.KindSession || rec.Kind == ""
 }
 
 // userAgent returns the user agent to keep with a new session.

@@ -21,8 +21,8 @@ func (s *Session) save(ctx context.Context) error {
 	} else {
 		err = s.update(ctx)
 	}
-	if err == nil && login && s.rec.Version > 0 && s.user != "" {
-		s.m.limitSessions(ctx, s.user, s.rec.ID)
+	if err == nil && login && s.rec.Version > 0 && s.state.Auth.User != "" {
+		s.m.limitSessions(ctx, s.state.Auth.User, s.rec.ID)
 	}
 	return err
 }
@@ -57,7 +57,10 @@ func (s *Session) create(ctx context.Context) error {
 	}
 	now := m.opts.Now()
 	rec := store.Record{
-		User:      s.user,
+		Kind:      store.KindSession,
+		User:      s.state.Auth.User,
+		AccountID: s.state.Auth.AccountID,
+		AuthTime:  s.state.Auth.Time,
 		Data:      data,
 		Created:   now,
 		LastSeen:  now,

@@ -84,8 +84,32 @@ type contextKey struct{}
 // state is what a session holds and a record stores.
 type state struct {
 	values map[string]any
-	user   string
+	Auth        // whose session it is, kept in the record's User, AccountID and AuthTime
 	flags  byte // the cookie's persistence, as SetRememberMe chose (codec.go)
+}
+
+// stateOf is the state a stored record holds, with its decoded values and
+// flags.
+func stateOf(rec store.Record, values map[string]any, flags byte) state {
+	return state{values: values, Auth: Auth{User: rec.User, AccountID: rec.AccountID, Time: rec.AuthTime}, flags: flags}
+}
+
+// Auth says whom a session belongs to: the user, the ID of their account,
+// and when they last proved who they are. The store keeps it in the
+// record's User, AccountID and AuthTime.
+type Auth struct {
+	User      string    // the account's name; "" for a session that belongs to nobody
+	AccountID string    // the account's ID (store.User.ID), for Options.CheckAuth
+	Time      time.Time // when the user last proved who they are: the login's auth_time
+}
+
+// Age is how long ago, at now, the user proved who they are; a session of
+// nobody, or with no Time, is infinitely old.
+func (a Auth) Age(now time.Time) time.Duration {
+	if a.User == "" || a.Time.IsZero() {
+		return time.Duration(1<<63 - 1)
+	}
+	return now.Sub(a.Time)
 }
 
 // change records o and applies it to the values. The caller has checked
@@ -111,7 +135,7 @@ func (o op) applyTo(st *state) (int64, error) {
 		st.values[o.key] = n
 		return n, nil
 	case opSetUser:
-		st.user = o.key
+		st.Auth = o.value.(Auth)
 	case opUpdate:
 		v, err := o.update(st.values[o.key])
 		if err != nil {
@@ -162,16 +186,49 @@ func (s *Session) Has(key string) bool {
 func (s *Session) User() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.user
+	return s.state.Auth.User
 }
 
 // SetUser makes the session belong to user ("" for nobody), which lists it
-// among the user's sessions. Call Renew first when the user logs in.
+// among the user's sessions, with an auth time of now and no account ID.
+// Setting the user it already has changes nothing. Call Renew first when
+// the user logs in; use SetAuth to record the account ID and the time the
+// user proved who they are.
 func (s *Session) SetUser(user string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if user != s.user {
-		s.change(op{kind: opSetUser, key: user})
+	if user != s.state.Auth.User {
+		a := Auth{User: user}
+		if user != "" {
+			a.Time = s.m.opts.Now()
+		}
+		s.change(op{kind: opSetUser, value: a})
+	}
+}
+
+// Auth returns whom the session belongs to and since when they proved it.
+func (s *Session) Auth() Auth {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state.Auth
+}
+
+// SetAuth makes the session belong to a.User, recording a.AccountID and
+// a.Time (zero means now): at login, after the password (or another proof)
+// was checked, and again at re-authentication, which moves a.Time forward
+// for RequireRecentAuth. Call Renew first: a new proof is a privilege
+// change. Setting a.User to "" makes the session belong to nobody.
+func (s *Session) SetAuth(a Auth) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case a.User == "":
+		a = Auth{}
+	case a.Time.IsZero():
+		a.Time = s.m.opts.Now()
+	}
+	if a != s.state.Auth {
+		s.change(op{kind: opSetUser, value: a})
 	}
 }
 
@@ -277,5 +334,5 @@ func (s *Session) forgetChanges() {
 
 // empty reports whether there is nothing worth storing.
 func (s *Session) empty() bool {
-	return len(s.values) == 0 && s.user == ""
+	return len(s.values) == 0 && s.state.Auth.User == ""
 }

@@ -13,6 +13,8 @@ type Claims struct {
 	Subject   string    // "sub": the user
 	ID        string    // "jti": unique per token; what revocation deny-lists
 	Session   string    // "sid": the refresh-token family (the login) it belongs to
+	AccountID string    // "aid": the ID of the subject's account when it logged in (store.User.ID)
+	AuthTime  time.Time // "auth_time": when the subject last proved who they are (RFC 9470), in whole seconds; zero when not said
 	Issuer    string    // "iss"
 	Audience  []string  // "aud"
 	IssuedAt  time.Time // "iat"
@@ -24,17 +26,20 @@ type Claims struct {
 // wireClaims is the JSON payload of an access token.
 type wireClaims struct {
 	jwt.RegisteredClaims
-	Session string `json:"sid,omitempty"`
+	Session   string           `json:"sid,omitempty"`
+	AccountID string           `json:"aid,omitempty"`
+	AuthTime  *jwt.NumericDate `json:"auth_time,omitempty"`
 }
 
 func (w *wireClaims) claims(kid string) Claims {
 	c := Claims{
-		Subject:  w.Subject,
-		ID:       w.ID,
-		Session:  w.Session,
-		Issuer:   w.Issuer,
-		Audience: []string(w.Audience),
-		KeyID:    kid,
+		Subject:   w.Subject,
+		ID:        w.ID,
+		Session:   w.Session,
+		AccountID: w.AccountID,
+		Issuer:    w.Issuer,
+		Audience:  []string(w.Audience),
+		KeyID:     kid,
 	}
 	if w.IssuedAt != nil {
 		c.IssuedAt = w.IssuedAt.Time
@@ -44,6 +49,9 @@ func (w *wireClaims) claims(kid string) Claims {
 	}
 	if w.ExpiresAt != nil {
 		c.Expires = w.ExpiresAt.Time
+	}
+	if w.AuthTime != nil {
+		c.AuthTime = w.AuthTime.Time
 	}
 	return c
 }

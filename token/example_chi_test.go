@@ -73,7 +73,7 @@ func Example_chi() {
 
 	// In a real program the token comes from a login (see Example_netHTTP);
 	// "login-1" stands for the refresh family's ID.
-	alice, _, err := issuer.Issue(ctx, "alice", "login-1")
+	alice, _, err := issuer.Issue(ctx, token.Claims{Subject: "alice", Session: "login-1"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -46,7 +46,11 @@ func Example_netHTTP() {
 
 	// pair starts or continues a login's tokens.
 	pair := func(w http.ResponseWriter, fam token.Family, refresh string) {
-		access, _, err := issuer.Issue(ctx, fam.User, fam.ID)
+		// The family keeps what the login proved; every access token of
+		// the login says it again, so the API can ask for a recent proof.
+		access, _, err := issuer.Issue(ctx, token.Claims{
+			Subject: fam.User, Session: fam.ID, AccountID: fam.AccountID, AuthTime: fam.AuthTime,
+		})
 		if err != nil {
 			http.Error(w, "try again", http.StatusServiceUnavailable)
 			return
@@ -74,8 +78,11 @@ func Example_netHTTP() {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		// (check the username and password with auth.Accounts first)
-		fam, refresh, err := refresher.Start(r.Context(), "alice", r.UserAgent())
+		// Check the username and password with auth.Accounts first; its
+		// Proof gives the account ID and the auth time.
+		fam, refresh, err := refresher.Start(r.Context(), token.Login{
+			User: "alice", AccountID: "the account's ID", UserAgent: r.UserAgent(),
+		})
 		if err != nil {
 			http.Error(w, "try again", http.StatusServiceUnavailable)
 			return

@@ -42,7 +42,7 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	tok, _, err := issuer.Issue(ctx, "alice", "login-1")
+	tok, _, err := issuer.Issue(ctx, token.Claims{Subject: "alice", Session: "login-1"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func ExampleParseJWKS() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	tok, _, err := issuer.Issue(ctx, "alice", "login-1")
+	tok, _, err := issuer.Issue(ctx, token.Claims{Subject: "alice", Session: "login-1"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func ExampleRefresher() {
 		log.Fatal(err)
 	}
 
-	login, first, err := refresher.Start(ctx, "alice", "Example/1.0")
+	login, first, err := refresher.Start(ctx, token.Login{User: "alice", UserAgent: "Example/1.0"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func ExampleIsUnauthenticated() {
 		}
 	}
 
-	tok, _, err := issuer.Issue(ctx, "alice", "login-1")
+	tok, _, err := issuer.Issue(ctx, token.Claims{Subject: "alice", Session: "login-1"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func ExampleIsUnauthenticated() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	_, first, err := refresher.Start(ctx, "alice", "Example/1.0")
+	_, first, err := refresher.Start(ctx, token.Login{User: "alice", UserAgent: "Example/1.0"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -37,10 +37,10 @@ type familyState struct {
 	data    []byte
 }
 
-// IsFamilyData reports whether data, the Data of a store.Record, holds a
-// refresh-token family rather than, say, a server-side session. Listings of
-// a user's logins use it to tell the two apart.
-func IsFamilyData(data []byte) bool {
+// isFamilyData reports whether data begins as a refresh family's encoding
+// does. Records are told apart by their store.Kind; this only guards the
+// decoder.
+func isFamilyData(data []byte) bool {
 	return len(data) > len(familyMagic) && bytes.Equal(data[:len(familyMagic)], familyMagic) &&
 		data[len(familyMagic)] == familyFormat
 }
@@ -69,7 +69,7 @@ func (st *familyState) encode() []byte {
 
 func decodeFamily(b []byte) (familyState, error) {
 	var st familyState
-	if !IsFamilyData(b) {
+	if !isFamilyData(b) {
 		return st, errCorruptFamily
 	}
 	b = b[len(familyMagic)+1:]

@@ -33,8 +33,8 @@ func FuzzDecodeFamily(f *testing.F) {
 			}
 			return
 		}
-		if !IsFamilyData(b) {
-			t.Fatalf("decoded %q, which IsFamilyData refuses", b)
+		if !isFamilyData(b) {
+			t.Fatalf("decoded %q, which isFamilyData refuses", b)
 		}
 		enc := st.encode()
 		if len(enc) > len(b) {

@@ -285,7 +285,7 @@ func mustIssuer(t testing.TB, keys token.KeySource, opts token.IssuerOptions) *t
 // issue issues an access token or fails the test.
 func issue(t testing.TB, i *token.Issuer, sub, sid string) (string, token.Claims) {
 	t.Helper()
-	tok, c, err := i.Issue(context.Background(), sub, sid)
+	tok, c, err := i.Issue(context.Background(), token.Claims{Subject: sub, Session: sid})
 	if err != nil {
 		t.Fatalf("Issue: %v", err)
 	}

@@ -54,12 +54,15 @@ func NewIssuer(keys KeySource, opts IssuerOptions) (*Issuer, error) {
 // Lifetime returns how long the tokens it issues are valid.
 func (i *Issuer) Lifetime() time.Duration { return i.opts.Lifetime }
 
-// Issue signs an access token for subject (the user) in session (the
-// refresh family, the "sid" claim), valid from now for the lifetime, with a
-// fresh jti. It returns the token and its claims. It fails with ErrNoKey
-// when the key source has no key that can sign; a key source that cannot
-// reload its keys from the store signs with the keys it has.
-func (i *Issuer) Issue(ctx context.Context, subject, session string) (string, Claims, error) {
+// Issue signs an access token saying what c says about the login: its
+// Subject (the user), Session (the refresh family, the "sid" claim),
+// AccountID ("aid") and AuthTime ("auth_time", left out when zero). The
+// issuer sets the rest: iss, aud, iat, nbf and exp (valid from now for the
+// lifetime), a fresh jti and the kid; those fields of c are ignored. It
+// returns the token and its claims. It fails with ErrNoKey when the key
+// source has no key that can sign; a key source that cannot reload its
+// keys from the store signs with the keys it has.
+func (i *Issuer) Issue(ctx context.Context, c Claims) (string, Claims, error) {
 	set, _ := i.keys.keySet(ctx, "") // a failed reload leaves the keys known
 	now := i.opts.Now()
 	var k *Key
@@ -73,14 +76,18 @@ func (i *Issuer) Issue(ctx context.Context, subject, session string) (string, Cl
 	wc := wireClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    i.opts.Issuer,
-			Subject:   subject,
+			Subject:   c.Subject,
 			Audience:  jwt.ClaimStrings{i.opts.Audience},
 			ExpiresAt: jwt.NewNumericDate(now.Add(i.opts.Lifetime)),
 			NotBefore: jwt.NewNumericDate(now),
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        newTokenID(),
 		},
-		Session: session,
+		Session:   c.Session,
+		AccountID: c.AccountID,
+	}
+	if !c.AuthTime.IsZero() {
+		wc.AuthTime = jwt.NewNumericDate(c.AuthTime)
 	}
 	t := jwt.NewWithClaims(k.Algorithm.method(), &wc)
 	t.Header["kid"] = k.ID

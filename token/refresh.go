@@ -59,10 +59,20 @@ type RefreshOptions struct {
 	Now func() time.Time
 }
 
+// Login says who a refresh family is for: what Refresher.Start records.
+type Login struct {
+	User      string    // who logged in
+	AccountID string    // the ID of the user's account (store.User.ID)
+	AuthTime  time.Time // when the user proved who they are; zero means the time of Start
+	UserAgent string    // of the client, for listings; cut to 256 bytes of valid UTF-8
+}
+
 // Family is one login's chain of refresh tokens, as a Refresher keeps it.
 type Family struct {
 	ID        string    // the "sid" of the access tokens issued with it; safe to show
 	User      string    // who logged in
+	AccountID string    // the ID of the user's account at login
+	AuthTime  time.Time // when the user proved who they are; refreshing does not move it
 	Created   time.Time // when the user logged in
 	LastUsed  time.Time // when a refresh token of the family was last spent
 	Expires   time.Time // when the family ends unless used again
@@ -140,23 +150,28 @@ func NewRefresher(s store.Sessions, opts RefreshOptions) (*Refresher, error) {
 	return &Refresher{store: s, opts: opts}, nil
 }
 
-// Start begins a family for user (a login) and returns it with its first
-// refresh token. userAgent, kept for listings, is cut to 256 bytes of valid
-// UTF-8. It fails only when the store cannot be written within ctx.
-func (r *Refresher) Start(ctx context.Context, user, userAgent string) (Family, string, error) {
-	userAgent = store.ListedUserAgent(userAgent)
+// Start begins a family for a login and returns it with its first
+// refresh token. The record is kept with kind store.KindRefreshFamily. It
+// fails only when the store cannot be written within ctx.
+func (r *Refresher) Start(ctx context.Context, login Login) (Family, string, error) {
 	var fid [familyIDBytes]byte
 	_, _ = rand.Read(fid[:])
 	tok, h := newRefreshToken(fid)
 	sid := familySID(fid)
 	now := r.opts.Now()
+	if login.AuthTime.IsZero() {
+		login.AuthTime = now
+	}
 	rec := store.Record{
 		ID:        familyRecordID(sid),
-		User:      user,
+		Kind:      store.KindRefreshFamily,
+		User:      login.User,
+		AccountID: login.AccountID,
+		AuthTime:  login.AuthTime,
 		Created:   now,
 		LastSeen:  now,
 		Expires:   r.expiry(now, now),
-		UserAgent: userAgent,
+		UserAgent: store.ListedUserAgent(login.UserAgent),
 	}
 	st := familyState{current: []tokenHash{h}}
 	rec.Data = st.encode()
@@ -342,7 +357,8 @@ func (r *Refresher) Revoke(ctx context.Context, id string) error {
 }
 
 // RevokeUser ends every family of user and returns how many there were.
-// Server-side sessions of the user kept in the same store are left alone.
+// Other kinds of record the user has in the same store (server-side
+// sessions, cookie logins) are left alone.
 func (r *Refresher) RevokeUser(ctx context.Context, user string) (int, error) {
 	recs, err := r.store.UserSessions(ctx, user)
 	if err != nil {
@@ -350,7 +366,7 @@ func (r *Refresher) RevokeUser(ctx context.Context, user string) (int, error) {
 	}
 	n := 0
 	for _, rec := range recs {
-		if !IsFamilyData(rec.Data) {
+		if rec.Kind != store.KindRefreshFamily {
 			continue
 		}
 		if err := r.store.DeleteSession(ctx, rec.ID); err != nil {
@@ -368,6 +384,9 @@ func (r *Refresher) load(ctx context.Context, id store.SessionID) (store.Record,
 	}
 	if err != nil {
 		return rec, familyState{}, fmt.Errorf("token: reading a refresh family: %w", err)
+	}
+	if rec.Kind != store.KindRefreshFamily {
+		return store.Record{}, familyState{}, rejected(ErrRevoked, "the record is not a refresh family")
 	}
 	st, err := decodeFamily(rec.Data)
 	if err != nil {
@@ -389,6 +408,8 @@ func family(sid [familyIDBytes]byte, rec store.Record, st familyState) Family {
 	return Family{
 		ID:        base64.RawURLEncoding.EncodeToString(sid[:]),
 		User:      rec.User,
+		AccountID: rec.AccountID,
+		AuthTime:  rec.AuthTime,
 		Created:   rec.Created,
 		LastUsed:  rec.LastSeen,
 		Expires:   rec.Expires,

@@ -51,7 +51,7 @@ func newRefresher(t testing.TB, s store.Sessions, clock *fakeclock.Clock, opts t
 
 func start(t testing.TB, r *token.Refresher, user string) (token.Family, string) {
 	t.Helper()
-	f, tok, err := r.Start(context.Background(), user, "Mozilla/5.0 (test)")
+	f, tok, err := r.Start(context.Background(), token.Login{User: user, UserAgent: "Mozilla/5.0 (test)"})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -447,7 +447,7 @@ func TestRefreshMalformed(t *testing.T) {
 	// An id of the right form that names nothing is a revoked family.
 	_, err = live.Family(ctx, strings.Repeat("A", 22))
 	wantEnded(t, err, false)
-	if _, _, err := down.Start(ctx, "alice", ""); !errors.Is(err, errDown) {
+	if _, _, err := down.Start(ctx, token.Login{User: "alice"}); !errors.Is(err, errDown) {
 		t.Errorf("Start with the store down: %v", err)
 	}
 }
@@ -594,13 +594,26 @@ func TestRefreshRevokeUser(t *testing.T) {
 		alice = append(alice, tok)
 	}
 	_, bob := start(t, r, "bob")
-	// A server-side session of alice's in the same store.
-	sessID := store.HashToken("a session token")
-	if _, err := ms.SaveSession(ctx, store.Record{
-		ID: sessID, User: "alice", Data: []byte("session data"),
-		Created: t0, LastSeen: t0, Expires: t0.Add(time.Hour),
-	}); err != nil {
-		t.Fatal(err)
+	recs, err := ms.UserSessions(ctx, "alice")
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("alice has %d records, %v; want 3", len(recs), err)
+	}
+	familyData := recs[0].Data
+	// Other logins of alice's in the same store: a server-side session
+	// (one of them holding bytes that read as a family's, so that only
+	// its kind tells it apart) and a cookie login.
+	others := map[string]store.Record{
+		"session":          {ID: store.HashToken("a session token"), Kind: store.KindSession, Data: []byte("session data")},
+		"family-like data": {ID: store.HashToken("another session"), Kind: store.KindSession, Data: familyData},
+		"cookie login":     {ID: store.HashToken("a cookie login"), Kind: store.KindCookieLogin, Data: []byte("cookie login")},
+	}
+	for name, rec := range others {
+		rec.User, rec.AccountID, rec.AuthTime = "alice", "acct-A", t0
+		rec.Created, rec.LastSeen, rec.Expires = t0, t0, t0.Add(time.Hour)
+		if _, err := ms.SaveSession(ctx, rec); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		others[name] = rec
 	}
 
 	n, err := r.RevokeUser(ctx, "Alice") // users compare case-insensitively
@@ -611,9 +624,11 @@ func TestRefreshRevokeUser(t *testing.T) {
 		_, _, err := r.Rotate(ctx, tok)
 		wantEnded(t, err, false)
 	}
-	rec, err := ms.Session(ctx, sessID)
-	if err != nil || string(rec.Data) != "session data" {
-		t.Errorf("alice's server-side session: %+v, %v; want it untouched", rec, err)
+	for name, want := range others {
+		rec, err := ms.Session(ctx, want.ID)
+		if err != nil || rec.Kind != want.Kind || string(rec.Data) != string(want.Data) {
+			t.Errorf("alice's %s: %+v, %v; want it untouched", name, rec, err)
+		}
 	}
 	rotate(t, r, bob)
 	if n, err := r.RevokeUser(ctx, "alice"); err != nil || n != 0 {
@@ -621,29 +636,6 @@ func TestRefreshRevokeUser(t *testing.T) {
 	}
 	if _, err := (newRefresher(t, downSessions{}, clock, token.RefreshOptions{})).RevokeUser(ctx, "alice"); !errors.Is(err, errDown) {
 		t.Errorf("RevokeUser with the store down: %v", err)
-	}
-}
-
-func TestIsFamilyData(t *testing.T) {
-	ctx := context.Background()
-	clock := newClock()
-	ms := newMemstore(t, clock)
-	r := newRefresher(t, ms, clock, token.RefreshOptions{})
-	f, _ := start(t, r, "alice")
-	if _, err := r.Update(ctx, f.ID, func([]byte) ([]byte, error) { return []byte("app data"), nil }); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := ms.UserSessions(ctx, "alice")
-	if err != nil || len(recs) != 1 {
-		t.Fatalf("alice has %d records, %v", len(recs), err)
-	}
-	if !token.IsFamilyData(recs[0].Data) {
-		t.Errorf("IsFamilyData(family record) = false")
-	}
-	for _, data := range [][]byte{nil, {}, []byte("SKRF"), []byte("SKRF\x02"), []byte("session data"), []byte(`{"count":1}`)} {
-		if token.IsFamilyData(data) {
-			t.Errorf("IsFamilyData(%q) = true", data)
-		}
 	}
 }
 
@@ -670,7 +662,7 @@ func TestRefreshTokensNotStored(t *testing.T) {
 	defer s.Close()
 	const agent = "Agent/1.0 (canary 7d3f)"
 	r := newRefresher(t, s, clock, token.RefreshOptions{})
-	f, tok0, err := r.Start(context.Background(), "alice", agent)
+	f, tok0, err := r.Start(context.Background(), token.Login{User: "alice", UserAgent: agent})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,7 +129,7 @@ func TestIsUnauthenticated(t *testing.T) {
 		}, errDown, false},
 		{"no signing key", func(t *testing.T) error {
 			set := keySetOf(t)
-			_, _, err := mustIssuer(t, set, token.IssuerOptions{}).Issue(ctx, "alice", "f")
+			_, _, err := mustIssuer(t, set, token.IssuerOptions{}).Issue(ctx, token.Claims{Subject: "alice", Session: "f"})
 			return err
 		}, token.ErrNoKey, false},
 
@@ -186,7 +186,7 @@ func TestIsUnauthenticated(t *testing.T) {
 		}, errDown, false},
 		{"refresh store down at login", func(t *testing.T) error {
 			down := newRefresher(t, downSessions{}, newClock(), token.RefreshOptions{})
-			_, _, err := down.Start(ctx, "alice", "")
+			_, _, err := down.Start(ctx, token.Login{User: "alice"})
 			return err
 		}, errDown, false},
 	}

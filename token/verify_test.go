@@ -186,7 +186,7 @@ func TestNewIssuerVerifierOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := mustIssuer(t, public, token.IssuerOptions{}).Issue(context.Background(), "alice", "f"); !errors.Is(err, token.ErrNoKey) {
+	if _, _, err := mustIssuer(t, public, token.IssuerOptions{}).Issue(context.Background(), token.Claims{Subject: "alice", Session: "f"}); !errors.Is(err, token.ErrNoKey) {
 		t.Errorf("Issue with public keys only: %v, want ErrNoKey", err)
 	}
 }

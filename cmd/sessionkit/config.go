@@ -34,6 +34,7 @@ type serveConfig struct {
 	SessionLifetime time.Duration
 	StoreTimeout    time.Duration
 	ShutdownTimeout time.Duration
+	ReauthWindow    time.Duration
 	Tokens          tokenConfig
 
 	// MaxConcurrentLogins and MaxSessionsPerUser: 0 means no limit.
@@ -139,6 +140,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		SessionLifetime: 24 * time.Hour,
 		StoreTimeout:    500 * time.Millisecond,
 		ShutdownTimeout: 10 * time.Second,
+		ReauthWindow:    server.DefaultReauthWindow,
 		Tokens:          defaultTokenConfig(),
 
 		MaxConcurrentLogins: server.DefaultMaxConcurrentLogins,
@@ -166,7 +168,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.DurationVar(&cfg.StoreTimeout, "store-timeout", cfg.StoreTimeout, "how long a request waits for the store before answering 503")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a shutdown waits for requests in flight")
 	fs.IntVar(&cfg.MaxConcurrentLogins, "max-concurrent-logins", cfg.MaxConcurrentLogins, "login and registration requests one client address may have in flight at once; more answer 429 (0: no limit)")
-	fs.IntVar(&cfg.MaxSessionsPerUser, "max-sessions-per-user", cfg.MaxSessionsPerUser, "session-mode logins one user may have; a login past it ends the oldest (0: no limit)")
+	fs.IntVar(&cfg.MaxSessionsPerUser, "max-sessions-per-user", cfg.MaxSessionsPerUser, "logins one user may have at once, of every kind (sessions, cookie logins, JWT and API logins); a login past it ends the oldest (0: no limit)")
+	fs.DurationVar(&cfg.ReauthWindow, "reauth-window", cfg.ReauthWindow, "how recently a user must have entered their password to delete their account; older logins are asked for it again")
 	cfg.Tokens.flags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: sessionkit serve [flags]\n\nStarts the web server. Each flag may also be set by its SESSIONKIT_* variable (--log-level: SESSIONKIT_LOG_LEVEL).\n\nFlags:\n")
@@ -190,6 +193,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	for name, d := range map[string]time.Duration{
 		"cookie-lifetime": cfg.CookieLifetime, "store-timeout": cfg.StoreTimeout, "shutdown-timeout": cfg.ShutdownTimeout,
 		"session-idle-timeout": cfg.SessionIdle, "session-lifetime": cfg.SessionLifetime,
+		"reauth-window": cfg.ReauthWindow,
 	} {
 		if d <= 0 {
 			return cfg, fmt.Errorf("%w: --%s must be positive", errUsage, name)

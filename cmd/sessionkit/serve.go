@@ -64,6 +64,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		RefreshGrace:        zeroMeansNone(cfg.Tokens.RefreshGrace),
 		MaxConcurrentLogins: zeroMeansNoLimit(cfg.MaxConcurrentLogins),
 		MaxSessionsPerUser:  zeroMeansNoLimit(cfg.MaxSessionsPerUser),
+		ReauthWindow:        cfg.ReauthWindow,
 		Logger:              logger,
 	})
 	cancel()

@@ -17,7 +17,7 @@ const usersUsage = `Usage:
   sessionkit users add USER [flags]      create an account
   sessionkit users list [flags]          list the accounts
   sessionkit users delete USER [flags]   delete an account and end all of its logins
-  sessionkit users passwd USER [flags]   set an account's password
+  sessionkit users passwd USER [flags]   set an account's password and end all of its logins
 
 All work on the server's store (--store, or SESSIONKIT_STORE), and may run
 while servers run on it. Names follow the server's rules: 3 to 64 letters,
@@ -27,10 +27,13 @@ to 1024 bytes, hashed with argon2id as the server does.
 add and passwd read the password from the terminal, without echo (typed
 twice), or else from one line of standard input:
   echo "$PASSWORD" | sessionkit users add alice
-never from the command line or the environment. passwd leaves the
-account's logins as they are: end them with "sessionkit sessions revoke
---user USER". delete ends every login of the account (sessions, JWT and
-cookie logins) at once: their next request goes to the login page.
+never from the command line or the environment.
+
+passwd and delete end every login of the account (sessions, JWT and cookie
+logins, refresh tokens) at once: their next request goes to the login page.
+Logins that were being made while the command ran are refused at their
+first request too. passwd --keep-logins leaves the logins as they are, for
+an administrator who knows why.
 `
 
 // usersCommand runs "sessionkit users ...".
@@ -56,6 +59,10 @@ func usersCommand(ctx context.Context, args []string, getenv func(string) string
 	fs.SetOutput(stderr)
 	var storeSpec string
 	storeFlag(fs, &storeSpec)
+	var keepLogins bool
+	if sub == "passwd" {
+		fs.BoolVar(&keepLogins, "keep-logins", false, "leave the account's logins as they are (they are ended by default)")
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "%s\nFlags:\n", usersUsage)
 		fs.PrintDefaults()
@@ -81,7 +88,7 @@ func usersCommand(ctx context.Context, args []string, getenv func(string) string
 	case "delete":
 		return usersDelete(ctx, st, user, stdout)
 	default:
-		return usersPasswd(ctx, st, user, stdin, stdout, stderr)
+		return usersPasswd(ctx, st, user, keepLogins, stdin, stdout, stderr)
 	}
 }
 
@@ -131,7 +138,7 @@ func usersAdd(ctx context.Context, st backend, user string, stdin io.Reader, std
 	if err != nil {
 		return err
 	}
-	u, err := accounts.Register(ctx, user, pw)
+	u, err := accounts.Register(ctx, user, pw, "")
 	switch {
 	case errors.Is(err, auth.ErrUsernameTaken):
 		return fmt.Errorf("user %q exists (names compare without regard to case)", user)
@@ -190,8 +197,14 @@ func usersDelete(ctx context.Context, st backend, user string, stdout io.Writer)
 	return nil
 }
 
-// usersPasswd sets the password of the account user to one read from stdin.
-func usersPasswd(ctx context.Context, st backend, user string, stdin io.Reader, stdout, stderr io.Writer) error {
+// usersPasswd sets the password of the account user to one read from
+// stdin and, unless keepLogins, ends every login of the account: they are
+// deleted, and any made while the change ran is refused at its first
+// check, since it was proved before the account's new Updated time. With
+// keepLogins the hash is replaced and the account's Updated time is left
+// as it was, which is what keeps its logins standing (users list then
+// shows the earlier time).
+func usersPasswd(ctx context.Context, st backend, user string, keepLogins bool, stdin io.Reader, stdout, stderr io.Writer) error {
 	u, err := st.User(ctx, user)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -203,17 +216,35 @@ func usersPasswd(ctx context.Context, st backend, user string, stdin io.Reader, 
 	if err != nil {
 		return err
 	}
+	if keepLogins {
+		if err := auth.ValidatePassword(pw); err != nil {
+			return err
+		}
+		hash, err := auth.HashPassword(pw, auth.DefaultParams())
+		if err != nil {
+			return err
+		}
+		if err := st.SetPasswordHash(ctx, u.Name, hash, u.Updated); err != nil {
+			return fmt.Errorf("changing the password of %s: %w", u.Name, err)
+		}
+		fmt.Fprintf(stdout, "changed the password of %s; its logins stay\n", u.Name)
+		return nil
+	}
 	accounts, err := newAccounts(st)
 	if err != nil {
 		return err
 	}
-	switch err := accounts.ChangePassword(ctx, u.Name, pw); {
+	switch _, err := accounts.ChangePassword(ctx, u.Name, pw); {
 	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("no user %q", user)
 	case err != nil:
 		return err
 	}
-	fmt.Fprintf(stdout, "changed the password of %s\n", u.Name)
+	n, err := st.DeleteUserSessions(ctx, u.Name)
+	if err != nil {
+		return fmt.Errorf("changed the password of %s, but ending its logins failed (they are refused at their next request anyway): %w", u.Name, err)
+	}
+	fmt.Fprintf(stdout, "changed the password of %s and ended %s\n", u.Name, countLogins(n))
 	return nil
 }
 

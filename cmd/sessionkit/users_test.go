@@ -118,6 +118,61 @@ func TestUsersDeleteEndsLogins(t *testing.T) {
 	}
 }
 
+// TestUsersPasswdEndsLogins: a password change ends every login of the
+// account and voids one it missed (made before the change); with
+// --keep-logins they stay, and still stand.
+func TestUsersPasswdEndsLogins(t *testing.T) {
+	ctx := context.Background()
+	spec := sqliteStore(t)
+	if r := cli(t, nil, "password one\n", "users", "add", "dave", "--store", spec); r.code != 0 {
+		t.Fatalf("users add: %+v", r)
+	}
+	st, err := sqlitestore.Open(ctx, strings.TrimPrefix(spec, "sqlite:"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	accounts, err := auth.NewAccounts(st, auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, err := accounts.Login(ctx, "dave", "password one", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stands := func() error {
+		_, err := accounts.CheckLogin(ctx, "dave", proof.User.ID, proof.AuthTime)
+		return err
+	}
+
+	addLogins(t, st, "dave", 2)
+	r := cli(t, nil, "password two\n", "users", "passwd", "dave", "--keep-logins", "--store", spec)
+	if r.code != 0 || !strings.Contains(r.stdout, "its logins stay") {
+		t.Fatalf("users passwd --keep-logins: %+v", r)
+	}
+	if recs, err := st.UserSessions(ctx, "dave"); err != nil || len(recs) != 2 {
+		t.Errorf("dave's logins after passwd --keep-logins: %d, %v; want 2", len(recs), err)
+	}
+	if err := stands(); err != nil {
+		t.Errorf("a login from before passwd --keep-logins: %v, want it to stand", err)
+	}
+
+	time.Sleep(2 * time.Millisecond) // the change must be a later millisecond than the proof
+	r = cli(t, nil, "password three\n", "users", "passwd", "dave", "--store", spec)
+	if r.code != 0 || !strings.Contains(r.stdout, "changed the password of dave and ended 2 logins") {
+		t.Fatalf("users passwd: %+v", r)
+	}
+	if recs, err := st.UserSessions(ctx, "dave"); err != nil || len(recs) != 0 {
+		t.Errorf("dave's logins after passwd: %d, %v; want none", len(recs), err)
+	}
+	if err := stands(); !errors.Is(err, auth.ErrLoginEnded) {
+		t.Errorf("a login from before passwd: %v, want ErrLoginEnded", err)
+	}
+	if _, err := accounts.Login(ctx, "dave", "password three", ""); err != nil {
+		t.Errorf("dave with the new password: %v", err)
+	}
+}
+
 // addLogins saves n session records of user in st.
 func addLogins(t *testing.T, st store.Sessions, user string, n int) {
 	t.Helper()

@@ -177,12 +177,16 @@ func (a *App) showPrefs(w http.ResponseWriter, r *http.Request) {
 
 // apiToken issues an access token to the signed-in customer.
 func (a *App) apiToken(w http.ResponseWriter, r *http.Request) {
-	s := session.From(r)
-	if s.User() == "" {
+	login := session.From(r).Auth()
+	if login.User == "" {
 		http.Error(w, "sign in first", http.StatusUnauthorized)
 		return
 	}
-	tok, _, err := a.issuer.Issue(r.Context(), s.User(), "web")
+	// The token says who signed in and when they proved it (auth_time),
+	// so that the API can ask for a recent sign-in.
+	tok, _, err := a.issuer.Issue(r.Context(), token.Claims{
+		Subject: login.User, Session: "web", AccountID: login.AccountID, AuthTime: login.Time,
+	})
 	if err != nil {
 		http.Error(w, "try again", http.StatusServiceUnavailable)
 		return

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // browser is an HTTP client with a cookie jar that reaches the test
@@ -148,9 +151,30 @@ func TestPreferencesCookie(t *testing.T) {
 // tampered one is refused with 401.
 func TestAPIToken(t *testing.T) {
 	_, c := newShop(t)
+	before := time.Now().Unix()
 	do(t, c, "POST", "http://www.shop.test/login", url.Values{"name": {"carol"}})
+	after := time.Now().Unix()
 	_, tok := do(t, c, "POST", "http://www.shop.test/api/token", url.Values{})
 	tok = strings.TrimSpace(tok)
+	// The token says when carol signed in (auth_time, whole seconds).
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token %q is not a compact JWS", tok)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Sub      string `json:"sub"`
+		AuthTime *int64 `json:"auth_time"`
+	}
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		t.Fatal(err)
+	}
+	if claims.Sub != "carol" || claims.AuthTime == nil || *claims.AuthTime < before || *claims.AuthTime > after {
+		t.Errorf("token claims %s; want sub carol and auth_time the sign-in, in [%d, %d]", raw, before, after)
+	}
 	for name, bearer := range map[string]string{"issued": tok, "tampered": tok[:len(tok)-4] + "AAAA"} {
 		req, _ := http.NewRequest("GET", "http://api.shop.test/api/me", nil)
 		req.Header.Set("Authorization", "Bearer "+bearer)
