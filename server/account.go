@@ -64,17 +64,10 @@ func (s *Server) listLogins(ctx context.Context, ss *session.Session) ([]store.R
 	return s.accountLogins(ctx, u)
 }
 
-// accountRow is one login on the account page.
-type accountRow struct {
-	sessionRow
-	ID       string // the record's id, for the revoke form
-	AuthTime time.Time
-}
-
 // accountPage is what the account page shows.
 type accountPage struct {
 	Username string
-	Logins   []accountRow
+	Logins   []sessionRow
 	Error    string // about the password form
 	Notice   string
 }
@@ -118,20 +111,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, ss *sessi
 	}
 	current, _ := ss.ID()
 	page.Username = ss.User()
-	page.Logins = make([]accountRow, len(recs))
-	for i, rec := range recs {
-		page.Logins[i] = accountRow{
-			sessionRow: sessionRow{
-				Kind:      LoginKind(rec),
-				Created:   rec.Created,
-				LastSeen:  rec.LastSeen,
-				UserAgent: rec.UserAgent,
-				Current:   rec.ID == current,
-			},
-			ID:       rec.ID.String(),
-			AuthTime: rec.AuthTime,
-		}
-	}
+	page.Logins = loginRows(recs, current)
 	noStore(w)
 	s.render(w, status, "account", "Your account", page)
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -58,12 +57,7 @@ func (s *Server) makeRoomForLogin(ctx context.Context, u store.User) {
 	if excess <= 0 {
 		return
 	}
-	slices.SortFunc(recs, func(a, b store.Record) int {
-		if c := a.Created.Compare(b.Created); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.LastSeen.UnixNano(), b.LastSeen.UnixNano())
-	})
+	slices.SortFunc(recs, store.ByAge)
 	ended := 0
 	for _, rec := range recs[:excess] {
 		if err := s.backend.DeleteSession(ctx, rec.ID); err != nil {

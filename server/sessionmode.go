@@ -71,11 +71,30 @@ func (s *Server) sessionLogin(w http.ResponseWriter, r *http.Request) {
 
 // sessionRow is one line of the list of the user's sessions.
 type sessionRow struct {
+	ID        string // the record's id, for the account page's revoke form
 	Kind      string // what LoginKind says: session, JWT login, cookie login
 	Created   time.Time
 	LastSeen  time.Time
+	AuthTime  time.Time
 	UserAgent string
 	Current   bool
+}
+
+// loginRows are the rows listing recs, marking current.
+func loginRows(recs []store.Record, current store.SessionID) []sessionRow {
+	rows := make([]sessionRow, len(recs))
+	for i, rec := range recs {
+		rows[i] = sessionRow{
+			ID:        rec.ID.String(),
+			Kind:      LoginKind(rec),
+			Created:   rec.Created,
+			LastSeen:  rec.LastSeen,
+			AuthTime:  rec.AuthTime,
+			UserAgent: rec.UserAgent,
+			Current:   rec.ID == current,
+		}
+	}
+	return rows
 }
 
 // sessionProfile counts the view in the session. The count is saved by
@@ -116,16 +135,7 @@ func (s *Server) sessionList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	current, _ := ss.ID()
-	rows := make([]sessionRow, len(recs))
-	for i, rec := range recs {
-		rows[i] = sessionRow{
-			Kind:      LoginKind(rec),
-			Created:   rec.Created,
-			LastSeen:  rec.LastSeen,
-			UserAgent: rec.UserAgent,
-			Current:   rec.ID == current,
-		}
-	}
+	rows := loginRows(recs, current)
 	noStore(w)
 	s.render(w, http.StatusOK, "sessions", "Where you are logged in", sessionsPage{
 		Username:        user,

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -160,13 +159,7 @@ func (m *Manager) limitSessions(ctx context.Context, user string, keep store.Ses
 	if excess <= 0 {
 		return
 	}
-	// Oldest first: by creation, then by last use.
-	slices.SortFunc(others, func(a, b store.Record) int {
-		if c := a.Created.Compare(b.Created); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.LastSeen.UnixNano(), b.LastSeen.UnixNano())
-	})
+	slices.SortFunc(others, store.ByAge)
 	evicted := 0
 	for _, rec := range others[:excess] {
 		if err := m.store.DeleteSession(ctx, rec.ID); err != nil {

@@ -137,6 +137,16 @@ type Sessions interface {
 	DeleteUserSessions(ctx context.Context, user string) (int, error)
 }
 
+// ByAge orders records oldest first: by Created, then by LastSeen. It is
+// the order in which a per-user limit ends a user's logins, for
+// slices.SortFunc.
+func ByAge(a, b Record) int {
+	if c := a.Created.Compare(b.Created); c != 0 {
+		return c
+	}
+	return a.LastSeen.Compare(b.LastSeen)
+}
+
 // MaxUserAgent bounds the Record.UserAgent a login keeps for listings.
 const MaxUserAgent = 256
 

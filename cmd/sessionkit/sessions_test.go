@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/store"
-	"github.com/sessionkit/sessionkit/store/sqlitestore"
 )
 
 // browser is a client with its own cookie jar that follows no redirect.
@@ -239,11 +238,7 @@ func TestSessionsRevokeByID(t *testing.T) {
 	if r := cli(t, nil, "password one\n", "users", "add", "dave", "--store", spec); r.code != 0 {
 		t.Fatalf("users add: %+v", r)
 	}
-	st, err := sqlitestore.Open(ctx, strings.TrimPrefix(spec, "sqlite:"), sqlitestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openSpec(t, spec)
 	now := time.Now()
 	save := func(user string, id store.SessionID) {
 		t.Helper()

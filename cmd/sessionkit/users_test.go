@@ -67,11 +67,7 @@ func TestUsersCommand(t *testing.T) {
 	// Alice logs in with the password passwd set, not the first one, and
 	// bob is gone.
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, strings.TrimPrefix(spec, "sqlite:"), sqlitestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openSpec(t, spec)
 	accounts, err := auth.NewAccounts(st, auth.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -100,11 +96,7 @@ func TestUsersDeleteEndsLogins(t *testing.T) {
 	if r := cli(t, nil, "password one\n", "users", "add", "carol", "--store", spec); r.code != 0 {
 		t.Fatalf("users add: %+v", r)
 	}
-	st, err := sqlitestore.Open(ctx, strings.TrimPrefix(spec, "sqlite:"), sqlitestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openSpec(t, spec)
 	addLogins(t, st, "carol", 3)
 	if r := cli(t, nil, "", "users", "delete", "carol", "--store", spec); r.code != 0 || !strings.Contains(r.stdout, "deleted user carol and ended 3 logins") {
 		t.Fatalf("users delete: %+v", r)
@@ -127,11 +119,7 @@ func TestUsersPasswdEndsLogins(t *testing.T) {
 	if r := cli(t, nil, "password one\n", "users", "add", "dave", "--store", spec); r.code != 0 {
 		t.Fatalf("users add: %+v", r)
 	}
-	st, err := sqlitestore.Open(ctx, strings.TrimPrefix(spec, "sqlite:"), sqlitestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openSpec(t, spec)
 	accounts, err := auth.NewAccounts(st, auth.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -171,6 +159,18 @@ func TestUsersPasswdEndsLogins(t *testing.T) {
 	if _, err := accounts.Login(ctx, "dave", "password three", ""); err != nil {
 		t.Errorf("dave with the new password: %v", err)
 	}
+}
+
+// openSpec opens the SQLite store a "sqlite:PATH" spec names, closed when
+// the test ends.
+func openSpec(t *testing.T, spec string) *sqlitestore.Store {
+	t.Helper()
+	st, err := sqlitestore.Open(context.Background(), strings.TrimPrefix(spec, "sqlite:"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // addLogins saves n session records of user in st.
