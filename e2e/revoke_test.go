@@ -22,6 +22,8 @@ var browserModes = []string{"cookie", "session", "jwt"}
 //     family is gone). Another user, browsing all along, is untouched.
 //   - "users delete" does the same for a user it deletes, who can then no
 //     longer log in.
+//   - "users passwd" does the same for a user whose password it changes,
+//     who then logs in with the new password only.
 func TestRevokeFromCommandLine(t *testing.T) {
 	addr := freeAddr(t)
 	base := "http://" + addr
@@ -30,7 +32,7 @@ func TestRevokeFromCommandLine(t *testing.T) {
 	logs := func() string { return srv.log.String() }
 
 	const pass = "correct horse battery"
-	users := []string{"revoked_e2e", "deleted_e2e", "bystander_e2e"}
+	users := []string{"revoked_e2e", "deleted_e2e", "passwd_e2e", "bystander_e2e"}
 	browsers := map[string]map[string]*agent{}
 	jwtCookies := map[string]map[string]*http.Cookie{} // a copy of each JWT login's cookies
 	for _, user := range users {
@@ -68,6 +70,15 @@ func TestRevokeFromCommandLine(t *testing.T) {
 		t.Errorf("logging in as the deleted user: %v, want 401", again)
 	}
 
+	if out := sessionkitWithInput(t, "new horse battery\n", "users", "passwd", "passwd_e2e", "--store", store); !strings.Contains(out, "changed the password of passwd_e2e and ended 3 logins") {
+		t.Errorf("users passwd said %q, want the password changed and 3 logins ended", out)
+	}
+	loggedOutEverywhere(t, base, browsers["passwd_e2e"], jwtCookies["passwd_e2e"], "after users passwd")
+	if r := newAgent(t, logs).post(base+"/session/login", credentials("passwd_e2e", pass)); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("logging in with the old password: %v, want 401", r)
+	}
+	newAgent(t, logs).login(base, "session", "passwd_e2e", "new horse battery")
+
 	// The control: a user nobody revoked browses on in every mode.
 	for _, mode := range browserModes {
 		browsers["bystander_e2e"][mode].profile(base, mode, "bystander_e2e", 2)
@@ -97,9 +108,16 @@ func loggedOutEverywhere(t *testing.T, base string, browsers map[string]*agent, 
 // unless the command succeeds.
 func sessionkit(t *testing.T, args ...string) string {
 	t.Helper()
+	return sessionkitWithInput(t, "", args...)
+}
+
+// sessionkitWithInput is sessionkit with stdin as the command's standard
+// input (a password, as one line).
+func sessionkitWithInput(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	cmd.Env = os.Environ()
-	cmd.Stdin = strings.NewReader("")
+	cmd.Stdin = strings.NewReader(stdin)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
