@@ -58,7 +58,7 @@ function profilePage(req, user, count) {
 <main>
 <h1>Profile: server-side session</h1>
 <p class="welcome">welcome ${escapeHtml(user)} with the count: ${count}</p>
-<p><a href="/session/sessions">Where you are logged in</a></p>
+<p><a href="/session/sessions">Where you are logged in</a> · <a href="/session/account">Your account</a></p>
 <p><a href="/session/logout">Log out</a></p>
 </main>
 </body>
