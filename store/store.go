@@ -113,7 +113,9 @@ type Counters interface {
 	// of many concurrent calls, each sees the value its own delta made.
 	// A counter that does not exist, or has expired, starts from zero and
 	// expires window from now; a live counter keeps the expiry it has. A
-	// counter whose value falls to zero or below is removed.
+	// counter whose value falls to zero or below is removed. Like Record
+	// times, now plus window must lie before the year 2262 (backends may
+	// store Unix nanoseconds).
 	AddCount(ctx context.Context, key string, delta int64, window time.Duration) (count int64, expires time.Time, err error)
 
 	// Count returns the live value of the counter named key and when it

@@ -28,6 +28,19 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { return open(t) })
 }
 
+// TestCountersClocked checks counters' expiries exactly, by a clock the
+// test moves (Options.Now).
+func TestCountersClocked(t *testing.T) {
+	storetest.RunCountersClocked(t, func(t *testing.T, now func() time.Time) store.Counters {
+		s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), sqlitestore.Options{Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
 // TestReopen is the reason the store exists: what it holds survives closing
 // the database and opening it again, and the file is private to its owner.
 func TestReopen(t *testing.T) {

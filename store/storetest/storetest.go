@@ -30,6 +30,18 @@
 //		})
 //	}
 //
+// A backend whose store can take the time from a function (an Options.Now,
+// say) should also run [RunCountersClocked], which moves that clock by hand
+// to check counters' expiries exactly:
+//
+//	func TestCountersClocked(t *testing.T) {
+//		storetest.RunCountersClocked(t, func(t *testing.T, now func() time.Time) store.Counters {
+//			s := memstore.New(memstore.Options{Now: now})
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+//
 // Each part runs its checks as subtests of t, named as [Run] names them
 // (Sessions, SessionExpiry, Users, ...), so the same -run patterns select
 // them, plus one more, Canceled, which checks that the part's methods give
@@ -110,7 +122,8 @@ func RunDenyList(t *testing.T, open func(t *testing.T) store.DenyList) {
 // subtests Counters, CounterExpiry, CountersConcurrent, CounterKeys and
 // Canceled. open must return a new store, with no counters, each time it is
 // called; it may register cleanups on t. CounterExpiry waits for counters
-// with a window of 1.5 s to expire.
+// with a window of 1.5 s to expire. A backend whose clock a test can set
+// should run [RunCountersClocked] as well, for exact expiries.
 func RunCounters(t *testing.T, open func(t *testing.T) store.Counters) {
 	countersPart(open).run(t)
 }
