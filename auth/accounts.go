@@ -398,14 +398,19 @@ func (a *Accounts) acquire(ctx context.Context) error {
 // release gives back a slot taken by acquire.
 func (a *Accounts) release() { <-a.slots }
 
-// timestamp is the time to record in an account: now, in UTC, without the
-// monotonic clock reading.
-// storeContext bounds one store call by StoreTimeout, if set.
+// storeContext bounds one store call by StoreTimeout, if set and if ctx
+// does not already end sooner (a caller such as the session middleware
+// bounds its own calls: a second timer would cost and change nothing).
 func (a *Accounts) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if a.storeTimeout <= 0 {
+		return ctx, func() {}
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= a.storeTimeout {
 		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, a.storeTimeout)
 }
 
+// timestamp is the time to record in an account: now, in UTC, without the
+// monotonic clock reading.
 func (a *Accounts) timestamp() time.Time { return a.now().UTC().Round(0) }
