@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/sessionkit/sessionkit/store"
 )
@@ -53,13 +52,12 @@ func (s *Server) makeRoomForLogin(ctx context.Context, u store.User) {
 		s.log.Warn("listing logins to enforce the per-user limit failed", "user", u.Name, "err", err)
 		return
 	}
-	excess := len(recs) + 1 - limit
-	if excess <= 0 {
+	oldest := store.OldestBeyond(recs, limit-1)
+	if len(oldest) == 0 {
 		return
 	}
-	slices.SortFunc(recs, store.ByAge)
 	ended := 0
-	for _, rec := range recs[:excess] {
+	for _, rec := range oldest {
 		if err := s.backend.DeleteSession(ctx, rec.ID); err != nil {
 			s.log.Warn("ending a login beyond the per-user limit failed", "user", u.Name, "err", err)
 			break

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/sessionkit/sessionkit/store"
@@ -155,13 +154,12 @@ func (m *Manager) limitSessions(ctx context.Context, user string, keep store.Ses
 		}
 		others = append(others, rec)
 	}
-	excess := len(others) + 1 - limit
-	if excess <= 0 {
+	oldest := store.OldestBeyond(others, limit-1)
+	if len(oldest) == 0 {
 		return
 	}
-	slices.SortFunc(others, store.ByAge)
 	evicted := 0
-	for _, rec := range others[:excess] {
+	for _, rec := range oldest {
 		if err := m.store.DeleteSession(ctx, rec.ID); err != nil {
 			m.opts.Logger.WarnContext(ctx, "deleting a session beyond MaxSessionsPerUser failed", "err", err)
 			break

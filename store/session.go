@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -137,14 +138,21 @@ type Sessions interface {
 	DeleteUserSessions(ctx context.Context, user string) (int, error)
 }
 
-// ByAge orders records oldest first: by Created, then by LastSeen. It is
-// the order in which a per-user limit ends a user's logins, for
-// slices.SortFunc.
-func ByAge(a, b Record) int {
-	if c := a.Created.Compare(b.Created); c != 0 {
-		return c
+// OldestBeyond returns the records of recs beyond the newest keep: the
+// ones a per-user limit ends, oldest first (by Created, then LastSeen). It
+// reorders recs; a keep of zero or less returns them all.
+func OldestBeyond(recs []Record, keep int) []Record {
+	excess := len(recs) - max(keep, 0)
+	if excess <= 0 {
+		return nil
 	}
-	return a.LastSeen.Compare(b.LastSeen)
+	slices.SortFunc(recs, func(a, b Record) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return a.LastSeen.Compare(b.LastSeen)
+	})
+	return recs[:excess]
 }
 
 // MaxUserAgent bounds the Record.UserAgent a login keeps for listings.
