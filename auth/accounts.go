@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/sessionkit/sessionkit/internal/tracing"
 	"github.com/sessionkit/sessionkit/store"
 )
 
@@ -207,13 +208,13 @@ func (a *Accounts) Login(ctx context.Context, username, password, clientAddr str
 	u, match, err := a.check(ctx, username, password)
 	switch {
 	case err != nil:
-		a.throttle.cancel(att)
+		a.throttle.cancel(ctx, att)
 		return Proof{}, err
 	case !match:
-		a.throttle.failed(att)
+		a.throttle.failed(ctx, att)
 		return Proof{}, ErrBadCredentials
 	}
-	a.throttle.succeeded(att)
+	a.throttle.succeeded(ctx, att)
 	return Proof{User: u, AuthTime: authTime}, nil
 }
 
@@ -321,21 +322,27 @@ func (a *Accounts) saveRehash(ctx context.Context, u store.User, rehashed string
 // returns a new hash of password to store. An error is either the context's
 // (no slot) or one wrapping ErrMalformedHash.
 func (a *Accounts) verify(ctx context.Context, password, encoded string, known bool) (match bool, rehashed string, err error) {
+	ctx, span := scope.Start(ctx, "auth.password.verify")
+	defer span.End()
 	if err := a.acquire(ctx); err != nil {
+		tracing.Fail(span, tracing.Why(err, "slot"))
 		return false, "", err
 	}
 	defer a.release()
+	span.AddEvent(eventSlot)
 	match, err = verifyPassword(a.kdf, password, encoded)
 	if err != nil {
 		// Do the work a good hash would have taken, so that a broken
 		// account does not stand out by its speed either.
 		_, _ = verifyPassword(a.kdf, password, a.dummy)
+		tracing.Fail(span, "malformed_hash")
 		return false, "", err
 	}
 	if known && match && NeedsRehash(encoded, a.params) {
 		// Params were validated by NewAccounts, so this cannot fail; if
 		// it did, keeping the old hash is harmless.
 		rehashed, _ = hashPassword(a.kdf, password, a.params)
+		tracing.Set(span, attrRehashed.Bool(true))
 	}
 	return match, rehashed, nil
 }
@@ -375,10 +382,15 @@ func (a *Accounts) ChangePassword(ctx context.Context, username, newPassword str
 
 // hash hashes password with the current parameters in a hashing slot.
 func (a *Accounts) hash(ctx context.Context, password string) (string, error) {
+	ctx, span := scope.Start(ctx, "auth.password.hash")
+	defer span.End()
+	setParams(span, a.params)
 	if err := a.acquire(ctx); err != nil {
+		tracing.Fail(span, tracing.Why(err, "slot"))
 		return "", err
 	}
 	defer a.release()
+	span.AddEvent(eventSlot)
 	return hashPassword(a.kdf, password, a.params)
 }
 

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"fmt"
 	"testing"
 )
@@ -58,7 +59,7 @@ func BenchmarkThrottleFail(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		th.failed(att)
+		th.failed(context.Background(), att)
 		i++
 	}
 }

@@ -59,6 +59,18 @@
 // the server could not decide (the store failed, or the context ended while
 // waiting for a hashing slot).
 //
+// # Tracing
+//
+// Hashing and verifying a password in [Accounts] start the OpenTelemetry
+// spans "auth.password.hash" and "auth.password.verify" (argon2id, from
+// the wait for a hashing slot, which an event ends), through the trace
+// API (go.opentelemetry.io/otel/trace), only as children of a span that
+// is recording in the context, with that span's TracerProvider. A hash's
+// span records its argon2id parameters; no span holds a password, a hash,
+// a user name, or whether the account exists or the password matched.
+// The package installs no provider: outside a traced request no span is
+// started and the cost is a context lookup.
+//
 // # Limits
 //
 // Throttle state lives in the memory of one process: it is lost on restart,

@@ -167,7 +167,7 @@ func (t *Throttle) begin(ctx context.Context, user, addr string) (attempt, error
 		return attempt{}, err
 	}
 	if err := t.take(ctx, a.addr, t.opts.PerAddress); err != nil {
-		t.give(a.pair, t.opts.PerUserAddress)
+		t.give(ctx, a.pair, t.opts.PerUserAddress)
 		return attempt{}, err
 	}
 	return a, nil
@@ -216,57 +216,57 @@ func (t *Throttle) take(ctx context.Context, key string, limit int) error {
 		return t.storeError(err)
 	}
 	if n > int64(limit) {
-		t.give(key, limit)
+		t.give(ctx, key, limit)
 		return t.throttled(until)
 	}
 	return nil
 }
 
 // give takes back one attempt counted by take. It runs on a context of its
-// own, since it settles an attempt whose request may have ended; a failure
-// leaves the attempt counted, the safe side.
-func (t *Throttle) give(key string, limit int) {
+// own (settleContext), since it settles an attempt whose request may have
+// ended; a failure leaves the attempt counted, the safe side.
+func (t *Throttle) give(ctx context.Context, key string, limit int) {
 	if key == "" || limit < 0 {
 		return
 	}
-	ctx, cancel := settleContext()
+	ctx, cancel := settleContext(ctx)
 	defer cancel()
 	_, _, _ = t.counters.AddCount(ctx, key, -1, t.opts.Window)
 }
 
 // succeeded settles a login that succeeded: the username's count from this
 // address is cleared and the address is not charged for it.
-func (t *Throttle) succeeded(a attempt) {
+func (t *Throttle) succeeded(ctx context.Context, a attempt) {
 	if t == nil {
 		return
 	}
 	if a.pair != "" && t.opts.PerUserAddress >= 0 {
-		ctx, cancel := settleContext()
-		_ = t.counters.DeleteCount(ctx, a.pair)
+		sctx, cancel := settleContext(ctx)
+		_ = t.counters.DeleteCount(sctx, a.pair)
 		cancel()
 	}
-	t.give(a.addr, t.opts.PerAddress)
+	t.give(ctx, a.addr, t.opts.PerAddress)
 }
 
 // failed settles a wrong password: the attempt stays counted, and the
 // username's count over all addresses grows (see wait).
-func (t *Throttle) failed(a attempt) {
+func (t *Throttle) failed(ctx context.Context, a attempt) {
 	if t == nil || a.user == "" || t.opts.PerUser < 0 {
 		return
 	}
-	ctx, cancel := settleContext()
+	ctx, cancel := settleContext(ctx)
 	defer cancel()
 	_, _, _ = t.counters.AddCount(ctx, a.user, 1, t.opts.Window)
 }
 
 // cancel takes back an attempt whose password was never judged (the store
 // or the request failed).
-func (t *Throttle) cancel(a attempt) {
+func (t *Throttle) cancel(ctx context.Context, a attempt) {
 	if t == nil {
 		return
 	}
-	t.give(a.pair, t.opts.PerUserAddress)
-	t.give(a.addr, t.opts.PerAddress)
+	t.give(ctx, a.pair, t.opts.PerUserAddress)
+	t.give(ctx, a.addr, t.opts.PerAddress)
 }
 
 // register counts a registration from addr against the address's limit.
@@ -301,9 +301,10 @@ func (t *Throttle) key(kind, of string) string {
 }
 
 // settleContext bounds the store calls that settle an attempt after its
-// password was judged; they must not depend on the request's context.
-func settleContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 2*time.Second)
+// password was judged; they must not depend on the request's context's
+// deadline or cancellation, but keep its values (the request's trace).
+func settleContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 }
 
 // foldUser lower-cases the ASCII letters of a username, as account names

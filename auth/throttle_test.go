@@ -262,7 +262,7 @@ func TestThrottleKeys(t *testing.T) {
 		atts = append(atts, att)
 	}
 	for _, att := range atts {
-		th.failed(att) // past PerUser: a delay counter too
+		th.failed(context.Background(), att) // past PerUser: a delay counter too
 	}
 	keys := spy.usedKeys()
 	if len(keys) < 4 {
@@ -365,9 +365,9 @@ func TestThrottleNil(t *testing.T) {
 	if err != nil {
 		t.Errorf("nil Throttle: begin = %v", err)
 	}
-	th.failed(att)
-	th.succeeded(att)
-	th.cancel(att)
+	th.failed(context.Background(), att)
+	th.succeeded(context.Background(), att)
+	th.cancel(context.Background(), att)
 	if err := th.register(ctx, "192.0.2.1"); err != nil {
 		t.Errorf("nil Throttle: register = %v", err)
 	}
@@ -393,15 +393,15 @@ func TestThrottleSettling(t *testing.T) {
 	if got := th.counts(t, "alice", "192.0.2.1"); got != (throttleCounts{pair: 3, addr: 3}) {
 		t.Errorf("three in flight and one refused: %+v; want pair 3, address 3", got)
 	}
-	th.cancel(atts[0])
+	th.cancel(context.Background(), atts[0])
 	if got := th.counts(t, "alice", "192.0.2.1"); got != (throttleCounts{pair: 2, addr: 2}) {
 		t.Errorf("after cancel: %+v; want pair 2, address 2", got)
 	}
-	th.failed(atts[1])
+	th.failed(context.Background(), atts[1])
 	if got := th.counts(t, "alice", "192.0.2.1"); got != (throttleCounts{pair: 2, addr: 2, user: 1}) {
 		t.Errorf("after a failure: %+v; want pair 2, address 2, user 1", got)
 	}
-	th.succeeded(atts[2])
+	th.succeeded(context.Background(), atts[2])
 	if got := th.counts(t, "alice", "192.0.2.1"); got != (throttleCounts{pair: 0, addr: 1, user: 1}) {
 		t.Errorf("after a success: %+v; want pair 0, address 1, user 1", got)
 	}
@@ -421,14 +421,14 @@ func TestThrottleFloodKeepsLockout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		th.failed(att)
+		th.failed(context.Background(), att)
 	}
 	for i := range 5000 {
 		att, err := th.begin(ctx, fmt.Sprintf("user%d", i), fmt.Sprintf("2001:db8:%x:%x::1", i>>16, i&0xffff))
 		if err != nil {
 			t.Fatalf("flood attempt %d: %v", i+1, err)
 		}
-		th.failed(att)
+		th.failed(context.Background(), att)
 		if i%1000 == 0 {
 			clock.Advance(time.Second)
 		}

@@ -2,7 +2,8 @@
 // Chromium, driven by chromedp) against a server the test starts. It has no
 // library code.
 //
-// The browser test needs Debian's chromium package (.ci/run installs it).
-// Without a browser the test is skipped with a message, except under
-// CI=true, where a missing browser is a failure.
+// The browser test needs Debian's chromium package, and the tests of
+// deploy/ (deploy_test.go) its nginx and systemd packages (.ci/run installs
+// them). Without them the tests are skipped with a message, except under
+// CI=true, where a missing program is a failure.
 package e2e

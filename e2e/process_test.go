@@ -79,11 +79,26 @@ type process struct {
 // waits until it answers /livez.
 func startProcess(t *testing.T, addr string, flags ...string) *process {
 	t.Helper()
+	return startProcessWith(t, addr, processOptions{}, flags...)
+}
+
+// processOptions are what startProcessWith adds to startProcess.
+type processOptions struct {
+	env    []string      // added to the environment ("NAME=value")
+	stdout *lockedWriter // gets standard output apart from the log; nil: the log gets both
+}
+
+// startProcessWith is startProcess with opts.
+func startProcessWith(t *testing.T, addr string, opts processOptions, flags ...string) *process {
+	t.Helper()
 	args := append([]string{"serve", "--addr", addr}, flags...)
 	cmd := exec.Command(binary(t), args...)
-	cmd.Env = append(os.Environ(), "SESSIONKIT_LOG_LEVEL=warn")
+	cmd.Env = append(append(os.Environ(), "SESSIONKIT_LOG_LEVEL=warn"), opts.env...)
 	log := &lockedWriter{}
 	cmd.Stdout, cmd.Stderr = log, log
+	if opts.stdout != nil {
+		cmd.Stdout = opts.stdout
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

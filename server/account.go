@@ -165,7 +165,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ss.SetAuth(session.Auth{User: user, AccountID: a.AccountID, Time: changed})
-	s.log.Info("password changed", "user", user, "logins_ended", n, "client", s.clientAddr(r))
+	s.log.InfoContext(r.Context(), "password changed", "user", user, "logins_ended", n, "client", s.clientAddr(r))
 	http.Redirect(w, r, accountPath+"?done=password", http.StatusSeeOther)
 }
 
@@ -239,7 +239,7 @@ func (s *Server) revokeLogin(w http.ResponseWriter, r *http.Request) {
 			s.unavailable(w, r, "ending the login", err)
 			return
 		}
-		s.log.Info("login revoked", "user", a.User, "kind", LoginKind(rec), "client", s.clientAddr(r))
+		s.log.InfoContext(r.Context(), "login revoked", "user", a.User, "kind", LoginKind(rec), "client", s.clientAddr(r))
 		http.Redirect(w, r, accountPath+"?done=revoked", http.StatusSeeOther)
 		return
 	}
@@ -260,7 +260,7 @@ func (s *Server) logoutOthers(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, "ending the other logins", err)
 		return
 	}
-	s.log.Info("logged out everywhere else", "user", ss.User(), "logins_ended", n, "client", s.clientAddr(r))
+	s.log.InfoContext(r.Context(), "logged out everywhere else", "user", ss.User(), "logins_ended", n, "client", s.clientAddr(r))
 	s.metrics.sessionsDestroyed(modeSession, endLogoutAll, n)
 	http.Redirect(w, r, accountPath+"?done=others", http.StatusSeeOther)
 }
@@ -285,7 +285,7 @@ func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, "ending the session", err)
 		return
 	}
-	s.log.Info("account deleted", "user", user, "logins_ended", n, "client", s.clientAddr(r))
+	s.log.InfoContext(r.Context(), "account deleted", "user", user, "logins_ended", n, "client", s.clientAddr(r))
 	http.Redirect(w, r, "/?deleted=1", http.StatusSeeOther)
 }
 

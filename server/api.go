@@ -135,7 +135,7 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
 		s.apiUnavailable(w, r, "revoking the tokens", err)
 		return
 	}
-	s.log.Info("logged out", "mode", "api", "user", c.Subject, "client", s.clientAddr(r))
+	s.log.InfoContext(r.Context(), "logged out", "mode", "api", "user", c.Subject, "client", s.clientAddr(r))
 	s.metrics.tokenRevoked(modeAPI, endLogout)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -157,7 +157,7 @@ func (s *Server) apiAuthenticate(w http.ResponseWriter, r *http.Request) (token.
 	case err == nil:
 		return c, true
 	case isRejected(err):
-		s.log.Info("access token refused", "reason", err.Error(), "client", s.clientAddr(r))
+		s.log.InfoContext(r.Context(), "access token refused", "reason", err.Error(), "client", s.clientAddr(r))
 		detail := "the access token is not valid"
 		switch {
 		case errors.Is(err, token.ErrExpired):
@@ -289,7 +289,7 @@ func (s *Server) invalidToken(w http.ResponseWriter, detail string) {
 
 // apiUnavailable answers 503 when the store did not answer in time.
 func (s *Server) apiUnavailable(w http.ResponseWriter, r *http.Request, doing string, err error) {
-	s.log.Error("unavailable", "doing", doing, "err", err, "request_id", requestID(w))
+	s.log.ErrorContext(r.Context(), "unavailable", "doing", doing, "err", err, "request_id", requestID(w))
 	w.Header().Set("Retry-After", "1")
 	s.problem(w, http.StatusServiceUnavailable, "the server could not reach its storage in time; nothing was changed, try again")
 }
@@ -321,8 +321,8 @@ func (s *Server) apiDeleteAccount(w http.ResponseWriter, r *http.Request) {
 	// The family is gone with the account; deny-list the token too, so
 	// that checks which stop at the deny list refuse it as well.
 	if err := s.tokens.verifier.Revoke(ctx, c); err != nil {
-		s.log.Warn("deny-listing the token of a deleted account failed", "err", err)
+		s.log.WarnContext(r.Context(), "deny-listing the token of a deleted account failed", "err", err)
 	}
-	s.log.Info("account deleted", "mode", "api", "user", c.Subject, "logins_ended", n, "client", s.clientAddr(r))
+	s.log.InfoContext(r.Context(), "account deleted", "mode", "api", "user", c.Subject, "logins_ended", n, "client", s.clientAddr(r))
 	w.WriteHeader(http.StatusNoContent)
 }

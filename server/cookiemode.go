@@ -54,7 +54,7 @@ func (s *Server) cookieLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.sealed.Write(w, r, v); err != nil {
 		// The name is at most 64 bytes: a too-large value is a bug.
-		s.log.Error("sealing the login cookie", "err", err)
+		s.log.ErrorContext(r.Context(), "sealing the login cookie", "err", err)
 		_ = s.endCookieLogin(ctx, v) // best effort: the record expires anyway
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -86,7 +86,7 @@ func (s *Server) cookieProfile(w http.ResponseWriter, r *http.Request) {
 			s.toLogin(w, r, "/cookie/login", err)
 			return
 		}
-		s.log.Error("sealing the profile cookie", "err", err)
+		s.log.ErrorContext(r.Context(), "sealing the profile cookie", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -114,7 +114,7 @@ func (s *Server) cookieLogout(w http.ResponseWriter, r *http.Request) {
 			s.unavailable(w, r, "ending the login", err)
 			return
 		}
-		s.log.Info("logged out", "mode", "cookie", "user", p.Username, "client", s.clientAddr(r))
+		s.log.InfoContext(r.Context(), "logged out", "mode", "cookie", "user", p.Username, "client", s.clientAddr(r))
 		s.metrics.sessionsDestroyed(modeCookie, endLogout, 1)
 	case !isLoggedOut(err):
 		// Could not tell whether the login has ended: keep the cookie so
@@ -138,7 +138,7 @@ func isLoggedOut(err error) bool {
 func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, loginPath string, why error) {
 	if !errors.Is(why, cookie.ErrNoCookie) {
 		s.sealed.Clear(w, r)
-		s.log.Info("cookie refused", "reason", why.Error(), "client", s.clientAddr(r))
+		s.log.InfoContext(r.Context(), "cookie refused", "reason", why.Error(), "client", s.clientAddr(r))
 	}
 	if errors.Is(why, cookie.ErrExpired) {
 		s.metrics.sessionsDestroyed(modeCookie, endExpired, 1)

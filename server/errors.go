@@ -21,7 +21,7 @@ func invalidInputMessage(err error) string {
 // failed or was too slow, and logs why. The client did nothing wrong and
 // nothing it sent was lost: it may retry.
 func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, doing string, err error) {
-	s.log.Error("unavailable", "doing", doing, "err", err, "request_id", requestID(w))
+	s.log.ErrorContext(r.Context(), "unavailable", "doing", doing, "err", err, "request_id", requestID(w))
 	w.Header().Set("Retry-After", "1")
 	s.renderMessage(w, http.StatusServiceUnavailable, "Service unavailable",
 		"The server could not reach its storage in time. Nothing was changed; please try again in a moment.")
@@ -30,7 +30,7 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, doing strin
 // crossOriginRefused answers a state-changing request that came from
 // another origin.
 func (s *Server) crossOriginRefused(w http.ResponseWriter, r *http.Request) {
-	s.log.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path,
+	s.log.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", r.URL.Path,
 		"origin", r.Header.Get("Origin"), "client", s.clientAddr(r))
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		s.problem(w, http.StatusForbidden, "cross-origin requests from browsers are refused")

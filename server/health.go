@@ -18,7 +18,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	noStore(w)
 	if err := s.backend.Ping(ctx); err != nil {
-		s.log.Warn("readiness check failed", "err", err)
+		s.log.WarnContext(r.Context(), "readiness check failed", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("store unavailable\n"))
 		return

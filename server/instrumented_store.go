@@ -6,7 +6,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sessionkit/sessionkit/internal/tracing"
 	"github.com/sessionkit/sessionkit/store"
 )
 
@@ -125,12 +128,16 @@ func resultOf(err error) storeResult {
 // instrumentedBackend is a Backend that counts and times every call to the
 // one it wraps, and counts lost compare-and-swaps by kind of record. Its
 // series are resolved once, so a call costs two clock reads and three
-// atomic additions.
+// atomic additions. Under a recording span (a traced request), each call
+// is also a child span, "store.session_get" and so on (tracing.go): the
+// one span of a call to SQLite or memory, the parent of the Redis or
+// PostgreSQL client's spans. Outside one it costs a context lookup.
 type instrumentedBackend struct {
 	next     Backend
 	ops      [numStoreOps]opSeries
 	sessionC prometheus.Counter // conflicts saving session records
 	familyC  prometheus.Counter // conflicts saving refresh families
+	backend  attribute.KeyValue // the backend's type, for spans
 }
 
 type opSeries struct {
@@ -144,6 +151,7 @@ func (m *metrics) instrument(b Backend) *instrumentedBackend {
 		next:     b,
 		sessionC: m.conflicts.WithLabelValues(casSession),
 		familyC:  m.conflicts.WithLabelValues(casFamily),
+		backend:  backendName(b),
 	}
 	for op := range numStoreOps {
 		s := &ib.ops[op]
@@ -155,96 +163,126 @@ func (m *metrics) instrument(b Backend) *instrumentedBackend {
 	return ib
 }
 
-// done records a call of op that began at start and ended with err.
-func (b *instrumentedBackend) done(op storeOp, start time.Time, err error) {
+// span starts the span of a call of op, if ctx holds a recording span.
+func (b *instrumentedBackend) span(ctx context.Context, op storeOp) (context.Context, trace.Span) {
+	ctx, span := scope.Start(ctx, storeSpanNames[op])
+	if span.IsRecording() {
+		span.SetAttributes(attrStoreOp.String(op.String()), b.backend)
+	}
+	return ctx, span
+}
+
+// done records a call of op that began at start and ended with err, and
+// ends its span.
+func (b *instrumentedBackend) done(span trace.Span, op storeOp, start time.Time, err error) {
 	s := &b.ops[op]
 	s.duration.Observe(time.Since(start).Seconds())
-	s.results[resultOf(err)].Inc()
+	result := resultOf(err)
+	s.results[result].Inc()
+	if span.IsRecording() {
+		span.SetAttributes(attrStoreResult.String(result.String()))
+		if result == resultError {
+			tracing.Fail(span, storeFailure(err))
+		}
+		span.End()
+	}
 }
 
 func (b *instrumentedBackend) CreateUser(ctx context.Context, u store.User) error {
+	ctx, span := b.span(ctx, opUserCreate)
 	start := time.Now()
 	err := b.next.CreateUser(ctx, u)
-	b.done(opUserCreate, start, err)
+	b.done(span, opUserCreate, start, err)
 	return err
 }
 
 func (b *instrumentedBackend) User(ctx context.Context, name string) (store.User, error) {
+	ctx, span := b.span(ctx, opUserGet)
 	start := time.Now()
 	u, err := b.next.User(ctx, name)
-	b.done(opUserGet, start, err)
+	b.done(span, opUserGet, start, err)
 	return u, err
 }
 
 func (b *instrumentedBackend) SetPasswordHash(ctx context.Context, name, hash string, updated time.Time) error {
+	ctx, span := b.span(ctx, opUserSetPassword)
 	start := time.Now()
 	err := b.next.SetPasswordHash(ctx, name, hash, updated)
-	b.done(opUserSetPassword, start, err)
+	b.done(span, opUserSetPassword, start, err)
 	return err
 }
 
 func (b *instrumentedBackend) DeleteUser(ctx context.Context, name string) error {
+	ctx, span := b.span(ctx, opUserDelete)
 	start := time.Now()
 	err := b.next.DeleteUser(ctx, name)
-	b.done(opUserDelete, start, err)
+	b.done(span, opUserDelete, start, err)
 	return err
 }
 
 func (b *instrumentedBackend) ListUsers(ctx context.Context) ([]store.User, error) {
+	ctx, span := b.span(ctx, opUserList)
 	start := time.Now()
 	us, err := b.next.ListUsers(ctx)
-	b.done(opUserList, start, err)
+	b.done(span, opUserList, start, err)
 	return us, err
 }
 
 func (b *instrumentedBackend) Keys(ctx context.Context, purpose string) ([]store.Key, error) {
+	ctx, span := b.span(ctx, opKeys)
 	start := time.Now()
 	ks, err := b.next.Keys(ctx, purpose)
-	b.done(opKeys, start, err)
+	b.done(span, opKeys, start, err)
 	return ks, err
 }
 
 func (b *instrumentedBackend) AddKey(ctx context.Context, purpose string, k store.Key) error {
+	ctx, span := b.span(ctx, opKeyAdd)
 	start := time.Now()
 	err := b.next.AddKey(ctx, purpose, k)
-	b.done(opKeyAdd, start, err)
+	b.done(span, opKeyAdd, start, err)
 	return err
 }
 
 func (b *instrumentedBackend) DeleteKey(ctx context.Context, purpose, id string) error {
+	ctx, span := b.span(ctx, opKeyDelete)
 	start := time.Now()
 	err := b.next.DeleteKey(ctx, purpose, id)
-	b.done(opKeyDelete, start, err)
+	b.done(span, opKeyDelete, start, err)
 	return err
 }
 
 func (b *instrumentedBackend) Deny(ctx context.Context, id string, until time.Time) error {
+	ctx, span := b.span(ctx, opDeny)
 	start := time.Now()
 	err := b.next.Deny(ctx, id, until)
-	b.done(opDeny, start, err)
+	b.done(span, opDeny, start, err)
 	return err
 }
 
 func (b *instrumentedBackend) Denied(ctx context.Context, id string) (bool, error) {
+	ctx, span := b.span(ctx, opDenied)
 	start := time.Now()
 	denied, err := b.next.Denied(ctx, id)
-	b.done(opDenied, start, err)
+	b.done(span, opDenied, start, err)
 	return denied, err
 }
 
 func (b *instrumentedBackend) Session(ctx context.Context, id store.SessionID) (store.Record, error) {
+	ctx, span := b.span(ctx, opSessionGet)
 	start := time.Now()
 	rec, err := b.next.Session(ctx, id)
-	b.done(opSessionGet, start, err)
+	b.done(span, opSessionGet, start, err)
 	return rec, err
 }
 
 // SaveSession also counts a lost compare-and-swap by the kind of record:
 // a refresh family (JWT and API logins) or a session.
 func (b *instrumentedBackend) SaveSession(ctx context.Context, r store.Record) (uint64, error) {
+	ctx, span := b.span(ctx, opSessionSave)
 	start := time.Now()
 	v, err := b.next.SaveSession(ctx, r)
-	b.done(opSessionSave, start, err)
+	b.done(span, opSessionSave, start, err)
 	if err != nil && errors.Is(err, store.ErrConflict) {
 		if r.Kind == store.KindRefreshFamily {
 			b.familyC.Inc()
@@ -256,50 +294,57 @@ func (b *instrumentedBackend) SaveSession(ctx context.Context, r store.Record) (
 }
 
 func (b *instrumentedBackend) DeleteSession(ctx context.Context, id store.SessionID) error {
+	ctx, span := b.span(ctx, opSessionDelete)
 	start := time.Now()
 	err := b.next.DeleteSession(ctx, id)
-	b.done(opSessionDelete, start, err)
+	b.done(span, opSessionDelete, start, err)
 	return err
 }
 
 func (b *instrumentedBackend) UserSessions(ctx context.Context, user string) ([]store.Record, error) {
+	ctx, span := b.span(ctx, opUserSessions)
 	start := time.Now()
 	recs, err := b.next.UserSessions(ctx, user)
-	b.done(opUserSessions, start, err)
+	b.done(span, opUserSessions, start, err)
 	return recs, err
 }
 
 func (b *instrumentedBackend) DeleteUserSessions(ctx context.Context, user string) (int, error) {
+	ctx, span := b.span(ctx, opUserSessionsDelete)
 	start := time.Now()
 	n, err := b.next.DeleteUserSessions(ctx, user)
-	b.done(opUserSessionsDelete, start, err)
+	b.done(span, opUserSessionsDelete, start, err)
 	return n, err
 }
 
 func (b *instrumentedBackend) AddCount(ctx context.Context, key string, delta int64, window time.Duration) (int64, time.Time, error) {
+	ctx, span := b.span(ctx, opCountAdd)
 	start := time.Now()
 	n, exp, err := b.next.AddCount(ctx, key, delta, window)
-	b.done(opCountAdd, start, err)
+	b.done(span, opCountAdd, start, err)
 	return n, exp, err
 }
 
 func (b *instrumentedBackend) Count(ctx context.Context, key string) (int64, time.Time, error) {
+	ctx, span := b.span(ctx, opCount)
 	start := time.Now()
 	n, exp, err := b.next.Count(ctx, key)
-	b.done(opCount, start, err)
+	b.done(span, opCount, start, err)
 	return n, exp, err
 }
 
 func (b *instrumentedBackend) DeleteCount(ctx context.Context, key string) error {
+	ctx, span := b.span(ctx, opCountDelete)
 	start := time.Now()
 	err := b.next.DeleteCount(ctx, key)
-	b.done(opCountDelete, start, err)
+	b.done(span, opCountDelete, start, err)
 	return err
 }
 
 func (b *instrumentedBackend) Ping(ctx context.Context) error {
+	ctx, span := b.span(ctx, opPing)
 	start := time.Now()
 	err := b.next.Ping(ctx)
-	b.done(opPing, start, err)
+	b.done(span, opPing, start, err)
 	return err
 }

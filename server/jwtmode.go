@@ -73,7 +73,7 @@ func (s *Server) jwtLogin(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			if err == nil {
-				s.log.Info("previous login revoked", "mode", "jwt", "user", c.Subject, "client", s.clientAddr(r))
+				s.log.InfoContext(r.Context(), "previous login revoked", "mode", "jwt", "user", c.Subject, "client", s.clientAddr(r))
 				s.metrics.tokenRevoked(modeJWT, endRelogin)
 			}
 		}
@@ -179,11 +179,11 @@ func (s *Server) jwtRefresh(w http.ResponseWriter, r *http.Request) {
 // the user whose login it revoked.
 func (s *Server) refreshRefused(r *http.Request, user string, err error) {
 	if errors.Is(err, token.ErrReused) {
-		s.log.Warn("refresh token reused: login revoked", "user", user, "client", s.clientAddr(r), "reason", err.Error())
+		s.log.WarnContext(r.Context(), "refresh token reused: login revoked", "user", user, "client", s.clientAddr(r), "reason", err.Error())
 		s.metrics.refreshReused(modeOf(r))
 		return
 	}
-	s.log.Info("refresh token refused", "client", s.clientAddr(r), "reason", err.Error())
+	s.log.InfoContext(r.Context(), "refresh token refused", "client", s.clientAddr(r), "reason", err.Error())
 }
 
 func (s *Server) jwtLogoutForm(w http.ResponseWriter, r *http.Request) {
@@ -205,7 +205,7 @@ func (s *Server) jwtLogout(w http.ResponseWriter, r *http.Request) {
 				s.unavailable(w, r, "revoking the tokens", err)
 				return
 			}
-			s.log.Info("logged out", "mode", "jwt", "user", c.Subject, "client", s.clientAddr(r))
+			s.log.InfoContext(r.Context(), "logged out", "mode", "jwt", "user", c.Subject, "client", s.clientAddr(r))
 			s.metrics.tokenRevoked(modeJWT, endLogout)
 		case !isRejected(err):
 			s.unavailable(w, r, "checking the access token", err)
@@ -219,7 +219,7 @@ func (s *Server) jwtLogout(w http.ResponseWriter, r *http.Request) {
 // jwtToLogin clears the token cookies and sends the browser to log in,
 // keeping the page it wanted.
 func (s *Server) jwtToLogin(w http.ResponseWriter, r *http.Request, why error) {
-	s.log.Info("access token refused", "reason", why.Error(), "client", s.clientAddr(r))
+	s.log.InfoContext(r.Context(), "access token refused", "reason", why.Error(), "client", s.clientAddr(r))
 	s.clearTokenCookies(w, r)
 	http.Redirect(w, r, jwtLoginPath+"?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
 }

@@ -101,7 +101,7 @@ func (s *Server) limitConcurrentLogins(next http.Handler) http.Handler {
 		client := s.clientAddr(r)
 		key := gateKey(client)
 		if !s.logins.enter(key) {
-			s.log.Warn("too many concurrent logins from one client", "client", client, "path", r.URL.Path,
+			s.log.WarnContext(r.Context(), "too many concurrent logins from one client", "client", client, "path", r.URL.Path,
 				"limit", s.cfg.MaxConcurrentLogins)
 			w.Header().Set("Retry-After", "1")
 			if strings.HasPrefix(r.URL.Path, "/api/") {

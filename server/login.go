@@ -59,11 +59,11 @@ func (s *Server) checkCredentials(r *http.Request, c credentials) (auth.Proof, e
 	var throttled *auth.ThrottledError
 	switch {
 	case err == nil:
-		s.log.Info("login", "user", u.User.Name, "client", client)
+		s.log.InfoContext(r.Context(), "login", "user", u.User.Name, "client", client)
 	case errors.As(err, &throttled):
-		s.log.Warn("login throttled", "user", c.Username, "client", client)
+		s.log.WarnContext(r.Context(), "login throttled", "user", c.Username, "client", client)
 	case errors.Is(err, auth.ErrBadCredentials):
-		s.log.Warn("login failed", "user", c.Username, "client", client)
+		s.log.WarnContext(r.Context(), "login failed", "user", c.Username, "client", client)
 	}
 	s.metrics.login(modeOf(r), err)
 	return u, err

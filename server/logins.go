@@ -27,7 +27,7 @@ func (s *Server) accountLogins(ctx context.Context, u store.User) ([]store.Recor
 			// Not this account's, or proved before the password changed:
 			// refused by every check, and not worth listing or counting.
 			if err := s.backend.DeleteSession(ctx, rec.ID); err != nil {
-				s.log.Warn("deleting a login that no longer stands", "user", u.Name, "err", err)
+				s.log.WarnContext(ctx, "deleting a login that no longer stands", "user", u.Name, "err", err)
 			}
 			continue
 		}
@@ -49,7 +49,7 @@ func (s *Server) makeRoomForLogin(ctx context.Context, u store.User) {
 	}
 	recs, err := s.accountLogins(ctx, u)
 	if err != nil {
-		s.log.Warn("listing logins to enforce the per-user limit failed", "user", u.Name, "err", err)
+		s.log.WarnContext(ctx, "listing logins to enforce the per-user limit failed", "user", u.Name, "err", err)
 		return
 	}
 	oldest := store.OldestBeyond(recs, limit-1)
@@ -59,12 +59,12 @@ func (s *Server) makeRoomForLogin(ctx context.Context, u store.User) {
 	ended := 0
 	for _, rec := range oldest {
 		if err := s.backend.DeleteSession(ctx, rec.ID); err != nil {
-			s.log.Warn("ending a login beyond the per-user limit failed", "user", u.Name, "err", err)
+			s.log.WarnContext(ctx, "ending a login beyond the per-user limit failed", "user", u.Name, "err", err)
 			break
 		}
 		ended++
 	}
-	s.log.Info("oldest logins of the user ended: over the per-user limit",
+	s.log.InfoContext(ctx, "oldest logins of the user ended: over the per-user limit",
 		"user", u.Name, "ended", ended, "limit", limit)
 }
 

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // requestID returns the id logRequests gave the request whose response
@@ -51,9 +53,15 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // logRequests gives every request an id (in the X-Request-Id response
-// header) and logs one line when it ends: method, route pattern, status and
-// duration; the same go to the request metrics. It never logs headers,
-// cookies, the query or the body.
+// header) and logs one line when it ends: method, route pattern, status,
+// duration (a slog duration: cmd/sessionkit's JSON log writes it in
+// seconds), the id, the client address (through trusted proxies, as
+// clientAddr finds it) and the user agent (valid UTF-8, at most
+// store.MaxUserAgent bytes); method, route, status and duration go to the
+// request metrics too. It logs no other header: no cookie, no
+// Authorization, nor the query or the body. The line is handled with the
+// request's context, so a handler that reads a trace from it can add the
+// trace's ids.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -87,6 +95,8 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			slog.Int("status", rec.status),
 			slog.Duration("duration", end.Sub(start)),
 			slog.String("request_id", id),
+			slog.String("client", s.clientAddr(r)),
+			slog.String("user_agent", store.ListedUserAgent(r.UserAgent())),
 		)
 		_ = s.log.Handler().Handle(ctx, line)
 	})

@@ -34,10 +34,10 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &throttled):
 		w.Header().Set("Retry-After", strconv.FormatInt(throttled.Seconds(), 10))
-		s.log.Warn("registration throttled", "client", s.clientAddr(r))
+		s.log.WarnContext(r.Context(), "registration throttled", "client", s.clientAddr(r))
 		s.render(w, http.StatusTooManyRequests, "register", "Register", registerPage{Username: c.Username, Error: "Too many attempts from your address. Wait a while and try again."})
 	case err == nil:
-		s.log.Info("account created", "user", c.Username, "client", s.clientAddr(r))
+		s.log.InfoContext(r.Context(), "account created", "user", c.Username, "client", s.clientAddr(r))
 		http.Redirect(w, r, "/?registered=1", http.StatusSeeOther)
 	case errors.Is(err, auth.ErrInvalidUsername), errors.Is(err, auth.ErrInvalidPassword):
 		s.render(w, http.StatusBadRequest, "register", "Register", registerPage{Username: c.Username, Error: invalidInputMessage(err)})

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sessionkit/sessionkit/auth"
 	"github.com/sessionkit/sessionkit/cookie"
@@ -141,6 +142,19 @@ type Config struct {
 	// own metrics beside the server's. Two Servers cannot share a registry:
 	// the second New fails.
 	Metrics *prometheus.Registry
+
+	// OmitMetricsRoute leaves GET /metrics out of the handler (it answers
+	// 404 there), for a program that serves MetricsHandler on an address of
+	// its own, as "sessionkit serve --metrics-addr" does.
+	OmitMetricsRoute bool
+
+	// TracerProvider, if set, traces every request: an OpenTelemetry
+	// server span named by its route ("GET /session/profile"), with child
+	// spans for the store calls and the session, token and password work
+	// it does (see docs/adr/018-opentelemetry-tracing.md). No span holds
+	// a token, cookie, password, key, session id, header or query. Nil
+	// means no tracing, at no cost.
+	TracerProvider trace.TracerProvider
 }
 
 // Server is the web application. It is an http.Handler, safe for concurrent
@@ -289,6 +303,13 @@ func (s *Server) storeContext(r *http.Request) (context.Context, context.CancelF
 	return context.WithTimeout(r.Context(), s.cfg.StoreTimeout)
 }
 
+// MetricsHandler answers GET /metrics: the metrics of the registry in
+// Config.Metrics, in the Prometheus text format. The Server's own handler
+// serves it too, unless Config.OmitMetricsRoute is set.
+func (s *Server) MetricsHandler() http.Handler {
+	return s.metrics.handler
+}
+
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
@@ -318,7 +339,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", live)
 	mux.HandleFunc("GET /livez", live)
 	mux.HandleFunc("GET /readyz", s.ready)
-	mux.Handle("GET /metrics", s.metrics.handler)
+	if !s.cfg.OmitMetricsRoute {
+		mux.Handle("GET /metrics", s.metrics.handler)
+	}
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginRefused))
@@ -326,5 +349,6 @@ func (s *Server) routes() http.Handler {
 	h = securityHeaders(h)
 	h = s.recoverPanics(h)
 	h = s.logRequests(h)
+	h = s.traceRequests(h)
 	return h
 }

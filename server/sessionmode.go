@@ -160,7 +160,7 @@ func (s *Server) sessionLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if user != "" {
-		s.log.Info("logged out", "mode", "session", "user", user, "client", s.clientAddr(r))
+		s.log.InfoContext(r.Context(), "logged out", "mode", "session", "user", user, "client", s.clientAddr(r))
 		s.metrics.sessionsDestroyed(modeSession, endLogout, 1)
 	}
 	http.Redirect(w, r, "/session/login", http.StatusSeeOther)
@@ -185,7 +185,7 @@ func (s *Server) sessionLogoutAll(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, "ending the session", err)
 		return
 	}
-	s.log.Info("logged out everywhere", "mode", "session", "user", user, "sessions", n, "client", s.clientAddr(r))
+	s.log.InfoContext(r.Context(), "logged out everywhere", "mode", "session", "user", user, "sessions", n, "client", s.clientAddr(r))
 	s.metrics.sessionsDestroyed(modeSession, endLogoutAll, n)
 	http.Redirect(w, r, "/session/login", http.StatusSeeOther)
 }
@@ -218,7 +218,7 @@ func newSessionManager(st store.Sessions, cfg Config, m *metrics, failed func(ht
 // grown past its size limit is this program's bug, not the client's: 500.
 func (s *Server) sessionFailed(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, session.ErrTooLarge) {
-		s.log.Error("session too large", "err", err, "request_id", requestID(w))
+		s.log.ErrorContext(r.Context(), "session too large", "err", err, "request_id", requestID(w))
 		s.renderMessage(w, http.StatusInternalServerError, "Internal error",
 			"The server could not save your session. Nothing was changed.")
 		return

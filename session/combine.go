@@ -7,6 +7,9 @@ import (
 	"maps"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sessionkit/sessionkit/internal/tracing"
 	"github.com/sessionkit/sessionkit/store"
 )
 
@@ -144,6 +147,11 @@ func (l *saveLock) saveTogether(m *Manager, group []*pendingSave) {
 
 	ctx, cancel := m.storeContext(group[0].ctx)
 	defer cancel()
+	// The first save's span (if it is traced) stands for the batch.
+	span := trace.SpanFromContext(ctx)
+	if len(group) > 1 {
+		tracing.Set(span, attrBatch.Int(len(group)))
+	}
 	for attempt := 0; ; attempt++ {
 		rec := base
 		rec.User, rec.AccountID, rec.AuthTime = st.Auth.User, st.Auth.AccountID, st.Auth.Time
@@ -182,6 +190,7 @@ func (l *saveLock) saveTogether(m *Manager, group []*pendingSave) {
 			return
 		}
 		l.forget(rec.ID) // outdated by another process
+		tracing.Event(span, eventConflict, attrAttempt.Int(attempt+1))
 		if !dirty {
 			// Only touches, and another request saved first, which
 			// extended the idle deadline just as well.

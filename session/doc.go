@@ -103,6 +103,19 @@
 //     bound fails with it; nothing is truncated. Options.MaxSessionsPerUser
 //     ends a user's oldest sessions when a login takes the user past it.
 //
+// # Tracing
+//
+// The manager starts OpenTelemetry spans through the trace API
+// (go.opentelemetry.io/otel/trace), only as children of a span that is
+// recording in the request's context (one that otelhttp or the
+// application started), with that span's TracerProvider: "session.load"
+// when a cookie names a session (its outcome: found, none or ended) and
+// "session.save" when a request stores its session, with an event for
+// each compare-and-swap another request won. Their store calls are their
+// children. The package installs no provider: without a traced request
+// no span is started and the cost is a context lookup. No span holds a
+// token, a session id or its hash, a user name or a value.
+//
 // # Examples
 //
 // The package Example is the shortest program; Example (NetHTTP) is a

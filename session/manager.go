@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/internal/tracing"
 	"github.com/sessionkit/sessionkit/store"
 )
 
@@ -294,22 +295,29 @@ func (m *Manager) loadStored(r *http.Request, s *Session) error {
 		return nil // no cookie: a new, empty session
 	}
 	s.hadCookie = true
+	ctx, span := scope.Start(r.Context(), "session.load")
+	defer span.End()
 	// The read is bounded by Timeout, not canceled with the request:
 	// tying a context to the request's costs more than the read it bounds
 	// (a fifth of the session's CPU on a memory store).
-	rec, st, err := m.find(context.WithoutCancel(r.Context()), c.Value, s.now)
+	rec, st, err := m.find(context.WithoutCancel(ctx), c.Value, s.now)
 	switch {
 	case errors.Is(err, ErrNoSession):
+		tracing.Set(span, attrOutcome.String("none"))
 		return nil // never adopted: the request starts a new session
 	case err != nil:
+		tracing.Fail(span, tracing.Why(err, "store"))
 		return err
 	}
-	switch err := m.checkAuth(r.Context(), rec, st.Auth); {
+	switch err := m.checkAuth(ctx, rec, st.Auth); {
 	case errors.Is(err, ErrNoSession):
+		tracing.Set(span, attrOutcome.String("ended"))
 		return nil // ended: the request starts a new session, and the cookie goes
 	case err != nil:
+		tracing.Fail(span, tracing.Why(err, "check_auth"))
 		return err
 	}
+	tracing.Set(span, attrOutcome.String("found"))
 	s.token, s.rec, s.state = c.Value, rec, st
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sessionkit/sessionkit/internal/tracing"
 	"github.com/sessionkit/sessionkit/store"
 )
 
@@ -51,8 +52,12 @@ func (s *Session) create(ctx context.Context) error {
 		s.forgetChanges()
 		return nil
 	}
+	ctx, span := scope.Start(ctx, "session.save")
+	defer span.End()
+	tracing.Set(span, attrNew.Bool(true))
 	data := encode(nil, s.values, s.flags)
 	if err := m.checkSize(len(data), 0); err != nil {
+		tracing.Fail(span, saveFailure(err))
 		return fmt.Errorf("session: save: %w", err)
 	}
 	now := m.opts.Now()
@@ -79,9 +84,11 @@ func (s *Session) create(ctx context.Context) error {
 		rec.ID = store.HashToken(token)
 		v, err := m.store.SaveSession(ctx, rec)
 		if errors.Is(err, store.ErrConflict) {
+			tracing.Event(span, eventConflict, attrAttempt.Int(attempt+1))
 			continue
 		}
 		if err != nil {
+			tracing.Fail(span, saveFailure(err))
 			return fmt.Errorf("session: save: %w", err)
 		}
 		rec.Version = v
@@ -89,6 +96,7 @@ func (s *Session) create(ctx context.Context) error {
 		s.forgetChanges()
 		return nil
 	}
+	tracing.Fail(span, "conflict")
 	return fmt.Errorf("session: save: new tokens keep colliding: %w", store.ErrConflict)
 }
 
@@ -104,7 +112,13 @@ func (s *Session) update(ctx context.Context) error {
 	if !s.dirty && !touch {
 		return nil
 	}
-	return m.lockFor(s.rec.ID).save(ctx, m, s, now)
+	ctx, span := scope.Start(ctx, "session.save")
+	defer span.End()
+	err := m.lockFor(s.rec.ID).save(ctx, m, s, now)
+	if err != nil {
+		tracing.Fail(span, saveFailure(err))
+	}
+	return err
 }
 
 // ended forgets the session's record, token, values and user: after

@@ -42,6 +42,18 @@
 //		return
 //	}
 //
+// # Tracing
+//
+// [Verifier.Verify] and [Refresher.Rotate] start the OpenTelemetry spans
+// "token.verify" and "token.refresh.rotate", through the trace API
+// (go.opentelemetry.io/otel/trace), only as children of a span that is
+// recording in their context, with that span's TracerProvider; a rotation
+// adds an event for each compare-and-swap another request won. A span
+// says how the check ended (valid, expired, revoked, reused or invalid),
+// or that the store failed; it never holds a token, a token or family id,
+// a key or a subject. The package installs no provider: outside a traced
+// request no span is started and the cost is a context lookup.
+//
 // # Examples
 //
 // The package Example issues, verifies and revokes one token. Example

@@ -11,6 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sessionkit/sessionkit/internal/tracing"
 	"github.com/sessionkit/sessionkit/store"
 )
 
@@ -200,6 +203,15 @@ func (r *Refresher) Start(ctx context.Context, login Login) (Family, string, err
 // an error wrapping ErrInvalid; any other error means the store could not
 // be reached, and nothing was spent.
 func (r *Refresher) Rotate(ctx context.Context, tok string) (Family, string, error) {
+	ctx, span := scope.Start(ctx, "token.refresh.rotate")
+	f, next, err := r.rotate(ctx, tok)
+	endSpan(span, err)
+	span.End()
+	return f, next, err
+}
+
+// rotate is Rotate, inside its span.
+func (r *Refresher) rotate(ctx context.Context, tok string) (Family, string, error) {
 	fid, h, ok := parseRefreshToken(tok)
 	if !ok {
 		return Family{}, "", invalid("malformed refresh token")
@@ -326,6 +338,7 @@ func (r *Refresher) modify(ctx context.Context, id store.SessionID, doing string
 		rec.Data = st.encode()
 		v, err := r.store.SaveSession(ctx, rec)
 		if errors.Is(err, store.ErrConflict) {
+			tracing.Event(trace.SpanFromContext(ctx), eventConflict, attrAttempt.Int(attempt+1))
 			continue
 		}
 		if err != nil {

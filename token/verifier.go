@@ -129,6 +129,15 @@ func (v *Verifier) newValidator(now func() time.Time) *jwt.Validator {
 // names. A deny-listed token wraps ErrRevoked. Any other error means the
 // deny list or the key store could not be read within ctx.
 func (v *Verifier) Verify(ctx context.Context, tok string) (Claims, error) {
+	ctx, span := scope.Start(ctx, "token.verify")
+	c, err := v.verify(ctx, tok)
+	endSpan(span, err)
+	span.End()
+	return c, err
+}
+
+// verify is Verify, inside its span.
+func (v *Verifier) verify(ctx context.Context, tok string) (Claims, error) {
 	if len(tok) > MaxTokenSize {
 		return Claims{}, invalid("longer than %d bytes", MaxTokenSize)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -24,6 +25,8 @@ var errHelp = errors.New("help requested")
 // serveConfig is everything "sessionkit serve" is configured with.
 type serveConfig struct {
 	Addr            string
+	MetricsAddr     string // "": /metrics on Addr
+	Pprof           bool   // on MetricsAddr only
 	Store           string
 	SecureCookies   cookie.SecureMode
 	TrustedProxies  []netip.Prefix
@@ -130,7 +133,7 @@ func zeroMeansNone(d time.Duration) time.Duration {
 
 // parseServeFlags reads the flags of "serve", falling back to SESSIONKIT_*
 // environment variables for flags not given on the command line.
-func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+func parseServeFlags(args []string, getenv func(string) string, stdout, stderr io.Writer) (serveConfig, error) {
 	cfg := serveConfig{
 		Addr:            "127.0.0.1:8080",
 		Store:           defaultStore,
@@ -149,6 +152,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "`host:port` to listen on")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "`host:port` to serve GET /metrics on instead of --addr, which then answers 404 to it")
+	fs.BoolVar(&cfg.Pprof, "pprof", false, "serve Go's profiles (/debug/pprof/) on --metrics-addr, which it needs")
 	fs.StringVar(&cfg.Store, "store", cfg.Store, "where state lives: sqlite:PATH (relative to the working directory), memory:, redis://HOST:PORT/DB[?prefix=P] or postgres://USER@HOST:PORT/DB[?schema=S]")
 	fs.Func("secure-cookies", "Secure cookie `policy`: auto (when the request is HTTPS), always or never (default auto)", func(s string) error {
 		m, err := cookie.ParseSecureMode(s)
@@ -172,14 +177,11 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.DurationVar(&cfg.ReauthWindow, "reauth-window", cfg.ReauthWindow, "how recently a user must have entered their password to delete their account; older logins are asked for it again")
 	cfg.Tokens.flags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: sessionkit serve [flags]\n\nStarts the web server. Each flag may also be set by its SESSIONKIT_* variable (--log-level: SESSIONKIT_LOG_LEVEL).\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: sessionkit serve [flags]\n\nStarts the web server. Each flag may also be set by its SESSIONKIT_* variable (--log-level: SESSIONKIT_LOG_LEVEL).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return cfg, errHelp
-		}
-		return cfg, fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlagSet(fs, args, stdout, stderr); err != nil {
+		return cfg, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
@@ -189,6 +191,14 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return cfg, fmt.Errorf("%w: --log-format must be text or json, not %q", errUsage, cfg.LogFormat)
+	}
+	if cfg.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
+			return cfg, fmt.Errorf("%w: --metrics-addr %q: want host:port (127.0.0.1:9090, or :9090 for every interface)", errUsage, cfg.MetricsAddr)
+		}
+	}
+	if cfg.Pprof && cfg.MetricsAddr == "" {
+		return cfg, fmt.Errorf("%w: --pprof needs --metrics-addr: profiles are never served on the public address", errUsage)
 	}
 	for name, d := range map[string]time.Duration{
 		"cookie-lifetime": cfg.CookieLifetime, "store-timeout": cfg.StoreTimeout, "shutdown-timeout": cfg.ShutdownTimeout,

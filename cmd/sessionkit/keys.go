@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,7 +12,7 @@ import (
 )
 
 const keysUsage = `Usage:
-  sessionkit keys list [flags]     list the JWT signing keys and their state
+  sessionkit keys list [flags]     list the JWT signing keys and their state (--output json for a JSON array)
   sessionkit keys rotate [flags]   add a new signing key
   sessionkit keys retire [flags]   delete the keys that no longer verify
   sessionkit keys retire --id KID --force [flags]
@@ -49,7 +48,7 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprint(stderr, keysUsage)
 		return fmt.Errorf("%w: unknown keys subcommand %q", errUsage, sub)
 	}
-	kf, err := parseKeysFlags(sub, args[1:], getenv, stderr)
+	kf, err := parseKeysFlags(sub, args[1:], getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -79,10 +78,11 @@ type keysFlags struct {
 	algorithm token.Algorithm // rotate
 	id        string          // retire
 	force     bool            // retire
+	output    string          // list
 }
 
-func parseKeysFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (keysFlags, error) {
-	kf := keysFlags{store: defaultStore, tokens: defaultTokenConfig(), algorithm: token.DefaultAlgorithm}
+func parseKeysFlags(name string, args []string, getenv func(string) string, stdout, stderr io.Writer) (keysFlags, error) {
+	kf := keysFlags{store: defaultStore, tokens: defaultTokenConfig(), algorithm: token.DefaultAlgorithm, output: outputText}
 	fs := flag.NewFlagSet("keys "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&kf.store, "store", kf.store, "the server's store: sqlite:PATH, memory:, redis://… or postgres://…")
@@ -90,6 +90,9 @@ func parseKeysFlags(name string, args []string, getenv func(string) string, stde
 	if name == "retire" {
 		fs.StringVar(&kf.id, "id", "", "delete only the key `KID`, if it is retired (or, with --force, whatever its state but primary)")
 		fs.BoolVar(&kf.force, "force", false, "with --id: delete the key even though it still verifies")
+	}
+	if name == "list" {
+		outputFlag(fs, &kf.output)
 	}
 	if name == "rotate" {
 		fs.Func("algorithm", "`algorithm` of the new key: EdDSA, ES256, RS256 or HS256 (default EdDSA)", func(s string) error {
@@ -99,14 +102,11 @@ func parseKeysFlags(name string, args []string, getenv func(string) string, stde
 		})
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: sessionkit keys %s [flags]\n\n%s\nFlags:\n", name, keysUsage)
+		fmt.Fprintf(fs.Output(), "Usage: sessionkit keys %s [flags]\n\n%s\nFlags:\n", name, keysUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return kf, errHelp
-		}
-		return kf, fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlagSet(fs, args, stdout, stderr); err != nil {
+		return kf, err
 	}
 	if fs.NArg() > 0 {
 		return kf, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
@@ -119,6 +119,9 @@ func parseKeysFlags(name string, args []string, getenv func(string) string, stde
 	}
 	if kf.force && kf.id == "" {
 		return kf, fmt.Errorf("%w: --force needs --id KID: it deletes one key, named", errUsage)
+	}
+	if err := checkOutput(kf.output); err != nil {
+		return kf, err
 	}
 	return kf, nil
 }
@@ -133,9 +136,13 @@ func (kf keysFlags) ringOptions() token.RingOptions {
 	}
 }
 
-// keysList prints the keys of a store that has n of them.
+// keysList prints the keys of a store that has n of them, as a table or
+// (kf.output json) a JSON array.
 func keysList(ctx context.Context, st backend, n int, kf keysFlags, stdout io.Writer) error {
 	if n == 0 {
+		if kf.output == outputJSON {
+			return writeJSON(stdout, []listedKey{})
+		}
 		fmt.Fprintln(stdout, "no signing keys yet: the server makes the first one when it starts")
 		return nil
 	}
@@ -143,8 +150,41 @@ func keysList(ctx context.Context, st backend, n int, kf keysFlags, stdout io.Wr
 	if err != nil {
 		return err
 	}
+	if kf.output == outputJSON {
+		return writeJSON(stdout, listKeys(ring.KeySet(), time.Now()))
+	}
 	printKeys(stdout, ring.KeySet(), time.Now())
 	return nil
+}
+
+// listedKey is a signing key as keys list --output json writes it: its id,
+// algorithm, times and state, never its key material. signs_from and
+// expires are null when the key has none (signs at once, verifies with no
+// end).
+type listedKey struct {
+	KID       string  `json:"kid"`
+	Algorithm string  `json:"algorithm"`
+	Created   string  `json:"created"`
+	SignsFrom *string `json:"signs_from"`
+	Expires   *string `json:"expires"`
+	State     string  `json:"state"` // primary, next, verifying or retired
+}
+
+// listKeys returns the keys of set as keys list --output json writes them.
+func listKeys(set *token.KeySet, now time.Time) []listedKey {
+	primary := set.Primary(now)
+	list := []listedKey{}
+	for _, k := range set.Keys() {
+		list = append(list, listedKey{
+			KID:       k.ID,
+			Algorithm: string(k.Algorithm),
+			Created:   jsonTime(k.Created),
+			SignsFrom: jsonOptionalTime(k.SignsFrom),
+			Expires:   jsonOptionalTime(k.Expires),
+			State:     keyStateName(k, primary, now),
+		})
+	}
+	return list
 }
 
 // keysRotate adds a key to a store that has n of them. On a store without
@@ -244,6 +284,20 @@ func printKeys(w io.Writer, set *token.KeySet, now time.Time) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.Created.UTC().Format(time.RFC3339), keyState(k, primary, now))
 	}
 	tw.Flush()
+}
+
+// keyStateName is keyState in one word, for JSON.
+func keyStateName(k, primary *token.Key, now time.Time) string {
+	switch {
+	case k == primary:
+		return "primary"
+	case k.SignsFrom.After(now):
+		return "next"
+	case k.Expires.After(now):
+		return "verifying"
+	default:
+		return "retired"
+	}
 }
 
 // keyState says what k does at now, when primary signs.

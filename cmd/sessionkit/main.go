@@ -8,8 +8,10 @@
 //	sessionkit sessions list [--user USER] [flags]
 //	sessionkit sessions revoke --user USER | --id PREFIX [flags]
 //	sessionkit keys list|rotate|retire [flags]
+//	sessionkit version
 //
-// Run "sessionkit COMMAND --help" for a command's flags. Every flag can
+// Run "sessionkit COMMAND --help" (or "sessionkit help COMMAND") for a
+// command's flags; help goes to standard output, with exit status 0. Every flag can
 // also be set by an environment variable named SESSIONKIT_ and the flag's
 // name in capitals with dashes as underscores (--log-level is
 // SESSIONKIT_LOG_LEVEL, --store is SESSIONKIT_STORE); a flag on the command
@@ -67,10 +69,13 @@ Usage:
   sessionkit sessions revoke --user USER          end every login of USER
   sessionkit sessions revoke --id PREFIX          end one login
   sessionkit keys list|rotate|retire              manage the JWT signing keys
+  sessionkit version                              print the version and build
 
 Every command works on the store given by --store (or SESSIONKIT_STORE),
-sqlite:sessionkit.db by default, and may run while servers run on it.
-Run "sessionkit COMMAND --help" for a command's flags.
+sqlite:sessionkit.db by default, and may run while servers run on it. The
+list commands take --output json for a JSON array.
+Run "sessionkit COMMAND --help" (or "sessionkit help COMMAND") for a
+command's flags.
 `
 
 // run dispatches to a subcommand. getenv reads the environment and stdin is
@@ -82,14 +87,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	switch args[0] {
 	case "serve":
-		return serve(ctx, args[1:], getenv, stderr)
+		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "users":
 		return usersCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "sessions":
 		return sessionsCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "keys":
 		return keysCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "version", "-version", "--version":
+		return versionCommand(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			// "help COMMAND [SUBCOMMAND]" is "COMMAND [SUBCOMMAND] --help".
+			return run(ctx, append(args[1:min(len(args), 3):min(len(args), 3)], "--help"), getenv, stdin, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:

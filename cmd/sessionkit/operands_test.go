@@ -33,7 +33,7 @@ func TestParseOperands(t *testing.T) {
 			fs.SetOutput(io.Discard)
 			var store string
 			storeFlag(fs, &store)
-			got, err := parseOperands(fs, c.args, func(k string) string { return c.env[k] })
+			got, err := parseOperands(fs, c.args, func(k string) string { return c.env[k] }, io.Discard, io.Discard)
 			if c.err != nil {
 				if !errors.Is(err, c.err) {
 					t.Errorf("error %v, want %v", err, c.err)

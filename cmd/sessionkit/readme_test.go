@@ -147,21 +147,22 @@ func sameDefault(readme, reported string) bool {
 }
 
 // helpFlags runs "sessionkit ARGS... --help" and returns the flags its help
-// lists, with the environment variable each is read from.
+// (on standard output) lists, with the environment variable each is read
+// from.
 func helpFlags(t *testing.T, args ...string) []flagDoc {
 	t.Helper()
-	var stderr bytes.Buffer
+	var stdout bytes.Buffer
 	env := func(string) string { return "" }
-	err := run(context.Background(), append(args, "--help"), env, strings.NewReader(""), io.Discard, &stderr)
+	err := run(context.Background(), append(args, "--help"), env, strings.NewReader(""), &stdout, io.Discard)
 	if code := exitCode(err, io.Discard); code != 0 {
 		t.Fatalf("sessionkit %s --help: exit status %d: %v", strings.Join(args, " "), code, err)
 	}
-	flags, err := parseHelpFlags(stderr.String())
+	flags, err := parseHelpFlags(stdout.String())
 	if err != nil {
-		t.Fatalf("sessionkit %s --help: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		t.Fatalf("sessionkit %s --help: %v\n%s", strings.Join(args, " "), err, stdout.String())
 	}
 	if len(flags) == 0 {
-		t.Fatalf("sessionkit %s --help lists no flags:\n%s", strings.Join(args, " "), stderr.String())
+		t.Fatalf("sessionkit %s --help lists no flags:\n%s", strings.Join(args, " "), stdout.String())
 	}
 	return flags
 }

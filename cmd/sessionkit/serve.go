@@ -27,8 +27,10 @@ const (
 )
 
 // serve runs the web server until ctx ends, then shuts it down gracefully.
-func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := parseServeFlags(args, getenv, stderr)
+// With --metrics-addr, /metrics (and with --pprof, the profiles) is served
+// on a listener of its own, which stops with the main one.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args, getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -41,7 +43,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	defer logBuf.Close()
 	logger := slog.New(flushOnWarn{Handler: newLogger(cfg, logBuf).Handler(), buf: logBuf})
 
-	backend, err := openStore(ctx, cfg.Store)
+	// Tracing, if OTEL_TRACES_EXPORTER asks for it (tracing.go); the last
+	// spans are exported at exit.
+	tp, err := startTracing(ctx, getenv, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing(tp, logger)
+
+	backend, err := openTracedStore(ctx, cfg.Store, providerOf(tp))
 	if err != nil {
 		return err
 	}
@@ -66,6 +76,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		MaxSessionsPerUser:  zeroMeansNoLimit(cfg.MaxSessionsPerUser),
 		ReauthWindow:        cfg.ReauthWindow,
 		Logger:              logger,
+		OmitMetricsRoute:    cfg.MetricsAddr != "",
+		TracerProvider:      providerOf(tp),
 	})
 	cancel()
 	if err != nil {
@@ -76,6 +88,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	metricsLn, err := listenMetrics(cfg, srv.MetricsHandler(), logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer metricsLn.close()
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -86,12 +104,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("listening", "addr", "http://"+ln.Addr().String(), "store", describeStore(cfg.Store))
+	if warning := insecureCookiesWarning(ln.Addr(), cookie.Policy{Secure: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies}); warning != "" {
+		logger.Warn(warning, "addr", ln.Addr().String())
+	}
+	metricsLn.start(logger, cfg.Pprof)
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {
 	case err := <-served:
 		return fmt.Errorf("serving: %w", err)
+	case err := <-metricsLn.failed():
+		return fmt.Errorf("serving metrics: %w", err)
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
@@ -103,14 +127,31 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", err)
 	}
+	if err := metricsLn.shutdown(shutdownCtx); err != nil {
+		return err
+	}
 	logger.Info("stopped")
 	return nil
 }
 
+// newLogger returns the logger of cfg's format and level, writing to w.
+// Durations are written as Go writes them in text (58.841ms) and as
+// seconds in JSON ("duration":0.058841), the unit log pipelines expect,
+// rather than slog's integer nanoseconds. A line logged with the context
+// of a traced request carries its trace_id and span_id (tracelog.go).
 func newLogger(cfg serveConfig, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		opts.ReplaceAttr = durationSeconds
+		return slog.New(withTraceIDs(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(withTraceIDs(slog.NewTextHandler(w, opts)))
+}
+
+// durationSeconds is a slog ReplaceAttr that writes a duration as seconds.
+func durationSeconds(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.Float64(a.Key, a.Value.Duration().Seconds())
+	}
+	return a
 }

@@ -197,7 +197,7 @@ func TestEnvConfig(t *testing.T) {
 		"SESSIONKIT_MAX_CONCURRENT_LOGINS": "0",
 		"SESSIONKIT_MAX_SESSIONS_PER_USER": "3",
 	}
-	cfg, err := parseServeFlags([]string{"--addr", "127.0.0.1:7777"}, func(k string) string { return env[k] }, io.Discard)
+	cfg, err := parseServeFlags([]string{"--addr", "127.0.0.1:7777"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestEnvConfig(t *testing.T) {
 		t.Errorf("limits from the environment: %d concurrent logins, %d sessions per user; want 0 and 3",
 			cfg.MaxConcurrentLogins, cfg.MaxSessionsPerUser)
 	}
-	defaults, err := parseServeFlags(nil, func(string) string { return "" }, io.Discard)
+	defaults, err := parseServeFlags(nil, func(string) string { return "" }, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

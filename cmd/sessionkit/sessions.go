@@ -18,7 +18,7 @@ import (
 )
 
 const sessionsUsage = `Usage:
-  sessionkit sessions list [--user USER] [flags]   list logins
+  sessionkit sessions list [--user USER] [flags]   list logins (--output json for a JSON array)
   sessionkit sessions revoke --user USER [flags]   end every login of USER
   sessionkit sessions revoke --id PREFIX [flags]   end the one login whose id starts with PREFIX
 
@@ -39,9 +39,10 @@ const listedID = 12
 
 // sessionsFlags are the flags of every sessions subcommand.
 type sessionsFlags struct {
-	store string
-	user  string
-	id    string
+	store  string
+	user   string
+	id     string
+	output string // list
 }
 
 // sessionsCommand runs "sessionkit sessions ...".
@@ -60,7 +61,7 @@ func sessionsCommand(ctx context.Context, args []string, getenv func(string) str
 		fmt.Fprint(stderr, sessionsUsage)
 		return fmt.Errorf("%w: unknown sessions subcommand %q", errUsage, sub)
 	}
-	sf, err := parseSessionsFlags(sub, args[1:], getenv, stderr)
+	sf, err := parseSessionsFlags(sub, args[1:], getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -71,7 +72,7 @@ func sessionsCommand(ctx context.Context, args []string, getenv func(string) str
 	defer st.Close()
 	switch {
 	case sub == "list":
-		return sessionsList(ctx, st, sf.user, stdout)
+		return sessionsList(ctx, st, sf.user, sf.output, stdout)
 	case sf.user != "":
 		return revokeUser(ctx, st, sf.user, stdout)
 	default:
@@ -79,23 +80,27 @@ func sessionsCommand(ctx context.Context, args []string, getenv func(string) str
 	}
 }
 
-func parseSessionsFlags(sub string, args []string, getenv func(string) string, stderr io.Writer) (sessionsFlags, error) {
-	var sf sessionsFlags
+func parseSessionsFlags(sub string, args []string, getenv func(string) string, stdout, stderr io.Writer) (sessionsFlags, error) {
+	sf := sessionsFlags{output: outputText}
 	fs := flag.NewFlagSet("sessions "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	storeFlag(fs, &sf.store)
 	if sub == "list" {
 		fs.StringVar(&sf.user, "user", "", "list only the logins of `USER`")
+		outputFlag(fs, &sf.output)
 	} else {
 		fs.StringVar(&sf.user, "user", "", "end every login of `USER`")
 		fs.StringVar(&sf.id, "id", "", "end the one login whose id starts with `PREFIX` (at least 8 hex digits)")
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "%s\nFlags:\n", sessionsUsage)
+		fmt.Fprintf(fs.Output(), "%s\nFlags:\n", sessionsUsage)
 		fs.PrintDefaults()
 	}
-	operands, err := parseOperands(fs, args, getenv)
+	operands, err := parseOperands(fs, args, getenv, stdout, stderr)
 	if err != nil {
+		return sf, err
+	}
+	if err := checkOutput(sf.output); err != nil {
 		return sf, err
 	}
 	if len(operands) > 0 {
@@ -156,13 +161,41 @@ func userLogins(ctx context.Context, st backend, user string) ([]store.Record, e
 	return all, nil
 }
 
+// listedLogin is a login as sessions list --output json writes it: what the
+// table shows, the id cut to its first listedID hex digits as there. Never
+// a token, a cookie, the whole id or the session's data.
+type listedLogin struct {
+	ID        string `json:"id"`
+	User      string `json:"user"`
+	Kind      string `json:"kind"` // session, jwt_login or cookie_login
+	Created   string `json:"created"`
+	LastSeen  string `json:"last_seen"`
+	Expires   string `json:"expires"`
+	UserAgent string `json:"user_agent"`
+}
+
 // sessionsList prints the logins of user (of everyone when empty): id
-// prefix, user, kind, times and user agent. Nothing it prints is a
-// credential.
-func sessionsList(ctx context.Context, st backend, user string, stdout io.Writer) error {
+// prefix, user, kind, times and user agent, as a table or (format json) a
+// JSON array. Nothing it prints is a credential.
+func sessionsList(ctx context.Context, st backend, user, format string, stdout io.Writer) error {
 	recs, err := userLogins(ctx, st, user)
 	if err != nil {
 		return err
+	}
+	if format == outputJSON {
+		list := make([]listedLogin, 0, len(recs))
+		for _, rec := range recs {
+			list = append(list, listedLogin{
+				ID:        rec.ID.String()[:listedID],
+				User:      rec.User,
+				Kind:      strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(server.LoginKind(rec))),
+				Created:   jsonTime(rec.Created),
+				LastSeen:  jsonTime(rec.LastSeen),
+				Expires:   jsonTime(rec.Expires),
+				UserAgent: rec.UserAgent,
+			})
+		}
+		return writeJSON(stdout, list)
 	}
 	if len(recs) == 0 {
 		fmt.Fprintln(stdout, "no logins")

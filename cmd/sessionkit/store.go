@@ -7,6 +7,11 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/exaring/otelpgx"
+	"github.com/redis/go-redis/extra/redisotel/v9"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sessionkit/sessionkit/server"
 	"github.com/sessionkit/sessionkit/store/memstore"
 	"github.com/sessionkit/sessionkit/store/pgstore"
@@ -35,6 +40,17 @@ const storeKinds = "sqlite:PATH, memory:, redis://… (or rediss://) or postgres
 //
 // Other query parameters of the URLs go to the driver.
 func openStore(ctx context.Context, spec string) (backend, error) {
+	return openTracedStore(ctx, spec, nil)
+}
+
+// openTracedStore is openStore whose Redis or PostgreSQL client, when tp
+// is not nil, makes OpenTelemetry spans of its commands and queries, as
+// children of the store calls' spans, and only under them (see tracing.go's
+// childSpansOnly). Redis commands are
+// recorded by name only (never their keys or values, which hold session
+// ids, hashes and records); PostgreSQL queries by their SQL, whose values
+// are all parameters, which are never recorded.
+func openTracedStore(ctx context.Context, spec string, tp trace.TracerProvider) (backend, error) {
 	kind, rest, ok := strings.Cut(spec, ":")
 	if !ok {
 		return nil, fmt.Errorf("%w: --store %q has no kind; use %s", errUsage, spec, storeKinds)
@@ -60,13 +76,25 @@ func openStore(ctx context.Context, spec string) (backend, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening the store: %w", err)
 		}
+		if tp != nil {
+			if err := redisotel.InstrumentTracing(s.Client(), redisotel.WithTracerProvider(childSpansOnly{tp}),
+				redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
+				s.Close()
+				return nil, fmt.Errorf("tracing the store: %w", err)
+			}
+		}
 		return s, nil
 	case "postgres", "postgresql":
 		u, schema, err := takeParam(spec, "schema")
 		if err != nil {
 			return nil, err
 		}
-		s, err := pgstore.Open(ctx, u, pgstore.Options{Schema: schema})
+		opts := pgstore.Options{Schema: schema}
+		if tp != nil {
+			opts.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(childSpansOnly{tp}),
+				otelpgx.WithMeterProvider(metricnoop.NewMeterProvider()))
+		}
+		s, err := pgstore.Open(ctx, u, opts)
 		if err != nil {
 			return nil, fmt.Errorf("opening the store: %w", err)
 		}

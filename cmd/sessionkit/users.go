@@ -15,7 +15,7 @@ import (
 
 const usersUsage = `Usage:
   sessionkit users add USER [flags]      create an account
-  sessionkit users list [flags]          list the accounts
+  sessionkit users list [flags]          list the accounts (--output json for a JSON array)
   sessionkit users delete USER [flags]   delete an account and end all of its logins
   sessionkit users passwd USER [flags]   set an account's password and end all of its logins
 
@@ -63,12 +63,19 @@ func usersCommand(ctx context.Context, args []string, getenv func(string) string
 	if sub == "passwd" {
 		fs.BoolVar(&keepLogins, "keep-logins", false, "leave the account's logins as they are (they are ended by default)")
 	}
+	output := outputText
+	if sub == "list" {
+		outputFlag(fs, &output)
+	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "%s\nFlags:\n", usersUsage)
+		fmt.Fprintf(fs.Output(), "%s\nFlags:\n", usersUsage)
 		fs.PrintDefaults()
 	}
-	operands, err := parseOperands(fs, args[1:], getenv)
+	operands, err := parseOperands(fs, args[1:], getenv, stdout, stderr)
 	if err != nil {
+		return err
+	}
+	if err := checkOutput(output); err != nil {
 		return err
 	}
 	user, err := userOperand(sub, operands, wantUser)
@@ -84,7 +91,7 @@ func usersCommand(ctx context.Context, args []string, getenv func(string) string
 	case "add":
 		return usersAdd(ctx, st, user, stdin, stdout, stderr)
 	case "list":
-		return usersList(ctx, st, stdout)
+		return usersList(ctx, st, output, stdout)
 	case "delete":
 		return usersDelete(ctx, st, user, stdout)
 	default:
@@ -149,12 +156,27 @@ func usersAdd(ctx context.Context, st backend, user string, stdin io.Reader, std
 	return nil
 }
 
+// listedUser is an account as users list --output json writes it: never
+// its password hash.
+type listedUser struct {
+	Name            string `json:"name"`
+	Created         string `json:"created"`
+	PasswordChanged string `json:"password_changed"`
+}
+
 // usersList prints every account: its name, when it was created and when
-// its password last changed.
-func usersList(ctx context.Context, st backend, stdout io.Writer) error {
+// its password last changed, as a table or (format json) a JSON array.
+func usersList(ctx context.Context, st backend, format string, stdout io.Writer) error {
 	users, err := st.ListUsers(ctx)
 	if err != nil {
 		return fmt.Errorf("listing users: %w", err)
+	}
+	if format == outputJSON {
+		list := make([]listedUser, 0, len(users))
+		for _, u := range users {
+			list = append(list, listedUser{Name: u.Name, Created: jsonTime(u.Created), PasswordChanged: jsonTime(u.Updated)})
+		}
+		return writeJSON(stdout, list)
 	}
 	if len(users) == 0 {
 		fmt.Fprintln(stdout, "no users yet")

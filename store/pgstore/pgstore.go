@@ -133,6 +133,12 @@ type Options struct {
 	// Now returns the current time, against which expiry is checked; nil
 	// means time.Now.
 	Now func() time.Time
+
+	// Tracer, if set, is given every query of the pool Open creates (as
+	// pgx.ConnConfig.Tracer): for instance otelpgx.NewTracer(), for
+	// OpenTelemetry spans. New ignores it: a pool the caller made has
+	// its own configuration.
+	Tracer pgx.QueryTracer
 }
 
 // Store is a PostgreSQL-backed store. It implements store.Users,
@@ -173,6 +179,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	cfg, err := poolConfig(url)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Tracer != nil {
+		cfg.ConnConfig.Tracer = opts.Tracer
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -254,6 +254,11 @@ func (s *Store) Close() error {
 	return s.err
 }
 
+// Client returns the client the store uses, for instance to add hooks
+// (such as redisotel's, for OpenTelemetry spans) before the store is used.
+// Callers must not close it.
+func (s *Store) Client() redis.UniversalClient { return s.client }
+
 // Ping returns nil when Redis answers PING before ctx ends.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.client.Ping(ctx).Err(); err != nil {
