@@ -228,6 +228,8 @@ func (a *Accounts) Login(ctx context.Context, username, password, clientAddr str
 // Every check of a login calls it, so that deleting an account or changing
 // a password ends every login, even one recorded while the change was in
 // flight. Times compare to the millisecond, the precision every store keeps.
+// A caller that reads the account itself (at the same time as the login's
+// record, say) judges with [LoginStands] instead.
 func (a *Accounts) CheckLogin(ctx context.Context, user, accountID string, authTime time.Time) (store.User, error) {
 	if user == "" || accountID == "" {
 		return store.User{}, ErrLoginEnded
@@ -235,12 +237,21 @@ func (a *Accounts) CheckLogin(ctx context.Context, user, accountID string, authT
 	sctx, cancel := a.storeContext(ctx)
 	defer cancel()
 	u, err := a.users.User(sctx, user)
+	return LoginStands(u, err, accountID, authTime)
+}
+
+// LoginStands is CheckLogin's judgement on an account already read: u and
+// lookup are what [store.Users.User] returned for the login's user, and
+// accountID and authTime are the login's. It returns the account when the
+// login stands, [ErrLoginEnded] when it does not, and lookup, wrapped, when
+// that is an error other than store.ErrNotFound.
+func LoginStands(u store.User, lookup error, accountID string, authTime time.Time) (store.User, error) {
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(lookup, store.ErrNotFound):
 		return store.User{}, ErrLoginEnded
-	case err != nil:
-		return store.User{}, fmt.Errorf("auth: looking up account: %w", err)
-	case u.ID != accountID, authTime.UnixMilli() < u.Updated.UnixMilli():
+	case lookup != nil:
+		return store.User{}, fmt.Errorf("auth: looking up account: %w", lookup)
+	case accountID == "", u.ID != accountID, authTime.UnixMilli() < u.Updated.UnixMilli():
 		return store.User{}, ErrLoginEnded
 	}
 	return u, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/sessionkit/sessionkit/auth"
 	"github.com/sessionkit/sessionkit/store"
 )
 
@@ -23,7 +24,7 @@ func (s *Server) accountLogins(ctx context.Context, u store.User) ([]store.Recor
 	}
 	mine := recs[:0]
 	for _, rec := range recs {
-		if rec.AccountID != u.ID || rec.AuthTime.UnixMilli() < u.Updated.UnixMilli() {
+		if _, err := auth.LoginStands(u, nil, rec.AccountID, rec.AuthTime); err != nil {
 			// Not this account's, or proved before the password changed:
 			// refused by every check, and not worth listing or counting.
 			if err := s.backend.DeleteSession(ctx, rec.ID); err != nil {
