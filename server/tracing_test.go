@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -415,18 +414,7 @@ func BenchmarkProfileTraced(b *testing.B) {
 			b.Cleanup(func() { tp.Shutdown(context.Background()) })
 			srv, _ := newBenchServerConfig(b, server.Config{TracerProvider: tp})
 			cookies := benchBrowserLogin(b, srv, c.mode)
-			r := httptest.NewRequest("GET", "/"+c.mode+"/profile", nil)
-			for _, c := range cookies {
-				r.AddCookie(c)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				w := httptest.NewRecorder()
-				srv.ServeHTTP(w, r)
-				if w.Code != http.StatusOK {
-					b.Fatalf("status %d: %s", w.Code, w.Body)
-				}
-			}
+			benchViews(b, srv, profileRequest("/"+c.mode+"/profile", cookies))
 		})
 	}
 }

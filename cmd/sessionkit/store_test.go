@@ -33,12 +33,7 @@ func TestDescribeStoreHidesPasswords(t *testing.T) {
 // URLs, and refuses a prefix Redis Cluster would misread.
 func TestOpenStoreURLs(t *testing.T) {
 	ctx := context.Background()
-	redisURL, prefix := testenv.RedisPrefix(t)
-	pgURL, schema := testenv.PostgresSchema(t)
-	for name, spec := range map[string]string{
-		"redis":    redisURL + "?prefix=" + prefix,
-		"postgres": pgURL + "&schema=" + schema,
-	} {
+	for name, spec := range sharedStoreSpecs(t) {
 		t.Run(name, func(t *testing.T) {
 			st, err := openStore(ctx, spec)
 			if err != nil {
@@ -50,7 +45,20 @@ func TestOpenStoreURLs(t *testing.T) {
 			}
 		})
 	}
-	if _, err := openStore(ctx, redisURL+"?prefix=bad{tag}"); err == nil {
+	if _, err := openStore(ctx, testenv.Redis(t)+"?prefix=bad{tag}"); err == nil {
 		t.Error("a prefix with a hash tag was accepted")
+	}
+}
+
+// sharedStoreSpecs returns --store URLs of the test Redis and PostgreSQL,
+// each under a prefix or schema of its own that is removed when the test
+// ends.
+func sharedStoreSpecs(t *testing.T) map[string]string {
+	t.Helper()
+	redisURL, prefix := testenv.RedisPrefix(t)
+	pgURL, schema := testenv.PostgresSchema(t)
+	return map[string]string{
+		"redis":    redisURL + "?prefix=" + prefix,
+		"postgres": pgURL + "&schema=" + schema,
 	}
 }

@@ -22,7 +22,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/sessionkit/sessionkit/internal/testenv"
 	"github.com/sessionkit/sessionkit/store"
 )
 
@@ -177,12 +176,7 @@ func TestLogCarriesTraceIDs(t *testing.T) {
 // provider, the clients make no span at all.
 func TestTracedStores(t *testing.T) {
 	ctx := context.Background()
-	redisURL, prefix := testenv.RedisPrefix(t)
-	pgURL, schema := testenv.PostgresSchema(t)
-	for name, spec := range map[string]string{
-		"redis":    redisURL + "?prefix=" + prefix,
-		"postgres": pgURL + "&schema=" + schema,
-	} {
+	for name, spec := range sharedStoreSpecs(t) {
 		t.Run(name, func(t *testing.T) {
 			for _, traced := range []bool{true, false} {
 				exported := tracetest.NewInMemoryExporter()
