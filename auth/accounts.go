@@ -372,6 +372,22 @@ func (a *Accounts) verify(ctx context.Context, password, encoded string, known b
 // the session that made the change, must be given an auth time no earlier
 // than the returned time.
 func (a *Accounts) ChangePassword(ctx context.Context, username, newPassword string) (time.Time, error) {
+	return a.setPassword(ctx, username, newPassword, false)
+}
+
+// ReplacePassword is ChangePassword that keeps the account's Updated time,
+// so that the logins proved before it still stand: for an administrator
+// who replaces a password and has a reason to leave the account's logins
+// alone. Errors are as for ChangePassword.
+func (a *Accounts) ReplacePassword(ctx context.Context, username, newPassword string) error {
+	_, err := a.setPassword(ctx, username, newPassword, true)
+	return err
+}
+
+// setPassword hashes newPassword and stores it for username, with an
+// Updated time of now, or of the account's current one when keepLogins.
+// It returns the Updated time stored.
+func (a *Accounts) setPassword(ctx context.Context, username, newPassword string, keepLogins bool) (time.Time, error) {
 	if err := ValidateUsername(username); err != nil {
 		return time.Time{}, err
 	}
@@ -384,11 +400,18 @@ func (a *Accounts) ChangePassword(ctx context.Context, username, newPassword str
 	}
 	sctx, cancel := a.storeContext(ctx)
 	defer cancel()
-	changed := a.timestamp()
-	if err := a.users.SetPasswordHash(sctx, username, hash, changed); err != nil {
+	updated := a.timestamp()
+	if keepLogins {
+		u, err := a.users.User(sctx, username)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("auth: changing password: %w", err)
+		}
+		updated = u.Updated
+	}
+	if err := a.users.SetPasswordHash(sctx, username, hash, updated); err != nil {
 		return time.Time{}, fmt.Errorf("auth: changing password: %w", err)
 	}
-	return changed, nil
+	return updated, nil
 }
 
 // hash hashes password with the current parameters in a hashing slot.

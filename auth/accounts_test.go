@@ -895,3 +895,38 @@ func TestLoginStoreTimeout(t *testing.T) {
 		t.Errorf("the store call's deadline was %v after the call; want StoreTimeout (50ms), not the caller's 5s", h.deadline.Sub(start))
 	}
 }
+
+// TestReplacePasswordKeepsLogins: ReplacePassword sets the new password
+// but, unlike ChangePassword, leaves the logins proved before it standing.
+func TestReplacePasswordKeepsLogins(t *testing.T) {
+	ctx := t.Context()
+	clock := newFakeClock()
+	a := newTestAccounts(t, newClockedStore(t, clock), Options{Now: clock.Now})
+	if _, err := a.Register(ctx, "alice", goodPassword, ""); err != nil {
+		t.Fatal(err)
+	}
+	proof, err := a.Login(ctx, "alice", goodPassword, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	if err := a.ReplacePassword(ctx, "alice", "a second password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.CheckLogin(ctx, "alice", proof.User.ID, proof.AuthTime); err != nil {
+		t.Errorf("a login from before ReplacePassword: %v, want it to stand", err)
+	}
+	if _, err := a.Login(ctx, "alice", "a second password", ""); err != nil {
+		t.Errorf("the replaced password: %v", err)
+	}
+	clock.Advance(time.Second)
+	if _, err := a.ChangePassword(ctx, "alice", "a third password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.CheckLogin(ctx, "alice", proof.User.ID, proof.AuthTime); !errors.Is(err, ErrLoginEnded) {
+		t.Errorf("the same login after ChangePassword: %v, want ErrLoginEnded", err)
+	}
+	if err := a.ReplacePassword(ctx, "nobody", "a second password"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ReplacePassword of no account: %v, want store.ErrNotFound", err)
+	}
+}

@@ -238,23 +238,19 @@ func usersPasswd(ctx context.Context, st backend, user string, keepLogins bool, 
 	if err != nil {
 		return err
 	}
-	if keepLogins {
-		if err := auth.ValidatePassword(pw); err != nil {
-			return err
-		}
-		hash, err := auth.HashPassword(pw, auth.DefaultParams())
-		if err != nil {
-			return err
-		}
-		if err := st.SetPasswordHash(ctx, u.Name, hash, u.Updated); err != nil {
-			return fmt.Errorf("changing the password of %s: %w", u.Name, err)
-		}
-		fmt.Fprintf(stdout, "changed the password of %s; its logins stay\n", u.Name)
-		return nil
-	}
 	accounts, err := newAccounts(st)
 	if err != nil {
 		return err
+	}
+	if keepLogins {
+		switch err := accounts.ReplacePassword(ctx, u.Name, pw); {
+		case errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("no user %q", user)
+		case err != nil:
+			return err
+		}
+		fmt.Fprintf(stdout, "changed the password of %s; its logins stay\n", u.Name)
+		return nil
 	}
 	switch _, err := accounts.ChangePassword(ctx, u.Name, pw); {
 	case errors.Is(err, store.ErrNotFound):
