@@ -28,8 +28,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Store keeps accounts, keys, deny-listed ids, counters and session records
-// in memory.
+// Store keeps accounts, passkeys, keys, deny-listed ids, counters and
+// session records in memory.
 type Store struct {
 	now  func() time.Time
 	stop chan struct{}
@@ -42,6 +42,11 @@ type Store struct {
 	deny  map[string]time.Time
 	// counters holds live counters, and expired ones until cleanup.
 	counters map[string]counter
+	// passkeys are under the users' lock, so that DeleteUser deletes an
+	// account's passkeys in the same step as the account.
+	passkeys        map[string]passkey             // by string(ID)
+	accountPasskeys map[string]map[string]struct{} // string(ID)s by AccountID; no empty sets
+	passkeySeq      uint64                         // the seq of the passkey added last
 
 	// Sessions have their own lock, so that session traffic (a read and
 	// often a save on every request) does not wait on the rest.
@@ -61,6 +66,9 @@ func New(opts Options) *Store {
 		deny:  make(map[string]time.Time),
 
 		counters: make(map[string]counter),
+
+		passkeys:        make(map[string]passkey),
+		accountPasskeys: make(map[string]map[string]struct{}),
 
 		sessions: make(map[store.SessionID]store.Record),
 		byUser:   make(map[string]map[store.SessionID]struct{}),

@@ -58,7 +58,8 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, hash string, updated 
 	return nil
 }
 
-// DeleteUser removes the account named name, or returns store.ErrNotFound.
+// DeleteUser removes the account named name and, in the same step, its
+// passkeys, or returns store.ErrNotFound.
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -66,10 +67,12 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	k := store.FoldName(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.users[k]; !ok {
+	u, ok := s.users[k]
+	if !ok {
 		return store.ErrNotFound
 	}
 	delete(s.users, k)
+	s.deleteAccountPasskeys(u.ID)
 	return nil
 }
 

@@ -78,4 +78,5 @@ func ExampleSchemaSQL() {
 	// CREATE TABLE "sessionkit".sessionkit_deny_list (
 	// CREATE TABLE "sessionkit".sessionkit_sessions (
 	// CREATE TABLE "sessionkit".sessionkit_counters (
+	// CREATE TABLE "sessionkit".sessionkit_passkeys (
 }

@@ -18,7 +18,7 @@
 //
 // # Schema
 //
-// The store keeps six tables, all prefixed sessionkit_ so that they can
+// The store keeps seven tables, all prefixed sessionkit_ so that they can
 // live beside an application's own, in the schema [Options.Schema] names
 // ("public" by default; it is created if missing):
 //
@@ -32,6 +32,9 @@
 //     session token (bytea, 32 bytes): the token itself is never stored.
 //   - sessionkit_counters: expiring counters (login throttling), keyed by
 //     the caller's key as bytea, so that it may hold any bytes.
+//   - sessionkit_passkeys: WebAuthn credentials, keyed by credential ID
+//     (bytea), indexed by account id. DeleteUser deletes the account's
+//     passkeys in the statement that deletes the account.
 //
 // Times are bigint Unix nanoseconds. The migrations in schema.go are the
 // schema's documentation. They are applied in one transaction under a
@@ -41,7 +44,7 @@
 //
 // A DBA who prefers to apply the schema by hand can print it with
 // [SchemaSQL], run it as a role allowed to create tables, and grant the
-// application's role SELECT, INSERT, UPDATE and DELETE on the six tables
+// application's role SELECT, INSERT, UPDATE and DELETE on the seven tables
 // (and USAGE on the schema). New and Open then find the schema current and
 // only read sessionkit_schema: the application's role needs no CREATE
 // privilege.
@@ -142,8 +145,8 @@ type Options struct {
 }
 
 // Store is a PostgreSQL-backed store. It implements store.Users,
-// store.Keys, store.DenyList, store.Counters, store.Pinger and
-// store.Sessions, and is safe for concurrent use.
+// store.Passkeys, store.Keys, store.DenyList, store.Counters, store.Pinger
+// and store.Sessions, and is safe for concurrent use.
 type Store struct {
 	pool     *pgxpool.Pool
 	ownsPool bool

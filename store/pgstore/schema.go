@@ -97,6 +97,32 @@ CREATE TABLE {schema}.sessionkit_counters (
 	expires bigint NOT NULL
 );
 CREATE INDEX sessionkit_counters_expires ON {schema}.sessionkit_counters (expires);`,
+
+	`-- Passkeys (WebAuthn credentials). id is the credential ID the
+-- authenticator chose, unique across accounts; account_id the id of the
+-- account it logs in to (not a foreign key: a passkey may be kept for an
+-- account this store does not hold, and DeleteUser deletes an account's
+-- passkeys itself, in its statement) and user_name that account's name.
+-- transports are the browser's hints, in the order given; sign_count the
+-- authenticator's counter, a uint32. created and last_used are NULL for
+-- the zero time (last_used until the first login); seq orders passkeys
+-- registered at the same time as they were added.
+CREATE TABLE {schema}.sessionkit_passkeys (
+	id              bytea  NOT NULL PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 1023),
+	account_id      text COLLATE "C" NOT NULL CHECK (account_id <> ''),
+	user_name       text   NOT NULL,
+	name            text   NOT NULL,
+	public_key      bytea  NOT NULL,
+	aaguid          bytea  NOT NULL,
+	transports      text[] NOT NULL,
+	sign_count      bigint NOT NULL CHECK (sign_count BETWEEN 0 AND 4294967295),
+	backup_eligible boolean NOT NULL,
+	backup_state    boolean NOT NULL,
+	created         bigint,
+	last_used       bigint,
+	seq             bigint GENERATED ALWAYS AS IDENTITY
+);
+CREATE INDEX sessionkit_passkeys_account ON {schema}.sessionkit_passkeys (account_id);`,
 }
 
 // schemaTable creates the table that records the migrations applied.
@@ -222,6 +248,9 @@ type queries struct {
 
 	createUser, user, setPasswordHash, deleteUser, listUsers string
 
+	addPasskey, passkey, accountPasskeys, usePasskey, passkeyExists string
+	renamePasskey, deletePasskey                                    string
+
 	keys, addKey, deleteKey string
 
 	deny, denied string
@@ -282,9 +311,39 @@ func newQueries(quotedSchema string) queries {
 		WHERE name_key = $1`)
 	q.setPasswordHash = in(`UPDATE {schema}.sessionkit_users SET password_hash = $1, updated = $2
 		WHERE name_key = $3`)
-	q.deleteUser = in(`DELETE FROM {schema}.sessionkit_users WHERE name_key = $1`)
+	// The account and its passkeys go in one statement: exactly the
+	// passkeys of the account this statement deletes, by the id it
+	// returns. It returns how many accounts it deleted.
+	q.deleteUser = in(`WITH gone AS (
+			DELETE FROM {schema}.sessionkit_users WHERE name_key = $1
+			RETURNING id),
+		passkeys AS (
+			DELETE FROM {schema}.sessionkit_passkeys
+			WHERE account_id IN (SELECT id FROM gone))
+		SELECT count(*) FROM gone`)
 	q.listUsers = in(`SELECT ` + userColumns + ` FROM {schema}.sessionkit_users
 		ORDER BY name_key`)
+
+	q.addPasskey = in(`INSERT INTO {schema}.sessionkit_passkeys
+		(id, account_id, user_name, name, public_key, aaguid, transports, sign_count,
+		 backup_eligible, backup_state, created, last_used)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`)
+	q.passkey = in(`SELECT ` + passkeyColumns + ` FROM {schema}.sessionkit_passkeys
+		WHERE id = $1`)
+	q.accountPasskeys = in(`SELECT ` + passkeyColumns + ` FROM {schema}.sessionkit_passkeys
+		WHERE account_id = $1 ORDER BY created NULLS FIRST, seq`)
+	// The sign-count check is in the WHERE clause, so that it and the
+	// update are one atomic step: of concurrent updates the later waits
+	// for the earlier and checks the row it wrote. $1 id, $2 the new count,
+	// $3 backup state, $4 last used.
+	q.usePasskey = in(`UPDATE {schema}.sessionkit_passkeys
+		SET sign_count = $2, backup_state = $3, last_used = $4
+		WHERE id = $1 AND ($2 > sign_count OR ($2 = 0 AND sign_count = 0))`)
+	q.passkeyExists = in(`SELECT EXISTS (SELECT 1 FROM {schema}.sessionkit_passkeys WHERE id = $1)`)
+	q.renamePasskey = in(`UPDATE {schema}.sessionkit_passkeys SET name = $3
+		WHERE id = $2 AND account_id = $1`)
+	q.deletePasskey = in(`DELETE FROM {schema}.sessionkit_passkeys
+		WHERE id = $2 AND account_id = $1`)
 
 	q.keys = in(`SELECT id, secret, created FROM {schema}.sessionkit_keys
 		WHERE purpose = $1 ORDER BY seq`)

@@ -83,8 +83,9 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, hash string, updated 
 	return oneRow(tag, err, "set password")
 }
 
-// DeleteUser removes the account named name, or returns store.ErrNotFound.
-// It leaves the account's sessions alone (see DeleteUserSessions).
+// DeleteUser removes the account named name and its passkeys, in one
+// statement, or returns store.ErrNotFound. It leaves the account's
+// sessions alone (see DeleteUserSessions).
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	if !storable(name) {
 		if err := ctx.Err(); err != nil {
@@ -92,8 +93,17 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		}
 		return store.ErrNotFound
 	}
-	tag, err := s.pool.Exec(ctx, s.q.deleteUser, store.FoldName(name))
-	return oneRow(tag, err, "delete user")
+	var n int64
+	err := retrySerialization(ctx, func() error {
+		return s.pool.QueryRow(ctx, s.q.deleteUser, store.FoldName(name)).Scan(&n)
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: delete user: %w", err)
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
 }
 
 // ListUsers returns every account ordered by name (case-insensitively,

@@ -19,11 +19,19 @@
 //	                              expires no earlier than its latest entry
 //	sessionkit:{k:PURPOSE}:ids    list: the key IDs of PURPOSE in the order added
 //	sessionkit:{k:PURPOSE}:keys   hash: key ID → created time and secret
+//	sessionkit:{sessionkit:users}:passkeys
+//	                              hash: credential ID (raw bytes) → the passkey
+//	sessionkit:{sessionkit:users}:account-passkeys
+//	                              hash: account id → its credential IDs in the
+//	                              order added
 //
 // Names fold ASCII letters to lower case, so "Alice" and "alice" share a key.
 // The two keys of a purpose carry the hash tag {k:PURPOSE}, so that Redis
 // Cluster puts them in one slot and the scripts that change or read both stay
-// atomic. Every other command or script touches a single key. The prefix
+// atomic. The two passkey keys carry as hash tag the name of the accounts'
+// hash (which has no tag, so Cluster hashes its whole name): all three are in
+// one slot, and DeleteUser removes an account and its passkeys in one script.
+// Every other command or script touches a single key. The prefix
 // must not contain '{' or '}', which would change the part of each key that
 // Redis Cluster hashes.
 //
@@ -77,6 +85,11 @@
 // gets a random one the first time it is read (by User or ListUsers), by a
 // script that sets it only if it is still missing, so that concurrent
 // readers all get the same one, and keeps it.
+//
+// Every change to passkeys is one script over the two passkey hashes;
+// UsePasskey checks that the signature counter increased and writes the
+// passkey in the same script. DeleteUser is one script over the accounts'
+// hash and the passkey hashes that removes the account and its passkeys.
 //
 // AddCount is one script on the counter's key: it starts the counter
 // afresh when it is missing or expired by Options.Now (value 0, expiry now

@@ -257,6 +257,172 @@ end
 return out
 `)
 
+// luaFields reads and writes a passkey or a list of credential IDs: a
+// sequence of fields, each its length in decimal, a colon and its bytes
+// (netstrings without the trailing comma), so that any bytes may be kept.
+// fields returns nil for a value that is not such a sequence.
+const luaFields = `
+local function fields(v)
+  local out, pos = {}, 1
+  while pos <= #v do
+    local c = string.find(v, ':', pos, true)
+    if not c then return nil end
+    local n = tonumber(string.sub(v, pos, c - 1))
+    if not n or n < 0 or c + n > #v then return nil end
+    out[#out + 1] = string.sub(v, c + 1, c + n)
+    pos = c + n + 1
+  end
+  return out
+end
+local function join(f)
+  local parts = {}
+  for i = 1, #f do parts[i] = #f[i] .. ':' .. f[i] end
+  return table.concat(parts)
+end
+local function passkey(key, id)
+  local v = redis.call('HGET', key, id)
+  if not v then return nil end
+  local f = fields(v)
+  if not f or #f < 12 then error('malformed passkey') end
+  return f
+end
+`
+
+// A passkey is the fields, in order: 1 account id, 2 user, 3 name, 4
+// public key, 5 AAGUID, 6 transports (themselves such fields), 7 sign
+// count (decimal), 8 backup eligible and 9 backup state ("1" or "0"), 10
+// created and 11 last used (ns, "" for the zero time), 12 the nonce of the
+// call that last wrote the counter (add or use). Scripts keep fields they
+// do not know. An account's passkeys are the fields of its credential IDs
+// in the order added.
+
+// addPasskeyScript adds a passkey unless its credential ID is taken, and
+// appends the ID to its account's.
+//
+// KEYS: 1 the passkeys, 2 the accounts' credential IDs (one hash slot).
+// ARGV: 1 the credential ID, 2 the account id, 3 the passkey, 4 the add's
+// nonce, which the passkey holds too. It returns 1, or 0 when the ID is
+// taken (by another passkey than this very add, retried after a lost
+// reply).
+var addPasskeyScript = redis.NewScript(luaFields + `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local f = fields(cur)
+  if f and f[12] == ARGV[4] then return 1 end
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+local ids = redis.call('HGET', KEYS[2], ARGV[2]) or ''
+redis.call('HSET', KEYS[2], ARGV[2], ids .. #ARGV[1] .. ':' .. ARGV[1])
+return 1
+`)
+
+// accountPasskeysScript reads an account's passkeys in the order added.
+//
+// KEYS: 1 the passkeys, 2 the accounts' credential IDs (one hash slot).
+// ARGV: 1 the account id. It returns {id1, passkey1, id2, passkey2, ...}.
+var accountPasskeysScript = redis.NewScript(luaFields + `
+local ids = redis.call('HGET', KEYS[2], ARGV[1])
+if not ids then return {} end
+local list = fields(ids)
+if not list then return redis.error_reply('malformed passkey list') end
+local out = {}
+for _, id in ipairs(list) do
+  local v = redis.call('HGET', KEYS[1], id)
+  if v then
+    out[#out + 1] = id
+    out[#out + 1] = v
+  end
+end
+return out
+`)
+
+// usePasskeyScript records a login with a passkey, in one step with the
+// check that its signature counter increased: the new count must be
+// greater than the stored one, unless both are zero.
+//
+// KEYS[1]: the passkeys. ARGV: 1 the credential ID, 2 the new count, 3
+// the backup state ("1" or "0"), 4 the time of use (ns), 5 the call's
+// nonce. It returns 1, 0 when there is no such passkey, and 2 when the
+// counter did not increase (changing nothing). A call retried after its
+// reply was lost finds its own nonce and returns 1 again, unless another
+// call came in between.
+var usePasskeyScript = redis.NewScript(luaFields + `
+local f = passkey(KEYS[1], ARGV[1])
+if not f then return 0 end
+if f[12] == ARGV[5] then return 1 end
+local have, new = tonumber(f[7]), tonumber(ARGV[2])
+if not have then return redis.error_reply('malformed passkey') end
+if not (new > have or (new == 0 and have == 0)) then return 2 end
+f[7], f[9], f[11], f[12] = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+redis.call('HSET', KEYS[1], ARGV[1], join(f))
+return 1
+`)
+
+// renamePasskeyScript sets the name of a passkey of one account.
+//
+// KEYS[1]: the passkeys. ARGV: 1 the credential ID, 2 the account id, 3
+// the name. It returns 1, or 0 when the account has no such passkey.
+var renamePasskeyScript = redis.NewScript(luaFields + `
+local f = passkey(KEYS[1], ARGV[1])
+if not f or f[1] ~= ARGV[2] then return 0 end
+f[3] = ARGV[3]
+redis.call('HSET', KEYS[1], ARGV[1], join(f))
+return 1
+`)
+
+// deletePasskeyScript removes a passkey of one account, and its
+// credential ID from the account's.
+//
+// KEYS: 1 the passkeys, 2 the accounts' credential IDs (one hash slot).
+// ARGV: 1 the credential ID, 2 the account id. It returns 1, or 0 when the
+// account has no such passkey.
+var deletePasskeyScript = redis.NewScript(luaFields + `
+local f = passkey(KEYS[1], ARGV[1])
+if not f or f[1] ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+local ids = fields(redis.call('HGET', KEYS[2], ARGV[2]) or '') or {}
+local kept = {}
+for _, id in ipairs(ids) do
+  if id ~= ARGV[1] then kept[#kept + 1] = id end
+end
+if #kept == 0 then
+  redis.call('HDEL', KEYS[2], ARGV[2])
+else
+  redis.call('HSET', KEYS[2], ARGV[2], join(kept))
+end
+return 1
+`)
+
+// deleteUserScript removes an account and, in the same step, its
+// passkeys. An account written before accounts had ids (no "@len(id):id")
+// has none: a passkey names the id of its account, which that account gets
+// the first time it is read.
+//
+// KEYS: 1 the accounts, 2 the passkeys, 3 the accounts' credential IDs
+// (one hash slot). ARGV: 1 the folded name. It returns 1, or 0 when there
+// is no such account. It changes nothing and fails when the account or its
+// list of passkeys is malformed, rather than leave passkeys behind.
+var deleteUserScript = redis.NewScript(luaFields + `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return 0 end
+local ids = {}
+local id
+if string.sub(v, 1, 1) == '@' then
+  local size, rest = string.match(v, '^@(%d+):(.*)$')
+  if not size or tonumber(size) > #rest then
+    return redis.error_reply('malformed account ' .. ARGV[1])
+  end
+  id = string.sub(rest, 1, tonumber(size))
+  ids = fields(redis.call('HGET', KEYS[3], id) or '')
+  if not ids then return redis.error_reply('malformed passkey list of ' .. ARGV[1]) end
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+for _, cred in ipairs(ids) do redis.call('HDEL', KEYS[2], cred) end
+if id then redis.call('HDEL', KEYS[3], id) end
+return 1
+`)
+
 // scripts lists every script, for tests.
 var scripts = map[string]*redis.Script{
 	"save":        saveScript,
@@ -270,4 +436,11 @@ var scripts = map[string]*redis.Script{
 	"addKey":      addKeyScript,
 	"deleteKey":   deleteKeyScript,
 	"keys":        keysScript,
+
+	"addPasskey":      addPasskeyScript,
+	"accountPasskeys": accountPasskeysScript,
+	"usePasskey":      usePasskeyScript,
+	"renamePasskey":   renamePasskeyScript,
+	"deletePasskey":   deletePasskeyScript,
+	"deleteUser":      deleteUserScript,
 }

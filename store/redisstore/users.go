@@ -122,14 +122,18 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, hash string, updated 
 	return nil
 }
 
-// DeleteUser removes the account named name, or returns store.ErrNotFound.
-// It does not remove the user's sessions: see DeleteUserSessions.
+// DeleteUser removes the account named name and its passkeys, in one
+// script over the accounts' hash and the two passkey hashes (one hash
+// slot), or returns store.ErrNotFound. It does not remove the user's
+// sessions: see DeleteUserSessions.
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
-	n, err := s.client.HDel(ctx, s.usersKey(), store.FoldName(name)).Result()
+	passkeys, accounts := s.passkeyKeys()
+	cmds, err := s.run(ctx, call{deleteUserScript, []string{s.usersKey(), passkeys, accounts},
+		[]any{store.FoldName(name)}})
 	if err != nil {
 		return fmt.Errorf("redisstore: delete user: %w", err)
 	}
-	if n == 0 {
+	if n, _ := cmds[0].Int64(); n == 0 {
 		return store.ErrNotFound
 	}
 	return nil

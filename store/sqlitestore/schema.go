@@ -63,6 +63,27 @@ var migrations = [...]string{
 		expires INTEGER NOT NULL
 	) STRICT;
 	CREATE INDEX counters_expires ON counters (expires);`,
+
+	// Passkeys (WebAuthn credentials). id is the credential ID the
+	// authenticator chose; transports is a JSON array of strings; the
+	// flags are 0 or 1; last_used 0 is the zero time (never used). An
+	// account's passkeys are listed by created, then rowid: the order
+	// they were added in.
+	`CREATE TABLE passkeys (
+		id              BLOB    NOT NULL PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 1023),
+		account_id      TEXT    NOT NULL CHECK (account_id <> ''),
+		user            TEXT    NOT NULL,
+		name            TEXT    NOT NULL,
+		public_key      BLOB    NOT NULL,
+		aaguid          BLOB    NOT NULL,
+		transports      TEXT    NOT NULL,
+		sign_count      INTEGER NOT NULL CHECK (sign_count BETWEEN 0 AND 4294967295),
+		backup_eligible INTEGER NOT NULL,
+		backup_state    INTEGER NOT NULL,
+		created         INTEGER NOT NULL,
+		last_used       INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX passkeys_account ON passkeys (account_id, created);`,
 }
 
 // migrate applies the migrations the database has not seen yet, each in its

@@ -204,3 +204,59 @@ func TestCreateUserTakenID(t *testing.T) {
 		t.Errorf("CreateUser with a taken name: err = %v, want ErrExists", err)
 	}
 }
+
+// TestUpgradePasskeys opens a database written before passkeys (schema
+// version 3): Open adds the table, the accounts stay, and deleting one
+// deletes its passkeys.
+func TestUpgradePasskeys(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v3.db")
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const before = 3 // the schema version before passkeys
+	for v := range before {
+		if err := applyMigration(ctx, db, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx,
+		`INSERT INTO users (id, name, password_hash, created, updated) VALUES ('acct-alice', 'Alice', 'h', 1, 2)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatalf("Open of a version %d database: %v", before, err)
+	}
+	defer s.Close()
+	var version int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version != len(migrations) {
+		t.Errorf("schema version after Open = %d, want %d", version, len(migrations))
+	}
+	if u, err := s.User(ctx, "alice"); err != nil || u.ID != "acct-alice" {
+		t.Fatalf("User(alice) after the upgrade = %+v, %v; want id acct-alice", u, err)
+	}
+	now := time.Now()
+	p := store.Passkey{ID: []byte{0, 1, 0xff}, AccountID: "acct-alice", User: "Alice", Name: "laptop",
+		PublicKey: []byte{0xa5}, AAGUID: make([]byte, 16), Transports: []string{"internal"}, SignCount: 1, Created: now}
+	if err := s.AddPasskey(ctx, p); err != nil {
+		t.Fatalf("AddPasskey after the upgrade: %v", err)
+	}
+	if got, err := s.Passkey(ctx, p.ID); err != nil || got.Name != p.Name || !got.Created.Equal(now) || !got.LastUsed.IsZero() {
+		t.Errorf("Passkey after the upgrade = %+v, %v; want %+v", got, err, p)
+	}
+	if err := s.DeleteUser(ctx, "alice"); err != nil {
+		t.Fatalf("DeleteUser after the upgrade: %v", err)
+	}
+	if _, err := s.Passkey(ctx, p.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Passkey after DeleteUser of its account: err = %v, want ErrNotFound", err)
+	}
+}

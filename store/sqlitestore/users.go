@@ -57,10 +57,29 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, hash string, updated 
 	return oneRow(res, err, "set password")
 }
 
-// DeleteUser removes the account named name, or returns store.ErrNotFound.
+// DeleteUser removes the account named name and its passkeys, in one
+// transaction, or returns store.ErrNotFound.
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
-	return oneRow(res, err, "delete user")
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: delete user: %w", err)
+	}
+	defer tx.Rollback()
+	var id string
+	err = tx.QueryRowContext(ctx, `DELETE FROM users WHERE name = ? RETURNING id`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("sqlitestore: delete user: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM passkeys WHERE account_id = ?`, id); err != nil {
+		return fmt.Errorf("sqlitestore: delete user's passkeys: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlitestore: delete user: %w", err)
+	}
+	return nil
 }
 
 // ListUsers returns every account ordered by name (case-insensitively).

@@ -16,6 +16,9 @@ type (
 	keysOnly     struct{ keys }
 	denyListOnly struct{ store.DenyList }
 	countersOnly struct{ store.Counters }
+	// passkeysOnly keeps store.Users too: the passkeys part checks that
+	// DeleteUser deletes the account's passkeys.
+	passkeysOnly struct{ storetest.PasskeyStore }
 )
 
 // keys is store.Keys under another name: a field embedded as store.Keys
@@ -55,4 +58,11 @@ func TestRunCounters(t *testing.T) {
 		t.Fatal("countersOnly implements store.DenyList; the test would prove nothing")
 	}
 	storetest.RunCounters(t, func(t *testing.T) store.Counters { return countersOnly{openMem(t)} })
+}
+
+func TestRunPasskeys(t *testing.T) {
+	if _, ok := any(passkeysOnly{}).(store.Sessions); ok {
+		t.Fatal("passkeysOnly implements store.Sessions; the test would prove nothing")
+	}
+	storetest.RunPasskeys(t, func(t *testing.T) storetest.PasskeyStore { return passkeysOnly{openMem(t)} })
 }

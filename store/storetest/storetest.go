@@ -5,10 +5,10 @@
 // each interface of the store package, so that a backend can run it however
 // much of the contract it implements.
 //
-// A backend that implements everything (store.Users, store.Keys,
-// store.DenyList, store.Counters, store.Pinger and store.Sessions: the
-// [Store] interface)
-// calls [Run] with a function that returns a fresh, empty store:
+// A backend that implements everything (store.Users, store.Passkeys,
+// store.Keys, store.DenyList, store.Counters, store.Pinger and
+// store.Sessions: the [Store] interface) calls [Run] with a function that
+// returns a fresh, empty store:
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) storetest.Store {
@@ -20,9 +20,11 @@
 //
 // A backend that keeps only some kinds of state runs the parts it
 // implements: [RunSessions] for store.Sessions, [RunUsers] for store.Users,
-// [RunKeys] for store.Keys, [RunDenyList] for store.DenyList and
-// [RunCounters] for store.Counters. A backend
-// that keeps only sessions, say in MySQL, needs nothing else:
+// [RunPasskeys] for store.Passkeys (with store.Users, whose DeleteUser must
+// delete the account's passkeys: the [PasskeyStore] interface), [RunKeys]
+// for store.Keys, [RunDenyList] for store.DenyList and [RunCounters] for
+// store.Counters. A backend that keeps only sessions, say in MySQL, needs
+// nothing else:
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.RunSessions(t, func(t *testing.T) store.Sessions {
@@ -43,11 +45,12 @@
 //	}
 //
 // Each part runs its checks as subtests of t, named as [Run] names them
-// (Sessions, SessionExpiry, Users, ...), so the same -run patterns select
-// them, plus one more, Canceled, which checks that the part's methods give
-// up on an ended context. [Run] gathers those checks in its own Canceled
-// subtest, with one subtest per part (Canceled/Users, Canceled/Sessions,
-// ...) and one for store.Pinger (Canceled/Ping).
+// (Sessions, SessionExpiry, Users, Passkeys, ...), so the same -run
+// patterns select them, plus one more, Canceled, which checks that the
+// part's methods give up on an ended context. [Run] gathers those checks in
+// its own Canceled subtest, with one subtest per part (Canceled/Users,
+// Canceled/Passkeys, Canceled/Sessions, ...) and one for store.Pinger
+// (Canceled/Ping).
 package storetest
 
 import (
@@ -58,9 +61,11 @@ import (
 
 // Store is what a backend must implement to run the whole suite with [Run].
 // A backend that implements less runs the parts it implements instead:
-// [RunUsers], [RunKeys], [RunDenyList], [RunCounters], [RunSessions].
+// [RunUsers], [RunPasskeys], [RunKeys], [RunDenyList], [RunCounters],
+// [RunSessions].
 type Store interface {
 	store.Users
+	store.Passkeys
 	store.Keys
 	store.DenyList
 	store.Counters
@@ -68,11 +73,18 @@ type Store interface {
 	store.Sessions
 }
 
-// Run runs the whole suite: every part ([RunUsers], [RunKeys],
-// [RunDenyList], [RunCounters], [RunSessions]) and the checks of
-// store.Pinger. open must
-// return a new, empty store each time it is called; it may register
-// cleanups on t.
+// PasskeyStore is what [RunPasskeys] checks: store.Passkeys, and the
+// store.Users of the same backend, to check that deleting an account
+// deletes its passkeys.
+type PasskeyStore interface {
+	store.Passkeys
+	store.Users
+}
+
+// Run runs the whole suite: every part ([RunUsers], [RunPasskeys],
+// [RunKeys], [RunDenyList], [RunCounters], [RunSessions]) and the checks of
+// store.Pinger. open must return a new, empty store each time it is called;
+// it may register cleanups on t.
 //
 // The checks of every part run as subtests of t under the names the parts
 // give them; the parts' Canceled checks run together as subtests of one
@@ -80,6 +92,7 @@ type Store interface {
 func Run(t *testing.T, open func(t *testing.T) Store) {
 	parts := []part{
 		usersPart(func(t *testing.T) store.Users { return open(t) }),
+		passkeysPart(func(t *testing.T) PasskeyStore { return open(t) }),
 		keysPart(func(t *testing.T) store.Keys { return open(t) }),
 		denyListPart(func(t *testing.T) store.DenyList { return open(t) }),
 		countersPart(func(t *testing.T) store.Counters { return open(t) }),
@@ -135,6 +148,15 @@ func RunCounters(t *testing.T, open func(t *testing.T) store.Counters) {
 // may register cleanups on t.
 func RunSessions(t *testing.T, open func(t *testing.T) store.Sessions) {
 	sessionsPart(open).run(t)
+}
+
+// RunPasskeys runs the part of the suite that checks store.Passkeys:
+// subtests Passkeys, PasskeyFields, PasskeyUse, PasskeyUseConcurrent,
+// PasskeyOwner, PasskeyAccountDeleted, PasskeyIDs and Canceled. open must
+// return a new store, with no accounts and no passkeys, each time it is
+// called; it may register cleanups on t.
+func RunPasskeys(t *testing.T, open func(t *testing.T) PasskeyStore) {
+	passkeysPart(open).run(t)
 }
 
 // A part is the share of the suite that checks one interface of the store
@@ -226,5 +248,23 @@ func sessionsPart(open func(t *testing.T) store.Sessions) part {
 			{"SessionsConcurrent", func(t *testing.T) { testSessionsConcurrent(t, open) }},
 		},
 		canceled: func(t *testing.T) { testSessionsCanceled(t, open(t)) },
+	}
+}
+
+// passkeysPart returns the part that checks store.Passkeys against stores
+// from open.
+func passkeysPart(open func(t *testing.T) PasskeyStore) part {
+	return part{
+		name: "Passkeys",
+		checks: []check{
+			{"Passkeys", func(t *testing.T) { testPasskeys(t, open(t)) }},
+			{"PasskeyFields", func(t *testing.T) { testPasskeyFields(t, open(t)) }},
+			{"PasskeyUse", func(t *testing.T) { testPasskeyUse(t, open(t)) }},
+			{"PasskeyUseConcurrent", func(t *testing.T) { testPasskeyUseConcurrent(t, open(t)) }},
+			{"PasskeyOwner", func(t *testing.T) { testPasskeyOwner(t, open(t)) }},
+			{"PasskeyAccountDeleted", func(t *testing.T) { testPasskeyAccountDeleted(t, open(t)) }},
+			{"PasskeyIDs", func(t *testing.T) { testPasskeyIDs(t, open(t)) }},
+		},
+		canceled: func(t *testing.T) { testPasskeysCanceled(t, open(t)) },
 	}
 }
