@@ -37,6 +37,7 @@ func (s *Server) accountRoutes(handle func(string, http.HandlerFunc)) {
 	handle("POST /session/account/delete", recent(http.HandlerFunc(s.deleteAccount)).ServeHTTP)
 	handle("GET "+reauthPath, s.reauthForm)
 	handle("POST "+reauthPath, s.reauth)
+	s.sessionPasskeyRoutes(handle, recent)
 }
 
 // sessionStands is the session manager's CheckAuth: whether a session's
@@ -66,10 +67,12 @@ func (s *Server) listLogins(ctx context.Context, ss *session.Session) ([]store.R
 
 // accountPage is what the account page shows.
 type accountPage struct {
-	Username string
-	Logins   []sessionRow
-	Error    string // about the password form
-	Notice   string
+	Username     string
+	Logins       []sessionRow
+	Passkeys     []passkeyRow
+	Error        string // about the password form
+	PasskeyError string // about the passkey forms
+	Notice       string
 }
 
 // requireUser returns the request's session when it belongs to a user, or
@@ -96,6 +99,12 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 		notice = "That login has ended."
 	case "others":
 		notice = "Every other login has ended."
+	case "passkey":
+		notice = "Your passkey was added. You can log in with it on every login page."
+	case "renamed":
+		notice = "Your passkey was renamed."
+	case "removed":
+		notice = "That passkey was removed: it logs no one in any more."
 	}
 	s.renderAccount(w, r, ss, http.StatusOK, accountPage{Notice: notice})
 }
@@ -109,9 +118,15 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, ss *sessi
 		s.unavailable(w, r, "listing logins", err)
 		return
 	}
+	keys, err := s.backend.AccountPasskeys(ctx, ss.Auth().AccountID)
+	if err != nil {
+		s.unavailable(w, r, "listing passkeys", err)
+		return
+	}
 	current, _ := ss.ID()
 	page.Username = ss.User()
 	page.Logins = loginRows(recs, current)
+	page.Passkeys = passkeyRows(keys)
 	noStore(w)
 	s.render(w, status, "account", "Your account", page)
 }
@@ -299,11 +314,22 @@ func (s *Server) removeAccount(ctx context.Context, user string) (int, error) {
 	return s.endLogins(ctx, user, store.SessionID{})
 }
 
-// reauthPage is the re-authentication form.
+// reauthPage is the re-authentication form, with a passkey button.
 type reauthPage struct {
-	Action   string
-	Username string
-	Error    string
+	Action        string
+	PasskeyFinish string
+	Username      string
+	Error         string
+}
+
+// newReauthPage is the re-authentication form of user, both ways of
+// confirming keeping the request's next parameter.
+func newReauthPage(r *http.Request, user string) reauthPage {
+	return reauthPage{
+		Action:        loginAction(reauthPath, r),
+		PasskeyFinish: loginAction(reauthPath+"/passkey", r),
+		Username:      user,
+	}
 }
 
 func (s *Server) reauthForm(w http.ResponseWriter, r *http.Request) {
@@ -312,7 +338,7 @@ func (s *Server) reauthForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
-	s.render(w, http.StatusOK, "reauth", "Confirm it is you", reauthPage{Action: loginAction(reauthPath, r), Username: ss.User()})
+	s.render(w, http.StatusOK, "reauth", "Confirm it is you", newReauthPage(r, ss.User()))
 }
 
 // reauth checks the user's password again, throttled like a login, and
@@ -322,7 +348,7 @@ func (s *Server) reauth(w http.ResponseWriter, r *http.Request) {
 	if ss == nil {
 		return
 	}
-	page := reauthPage{Action: loginAction(reauthPath, r), Username: ss.User()}
+	page := newReauthPage(r, ss.User())
 	form, ferr := s.readForm(w, r)
 	if ferr != nil {
 		page.Error = ferr.Message

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sessionkit/sessionkit/auth"
 	"github.com/sessionkit/sessionkit/token"
@@ -70,16 +69,22 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		s.apiUnavailable(w, r, "logging in", err)
 		return
 	}
+	s.startAPILogin(w, r, u)
+}
+
+// startAPILogin starts a new login (refresh family) for p and answers its
+// token pair, or 503 when the store cannot be written.
+func (s *Server) startAPILogin(w http.ResponseWriter, r *http.Request, p auth.Proof) {
 	ctx, cancel := s.storeContext(r)
 	defer cancel()
-	s.makeRoomForLogin(ctx, u.User)
-	p, err := s.tokens.login(ctx, u, r.UserAgent())
+	s.makeRoomForLogin(ctx, p.User)
+	pr, err := s.tokens.login(ctx, p, r.UserAgent())
 	if err != nil {
 		s.apiUnavailable(w, r, "starting a login", err)
 		return
 	}
 	s.metrics.tokenLogin(modeAPI)
-	s.writeTokens(w, p)
+	s.writeTokens(w, pr)
 }
 
 // apiRefresh spends {refresh_token} and answers the family's next pair.
@@ -299,16 +304,8 @@ func (s *Server) apiUnavailable(w http.ResponseWriter, r *http.Request, doing st
 // it answers the step-up challenge of RFC 9470: the client must log in
 // again (POST /api/login) and retry with the new token.
 func (s *Server) apiDeleteAccount(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.apiAuthenticate(w, r)
+	c, ok := s.apiRecentLogin(w, r, "delete the account")
 	if !ok {
-		return
-	}
-	window := s.cfg.ReauthWindow
-	if c.AuthTime.IsZero() || s.cfg.Now().Sub(c.AuthTime) > window {
-		maxAge := int64(window / time.Second)
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf(
-			`Bearer realm="sessionkit", error="insufficient_user_authentication", error_description="log in again to delete the account", max_age=%d`, maxAge))
-		s.problem(w, http.StatusUnauthorized, fmt.Sprintf("deleting the account needs a login from the last %d seconds; log in again and retry", maxAge))
 		return
 	}
 	ctx, cancel := s.storeContext(r)

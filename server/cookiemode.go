@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 
+	"github.com/sessionkit/sessionkit/auth"
 	"github.com/sessionkit/sessionkit/cookie"
 )
 
@@ -26,41 +29,56 @@ func (s *Server) cookieLoginForm(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, "reading the cookie", err)
 		return
 	}
-	s.render(w, http.StatusOK, "login", "Log in: sealed cookie", loginPage{Action: loginAction("/cookie/login", r)})
+	s.render(w, http.StatusOK, "login", "Log in: sealed cookie", newLoginPage("/cookie/login", r))
 }
 
-// cookieLogin checks the credentials and, when they are right, ends the
-// cookie login this browser had, records a new one and seals the user's
-// name and a count of zero into a new cookie with the new login's id. If
-// the store cannot be written the answer is 503 and no cookie is set.
+// cookieLogin checks the credentials and, when they are right, starts the
+// cookie-mode login. If the store cannot be written the answer is 503 and
+// no cookie is set.
 func (s *Server) cookieLogin(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.login(w, r, "/cookie/login", "Log in: sealed cookie")
+	p, ok := s.login(w, r, "/cookie/login", "Log in: sealed cookie")
 	if !ok {
 		return
 	}
 	ctx, cancel := s.storeContext(r)
 	defer cancel()
-	if old, err := s.sealed.Read(r); err == nil {
-		if err := s.endCookieLogin(ctx, old); err != nil {
-			s.unavailable(w, r, "ending the previous login", err)
+	if err := s.startCookieMode(ctx, w, r, p); err != nil {
+		if errors.Is(err, errSealing) {
+			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}
-	}
-	s.makeRoomForLogin(ctx, c.User)
-	v, err := s.startCookieLogin(ctx, c, r)
-	if err != nil {
 		s.unavailable(w, r, "starting a login", err)
 		return
 	}
+	http.Redirect(w, r, nextPath(r, "/cookie/profile"), http.StatusSeeOther)
+}
+
+// errSealing reports a login cookie that could not be sealed: a bug, as
+// its value is small and fixed in shape.
+var errSealing = errors.New("sealing the login cookie failed")
+
+// startCookieMode ends the cookie login this browser had, records a new
+// one for p and seals the user's name and a count of zero into a new
+// cookie with the new login's id. It fails with the store's error, or
+// errSealing, and then sets no cookie.
+func (s *Server) startCookieMode(ctx context.Context, w http.ResponseWriter, r *http.Request, p auth.Proof) error {
+	if old, err := s.sealed.Read(r); err == nil {
+		if err := s.endCookieLogin(ctx, old); err != nil {
+			return fmt.Errorf("ending the previous login: %w", err)
+		}
+	}
+	s.makeRoomForLogin(ctx, p.User)
+	v, err := s.startCookieLogin(ctx, p, r)
+	if err != nil {
+		return err
+	}
 	if err := s.sealed.Write(w, r, v); err != nil {
-		// The name is at most 64 bytes: a too-large value is a bug.
 		s.log.ErrorContext(r.Context(), "sealing the login cookie", "err", err)
 		_ = s.endCookieLogin(ctx, v) // best effort: the record expires anyway
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+		return errSealing
 	}
 	s.metrics.sessionCreated(modeCookie)
-	http.Redirect(w, r, nextPath(r, "/cookie/profile"), http.StatusSeeOther)
+	return nil
 }
 
 // cookieProfile opens the cookie, checks that its login has not ended,

@@ -36,6 +36,12 @@ const (
 	opCountAdd
 	opCount
 	opCountDelete
+	opPasskeyAdd
+	opPasskeyGet
+	opPasskeyList
+	opPasskeyUse
+	opPasskeyRename
+	opPasskeyDelete
 	numStoreOps
 )
 
@@ -48,6 +54,18 @@ func (op storeOp) String() string {
 		return "count"
 	case opCountDelete:
 		return "count_delete"
+	case opPasskeyAdd:
+		return "passkey_add"
+	case opPasskeyGet:
+		return "passkey_get"
+	case opPasskeyList:
+		return "passkey_list"
+	case opPasskeyUse:
+		return "passkey_use"
+	case opPasskeyRename:
+		return "passkey_rename"
+	case opPasskeyDelete:
+		return "passkey_delete"
 	case opUserCreate:
 		return "user_create"
 	case opUserGet:
@@ -117,7 +135,9 @@ func resultOf(err error) storeResult {
 		return resultOK
 	case errors.Is(err, store.ErrNotFound):
 		return resultNotFound
-	case errors.Is(err, store.ErrConflict):
+	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrSignCount):
+		// A passkey whose counter did not move is refused like a lost
+		// compare-and-swap: the store answered, and said no.
 		return resultConflict
 	case errors.Is(err, store.ErrExists):
 		return resultExists
@@ -346,5 +366,53 @@ func (b *instrumentedBackend) Ping(ctx context.Context) error {
 	start := time.Now()
 	err := b.next.Ping(ctx)
 	b.done(span, opPing, start, err)
+	return err
+}
+
+func (b *instrumentedBackend) AddPasskey(ctx context.Context, p store.Passkey) error {
+	ctx, span := b.span(ctx, opPasskeyAdd)
+	start := time.Now()
+	err := b.next.AddPasskey(ctx, p)
+	b.done(span, opPasskeyAdd, start, err)
+	return err
+}
+
+func (b *instrumentedBackend) Passkey(ctx context.Context, id []byte) (store.Passkey, error) {
+	ctx, span := b.span(ctx, opPasskeyGet)
+	start := time.Now()
+	p, err := b.next.Passkey(ctx, id)
+	b.done(span, opPasskeyGet, start, err)
+	return p, err
+}
+
+func (b *instrumentedBackend) AccountPasskeys(ctx context.Context, accountID string) ([]store.Passkey, error) {
+	ctx, span := b.span(ctx, opPasskeyList)
+	start := time.Now()
+	ps, err := b.next.AccountPasskeys(ctx, accountID)
+	b.done(span, opPasskeyList, start, err)
+	return ps, err
+}
+
+func (b *instrumentedBackend) UsePasskey(ctx context.Context, id []byte, signCount uint32, backupState bool, used time.Time) error {
+	ctx, span := b.span(ctx, opPasskeyUse)
+	start := time.Now()
+	err := b.next.UsePasskey(ctx, id, signCount, backupState, used)
+	b.done(span, opPasskeyUse, start, err)
+	return err
+}
+
+func (b *instrumentedBackend) RenamePasskey(ctx context.Context, accountID string, id []byte, name string) error {
+	ctx, span := b.span(ctx, opPasskeyRename)
+	start := time.Now()
+	err := b.next.RenamePasskey(ctx, accountID, id, name)
+	b.done(span, opPasskeyRename, start, err)
+	return err
+}
+
+func (b *instrumentedBackend) DeletePasskey(ctx context.Context, accountID string, id []byte) error {
+	ctx, span := b.span(ctx, opPasskeyDelete)
+	start := time.Now()
+	err := b.next.DeletePasskey(ctx, accountID, id)
+	b.done(span, opPasskeyDelete, start, err)
 	return err
 }

@@ -3,10 +3,12 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
 
+	"github.com/sessionkit/sessionkit/auth"
 	"github.com/sessionkit/sessionkit/token"
 )
 
@@ -51,26 +53,35 @@ func (s *Server) jwtLoginForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.render(w, http.StatusOK, "login", jwtLoginTitle, loginPage{Action: loginAction(jwtLoginPath, r)})
+	s.render(w, http.StatusOK, "login", jwtLoginTitle, newLoginPage(jwtLoginPath, r))
 }
 
-// jwtLogin checks the credentials and, when they are right, starts a new
-// login (refresh family) and sets both cookies. A login this browser had
-// before ends: its tokens are revoked.
+// jwtLogin checks the credentials and, when they are right, starts the
+// JWT-mode login.
 func (s *Server) jwtLogin(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.login(w, r, jwtLoginPath, jwtLoginTitle)
+	p, ok := s.login(w, r, jwtLoginPath, jwtLoginTitle)
 	if !ok {
 		return
 	}
 	ctx, cancel := s.storeContext(r)
 	defer cancel()
+	if err := s.startJWTMode(ctx, w, r, p); err != nil {
+		s.unavailable(w, r, "starting a login", err)
+		return
+	}
+	http.Redirect(w, r, nextPath(r, jwtProfile), http.StatusSeeOther)
+}
+
+// startJWTMode starts a new login (refresh family) for p and sets both
+// cookies. A login this browser had before ends: its tokens are revoked.
+// It fails with the store's error, and then sets no cookie.
+func (s *Server) startJWTMode(ctx context.Context, w http.ResponseWriter, r *http.Request, p auth.Proof) error {
 	if old := s.cookieValue(r, s.accessCookieName(r)); old != "" {
 		c, err := s.tokens.verifier.Verify(ctx, old)
 		if err == nil || errors.Is(err, token.ErrExpired) {
 			err := s.tokens.revoke(ctx, c)
 			if err != nil && !isRejected(err) {
-				s.unavailable(w, r, "ending the previous login", err)
-				return
+				return fmt.Errorf("ending the previous login: %w", err)
 			}
 			if err == nil {
 				s.log.InfoContext(r.Context(), "previous login revoked", "mode", "jwt", "user", c.Subject, "client", s.clientAddr(r))
@@ -78,15 +89,14 @@ func (s *Server) jwtLogin(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	s.makeRoomForLogin(ctx, u.User)
-	p, err := s.tokens.login(ctx, u, r.UserAgent())
+	s.makeRoomForLogin(ctx, p.User)
+	pr, err := s.tokens.login(ctx, p, r.UserAgent())
 	if err != nil {
-		s.unavailable(w, r, "starting a login", err)
-		return
+		return err
 	}
 	s.metrics.tokenLogin(modeJWT)
-	s.setTokenCookies(w, r, p)
-	http.Redirect(w, r, nextPath(r, jwtProfile), http.StatusSeeOther)
+	s.setTokenCookies(w, r, pr)
+	return nil
 }
 
 // jwtProfile verifies the access token, counts the view in the login's

@@ -5,21 +5,31 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/sessionkit/sessionkit/auth"
 )
 
 // loginPage is the data of templates/login.html.
 type loginPage struct {
-	Action   string // where the form posts, with its next parameter
-	Username string
-	Error    string
+	Action        string // where the form posts, with its next parameter
+	PasskeyFinish string // where a passkey login finishes, with next
+	Username      string
+	Error         string
+}
+
+// newLoginPage is the login form that posts to path ("/session/login"),
+// with its passkey button finishing at the mode's passkey login
+// ("/session/passkey/login"); both keep the request's next parameter.
+func newLoginPage(path string, r *http.Request) loginPage {
+	mode := strings.TrimSuffix(path, "/login")
+	return loginPage{Action: loginAction(path, r), PasskeyFinish: loginAction(mode+"/passkey/login", r)}
 }
 
 // login reads and checks the login form. On failure it answers (400, 401,
 // 413, 429 or 503, with the form again where that helps) and returns false.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, action, title string) (auth.Proof, bool) {
-	form := loginPage{Action: loginAction(action, r)}
+	form := newLoginPage(action, r)
 	c, ferr := s.readCredentials(w, r)
 	if ferr != nil {
 		form.Username, form.Error = c.Username, ferr.Message

@@ -20,19 +20,21 @@ import (
 
 	"github.com/sessionkit/sessionkit/auth"
 	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/passkey"
 	"github.com/sessionkit/sessionkit/session"
 	"github.com/sessionkit/sessionkit/store"
 	"github.com/sessionkit/sessionkit/token"
 )
 
-// Backend is what the server keeps its state in: accounts, keys, the deny
-// list and sessions. Every store backend implements it.
+// Backend is what the server keeps its state in: accounts and their
+// passkeys, keys, the deny list, counters and sessions. Every store backend implements it.
 type Backend interface {
 	store.Users
 	store.Keys
 	store.DenyList
 	store.Sessions
 	store.Counters
+	store.Passkeys
 	store.Pinger
 }
 
@@ -123,6 +125,18 @@ type Config struct {
 	// re-authentication. Zero means DefaultReauthWindow (5 minutes).
 	ReauthWindow time.Duration
 
+	// WebAuthnRPID is the relying party ID passkeys are bound to: the
+	// site's domain as browsers see it ("example.com"), never an IP
+	// address. Zero means "localhost". Changing it later orphans every
+	// passkey registered under the old one.
+	WebAuthnRPID string
+
+	// WebAuthnOrigins are the exact origins whose pages may register and
+	// use passkeys ("https://example.com"), each on WebAuthnRPID or a
+	// subdomain of it. Zero means http://localhost:8080, the default
+	// address of "sessionkit serve" by name.
+	WebAuthnOrigins []string
+
 	// PasswordParams are the argon2id parameters for new hashes; the zero
 	// value means auth.DefaultParams().
 	PasswordParams auth.Params
@@ -164,6 +178,7 @@ type Server struct {
 	backend  Backend
 	accounts *auth.Accounts
 	sealed   *cookie.Cookie
+	passkeys *passkey.RelyingParty
 	sessions *session.Manager
 	tokens   *tokens
 	pages    *pages
@@ -216,6 +231,15 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 		Name:   "sk_cookie",
 		MaxAge: cfg.CookieLifetime,
 		Policy: cfg.Cookies,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.passkeys, err = passkey.New(backend, ring, passkey.Options{
+		RPID:    cfg.WebAuthnRPID,
+		RPName:  "sessionkit",
+		Origins: cfg.WebAuthnOrigins,
+		Now:     cfg.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -286,6 +310,12 @@ func withDefaults(cfg Config) Config {
 	if cfg.ReauthWindow <= 0 {
 		cfg.ReauthWindow = DefaultReauthWindow
 	}
+	if cfg.WebAuthnRPID == "" {
+		cfg.WebAuthnRPID = "localhost"
+	}
+	if len(cfg.WebAuthnOrigins) == 0 {
+		cfg.WebAuthnOrigins = []string{"http://localhost:8080"}
+	}
 	if cfg.PasswordParams == (auth.Params{}) {
 		cfg.PasswordParams = auth.DefaultParams()
 	}
@@ -335,6 +365,7 @@ func (s *Server) routes() http.Handler {
 	s.sessionRoutes(mux)
 	s.jwtRoutes(mux)
 	s.apiRoutes(mux)
+	s.passkeyRoutes(mux)
 
 	mux.HandleFunc("GET /healthz", live)
 	mux.HandleFunc("GET /livez", live)

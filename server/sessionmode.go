@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/sessionkit/sessionkit/auth"
 	"github.com/sessionkit/sessionkit/session"
 	"github.com/sessionkit/sessionkit/store"
 )
@@ -38,22 +39,33 @@ func (s *Server) sessionLoginForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/session/profile", http.StatusSeeOther)
 		return
 	}
-	s.render(w, http.StatusOK, "login", sessionLoginTitle, loginPage{Action: loginAction("/session/login", r)})
+	s.render(w, http.StatusOK, "login", sessionLoginTitle, newLoginPage("/session/login", r))
 }
 
-// sessionLogin checks the credentials and, when they are right, moves the
-// session to a new token (whatever the browser held before is dead) and
-// starts the count again.
+// sessionLogin checks the credentials and, when they are right, starts
+// the session-mode login.
 func (s *Server) sessionLogin(w http.ResponseWriter, r *http.Request) {
 	p, ok := s.login(w, r, "/session/login", sessionLoginTitle)
 	if !ok {
 		return
 	}
+	if err := s.startSession(r, p); err != nil {
+		s.unavailable(w, r, "renewing the session", err)
+		return
+	}
+	http.Redirect(w, r, nextPath(r, "/session/profile"), http.StatusSeeOther)
+	s.sessionStarted(r)
+}
+
+// startSession makes the request's session the login p proves: the
+// session moves to a new token (whatever the browser held before is dead)
+// and the count starts again. The session is saved when the response is
+// written. It fails when the store cannot renew the session.
+func (s *Server) startSession(r *http.Request, p auth.Proof) error {
 	ss := session.From(r)
 	_, renewing := ss.ID() // a stored session moves to a new id
 	if err := ss.Renew(r.Context()); err != nil {
-		s.unavailable(w, r, "renewing the session", err)
-		return
+		return err
 	}
 	if renewing {
 		s.metrics.sessionRenewed(modeSession)
@@ -63,8 +75,12 @@ func (s *Server) sessionLogin(w http.ResponseWriter, r *http.Request) {
 	cancel()
 	ss.SetAuth(session.Auth{User: p.User.Name, AccountID: p.User.ID, Time: p.AuthTime})
 	ss.Delete("count")
-	http.Redirect(w, r, nextPath(r, "/session/profile"), http.StatusSeeOther)
-	if _, stored := ss.ID(); stored { // the redirect saved it, or answered 503 instead
+	return nil
+}
+
+// sessionStarted counts a session login once its response is written.
+func (s *Server) sessionStarted(r *http.Request) {
+	if _, stored := session.From(r).ID(); stored { // the response saved it, or answered 503 instead
 		s.metrics.sessionCreated(modeSession)
 	}
 }

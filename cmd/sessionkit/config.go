@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/passkey"
 	"github.com/sessionkit/sessionkit/server"
 	"github.com/sessionkit/sessionkit/token"
 )
@@ -39,6 +40,11 @@ type serveConfig struct {
 	ShutdownTimeout time.Duration
 	ReauthWindow    time.Duration
 	Tokens          tokenConfig
+
+	// WebAuthnRPID and WebAuthnOrigins: see server.Config. Empty origins
+	// are filled in by webauthnOrigins.
+	WebAuthnRPID    string
+	WebAuthnOrigins []string
 
 	// MaxConcurrentLogins and MaxSessionsPerUser: 0 means no limit.
 	MaxConcurrentLogins int
@@ -174,7 +180,17 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a shutdown waits for requests in flight")
 	fs.IntVar(&cfg.MaxConcurrentLogins, "max-concurrent-logins", cfg.MaxConcurrentLogins, "login and registration requests one client address may have in flight at once; more answer 429 (0: no limit)")
 	fs.IntVar(&cfg.MaxSessionsPerUser, "max-sessions-per-user", cfg.MaxSessionsPerUser, "logins one user may have at once, of every kind (sessions, cookie logins, JWT and API logins); a login past it ends the oldest (0: no limit)")
-	fs.DurationVar(&cfg.ReauthWindow, "reauth-window", cfg.ReauthWindow, "how recently a user must have entered their password to delete their account; older logins are asked for it again")
+	fs.DurationVar(&cfg.ReauthWindow, "reauth-window", cfg.ReauthWindow, "how recently a user must have proved who they are (password or passkey) to delete their account or add a passkey; older logins are asked again")
+	fs.StringVar(&cfg.WebAuthnRPID, "webauthn-rp-id", "localhost", "the `domain` passkeys are bound to, as browsers see the site (never an IP address); changing it orphans every passkey")
+	fs.Func("webauthn-origins", "comma-separated `origins` whose pages may use passkeys, each on --webauthn-rp-id or a subdomain (default http://localhost:PORT for localhost, with --addr's port; https://RP-ID otherwise)", func(s string) error {
+		cfg.WebAuthnOrigins = nil
+		for _, o := range strings.Split(s, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				cfg.WebAuthnOrigins = append(cfg.WebAuthnOrigins, strings.TrimSuffix(o, "/"))
+			}
+		}
+		return nil
+	})
 	cfg.Tokens.flags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: sessionkit serve [flags]\n\nStarts the web server. Each flag may also be set by its SESSIONKIT_* variable (--log-level: SESSIONKIT_LOG_LEVEL).\n\nFlags:\n")
@@ -217,7 +233,27 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	if err := cfg.Tokens.check(); err != nil {
 		return cfg, err
 	}
+	if len(cfg.WebAuthnOrigins) == 0 {
+		cfg.WebAuthnOrigins = defaultOrigins(cfg.WebAuthnRPID, cfg.Addr)
+	}
+	if err := passkey.CheckOrigins(cfg.WebAuthnRPID, cfg.WebAuthnOrigins); err != nil {
+		return cfg, fmt.Errorf("%w: --webauthn-rp-id and --webauthn-origins: %v", errUsage, err)
+	}
 	return cfg, nil
+}
+
+// defaultOrigins are the origins passkeys work from when
+// --webauthn-origins is not given: for localhost, the port of addr by
+// name, over http; for any other relying party ID, its https origin.
+func defaultOrigins(rpID, addr string) []string {
+	if rpID != "localhost" {
+		return []string{"https://" + rpID}
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" || port == "0" {
+		return []string{"http://localhost"}
+	}
+	return []string{"http://localhost:" + port}
 }
 
 // applyEnv sets each flag that was not on the command line from its

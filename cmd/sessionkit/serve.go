@@ -75,6 +75,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxConcurrentLogins: zeroMeansNoLimit(cfg.MaxConcurrentLogins),
 		MaxSessionsPerUser:  zeroMeansNoLimit(cfg.MaxSessionsPerUser),
 		ReauthWindow:        cfg.ReauthWindow,
+		WebAuthnRPID:        cfg.WebAuthnRPID,
+		WebAuthnOrigins:     cfg.WebAuthnOrigins,
 		Logger:              logger,
 		OmitMetricsRoute:    cfg.MetricsAddr != "",
 		TracerProvider:      providerOf(tp),
