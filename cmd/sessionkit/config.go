@@ -160,7 +160,7 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "`host:port` to listen on")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "`host:port` to serve GET /metrics on instead of --addr, which then answers 404 to it")
 	fs.BoolVar(&cfg.Pprof, "pprof", false, "serve Go's profiles (/debug/pprof/) on --metrics-addr, which it needs")
-	fs.StringVar(&cfg.Store, "store", cfg.Store, "where state lives: sqlite:PATH (relative to the working directory), memory:, redis://HOST:PORT/DB[?prefix=P] or postgres://USER@HOST:PORT/DB[?schema=S]")
+	fs.StringVar(&cfg.Store, "store", cfg.Store, "where state lives: sqlite:PATH (relative to the working directory), memory:, redis://HOST:PORT/DB[?prefix=P], redis+cluster://HOST:PORT?addr=HOST:PORT&…, redis+sentinel://HOST:PORT?addr=HOST:PORT&…&master=NAME or postgres://USER@HOST:PORT/DB[?schema=S]")
 	fs.Func("secure-cookies", "Secure cookie `policy`: auto (when the request is HTTPS), always or never (default auto)", func(s string) error {
 		m, err := cookie.ParseSecureMode(s)
 		cfg.SecureCookies = m

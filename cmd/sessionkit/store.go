@@ -26,7 +26,7 @@ type backend interface {
 }
 
 // storeKinds is what --store accepts, for messages.
-const storeKinds = "sqlite:PATH, memory:, redis://… (or rediss://) or postgres://…"
+const storeKinds = "sqlite:PATH, memory:, redis://… (or rediss://, redis+cluster://, redis+sentinel://) or postgres://…"
 
 // openStore opens the store named by spec:
 //
@@ -35,6 +35,10 @@ const storeKinds = "sqlite:PATH, memory:, redis://… (or rediss://) or postgres
 //   - memory: — in this process only, lost when it ends;
 //   - redis://[user:password@]host:port/db[?prefix=P] (or rediss:// for
 //     TLS) — keys start with P, "sessionkit:" by default;
+//   - redis+cluster://host:port?addr=host:port&…[&prefix=P] — a Redis
+//     Cluster by its seed nodes; redis+sentinel://host:port?addr=…&master=NAME[&prefix=P]
+//     — the primary Sentinel names NAME (rediss+… for TLS; see
+//     redisstore.Open);
 //   - postgres://user@host:port/db[?schema=S] (or postgresql://) — tables
 //     in schema S, "public" by default.
 //
@@ -67,7 +71,7 @@ func openTracedStore(ctx context.Context, spec string, tp trace.TracerProvider) 
 		return s, nil
 	case "memory":
 		return memstore.New(memstore.Options{}), nil
-	case "redis", "rediss":
+	case "redis", "rediss", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel":
 		u, prefix, err := takeParam(spec, "prefix")
 		if err != nil {
 			return nil, err

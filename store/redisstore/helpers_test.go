@@ -16,13 +16,12 @@ import (
 // configures its own, closed when the test ends.
 func testClient(t testing.TB) *redis.Client {
 	t.Helper()
-	ro, _, err := clientOptions(testenv.Redis(t))
+	c, _, err := newClient(testenv.Redis(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := redis.NewClient(ro)
 	t.Cleanup(func() { c.Close() })
-	return c
+	return c.(*redis.Client)
 }
 
 // openTest returns a Store on its own client and prefix, and the client.

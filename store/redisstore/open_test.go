@@ -128,11 +128,11 @@ func TestHungServer(t *testing.T) {
 		}
 	}()
 
-	ro, _, err := clientOptions("redis://" + ln.Addr().String() + "/0")
+	c, _, err := newClient("redis://" + ln.Addr().String() + "/0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(redis.NewClient(ro), Options{})
+	s := New(c, Options{})
 	defer s.client.Close()
 	now := time.Now()
 	calls := []struct {

@@ -101,11 +101,9 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,70 +150,6 @@ type Store struct {
 	now    func() time.Time
 	once   sync.Once
 	err    error // of closing the client
-}
-
-// Open connects to the Redis server named by rawURL, a redis:// or rediss://
-// URL as redis.ParseURL reads it (for example
-// "redis://user:password@localhost:6379/0?dial_timeout=3s"), and checks that
-// it answers PING before ctx ends. Timeouts the URL does not set default to
-// DefaultDialTimeout, DefaultReadTimeout, DefaultWriteTimeout and
-// DefaultPoolTimeout; the pool keeps go-redis's default size (ten
-// connections per CPU) unless the URL sets pool_size. Context deadlines are
-// always honoured, so a call on a hung server returns when its context ends.
-// The Store owns the client: Close closes it.
-//
-// Open fails if the URL is malformed, opts.Prefix contains a brace, or the
-// server cannot be reached or refuses the credentials. Its errors never
-// contain the URL's password.
-func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
-	if err := checkPrefix(opts.Prefix); err != nil {
-		return nil, err
-	}
-	ro, redacted, err := clientOptions(rawURL)
-	if err != nil {
-		return nil, err
-	}
-	client := redis.NewClient(ro)
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		return nil, fmt.Errorf("redisstore: ping %s: %w", redacted, err)
-	}
-	s := newStore(client, opts)
-	s.owned = true
-	return s, nil
-}
-
-// clientOptions returns the client options Open uses for rawURL, and the
-// URL without its password, for messages.
-func clientOptions(rawURL string) (*redis.Options, string, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // url.Error repeats the URL, password included
-		}
-		return nil, "", fmt.Errorf("redisstore: parse URL: %w", err)
-	}
-	ro, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, "", fmt.Errorf("redisstore: parse URL %s: %w", u.Redacted(), err)
-	}
-	// Without this go-redis ignores context deadlines while it reads a
-	// reply, and a hung server would hold a request for ReadTimeout.
-	ro.ContextTimeoutEnabled = true
-	if ro.DialTimeout == 0 {
-		ro.DialTimeout = DefaultDialTimeout
-	}
-	if ro.ReadTimeout == 0 {
-		ro.ReadTimeout = DefaultReadTimeout
-	}
-	if ro.WriteTimeout == 0 {
-		ro.WriteTimeout = DefaultWriteTimeout
-	}
-	if ro.PoolTimeout == 0 {
-		ro.PoolTimeout = DefaultPoolTimeout
-	}
-	return ro, u.Redacted(), nil
 }
 
 // New returns a Store on client, a *redis.Client, *redis.ClusterClient or
