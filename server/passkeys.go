@@ -283,6 +283,25 @@ func (s *Server) reauthPasskey(w http.ResponseWriter, r *http.Request) {
 	s.redirectTo(w, nextPath(r, accountPath))
 }
 
+// errAccountGone reports a login whose account no longer exists, or is
+// another account of the same name.
+var errAccountGone = errors.New("the login's account is gone")
+
+// liveAccount returns the account named name whose ID is accountID, or
+// errAccountGone, or the store's error.
+func (s *Server) liveAccount(r *http.Request, name, accountID string) (store.User, error) {
+	ctx, cancel := s.storeContext(r)
+	defer cancel()
+	u, err := s.backend.User(ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && u.ID != accountID):
+		return store.User{}, errAccountGone
+	case err != nil:
+		return store.User{}, err
+	}
+	return u, nil
+}
+
 // sessionAccount returns the account of the request's session. When the
 // session has no user, or its account is gone, it answers 401 (or 503)
 // and returns false.
@@ -292,11 +311,9 @@ func (s *Server) sessionAccount(w http.ResponseWriter, r *http.Request) (store.U
 		s.problem(w, http.StatusUnauthorized, "log in first")
 		return store.User{}, nil, false
 	}
-	ctx, cancel := s.storeContext(r)
-	defer cancel()
-	u, err := s.backend.User(ctx, ss.User())
+	u, err := s.liveAccount(r, ss.User(), ss.Auth().AccountID)
 	switch {
-	case errors.Is(err, store.ErrNotFound) || (err == nil && u.ID != ss.Auth().AccountID):
+	case errors.Is(err, errAccountGone):
 		s.problem(w, http.StatusUnauthorized, "this login's account is gone")
 		return store.User{}, nil, false
 	case err != nil:

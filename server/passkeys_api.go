@@ -80,11 +80,9 @@ func (s *Server) apiRecentLogin(w http.ResponseWriter, r *http.Request, action s
 // apiAccount returns the account of a token's claims, or answers 401 (the
 // account is gone) or 503 and returns false.
 func (s *Server) apiAccount(w http.ResponseWriter, r *http.Request, c token.Claims) (store.User, bool) {
-	ctx, cancel := s.storeContext(r)
-	defer cancel()
-	u, err := s.backend.User(ctx, c.Subject)
+	u, err := s.liveAccount(r, c.Subject, c.AccountID)
 	switch {
-	case errors.Is(err, store.ErrNotFound) || (err == nil && u.ID != c.AccountID):
+	case errors.Is(err, errAccountGone):
 		s.invalidToken(w, "the token's account is gone")
 		return store.User{}, false
 	case err != nil:

@@ -128,17 +128,10 @@ func (a *Authenticator) Attest(c *Credential, challenge, rpID string) ([]byte, e
 		return nil, err
 	}
 	clientData := a.clientData("webauthn.create", challenge)
-	return json.Marshal(map[string]any{
-		"id":                      b64(c.ID),
-		"rawId":                   b64(c.ID),
-		"type":                    "public-key",
-		"authenticatorAttachment": "platform",
-		"clientExtensionResults":  map[string]any{},
-		"response": map[string]any{
-			"clientDataJSON":    b64(clientData),
-			"attestationObject": b64(att),
-			"transports":        []string{"internal"},
-		},
+	return publicKeyCredential(c, map[string]any{
+		"clientDataJSON":    b64(clientData),
+		"attestationObject": b64(att),
+		"transports":        []string{"internal"},
 	})
 }
 
@@ -169,18 +162,23 @@ func (a *Authenticator) Assert(c *Credential, challenge, rpID string) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
+	return publicKeyCredential(c, map[string]any{
+		"clientDataJSON":    b64(clientData),
+		"authenticatorData": b64(auth),
+		"signature":         b64(sig),
+		"userHandle":        b64(c.UserHandle),
+	})
+}
+
+// publicKeyCredential is the JSON a browser posts for c's answer.
+func publicKeyCredential(c *Credential, response map[string]any) ([]byte, error) {
 	return json.Marshal(map[string]any{
 		"id":                      b64(c.ID),
 		"rawId":                   b64(c.ID),
 		"type":                    "public-key",
 		"authenticatorAttachment": "platform",
 		"clientExtensionResults":  map[string]any{},
-		"response": map[string]any{
-			"clientDataJSON":    b64(clientData),
-			"authenticatorData": b64(auth),
-			"signature":         b64(sig),
-			"userHandle":        b64(c.UserHandle),
-		},
+		"response":                response,
 	})
 }
 
