@@ -3,6 +3,8 @@ package redisstore
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,5 +49,54 @@ func BenchmarkSaveSession(b *testing.B) {
 			b.Fatal(err)
 		}
 		r.Version = v
+	}
+}
+
+// BenchmarkLoginManyLogins creates one record (a login) for a user who
+// already has N live records (logins=N): what a login costs must not grow
+// with the user's number of logins.
+func BenchmarkLoginManyLogins(b *testing.B) {
+	for _, n := range []int{10, 1000, 10000} {
+		b.Run(fmt.Sprintf("logins=%d", n), func(b *testing.B) {
+			ctx := context.Background()
+			s, _ := openTest(b, Options{})
+			now := time.Now()
+			login := func(token string) store.Record {
+				return store.Record{ID: store.HashToken(token), User: "alice", Kind: store.KindSession,
+					Data: bytes.Repeat([]byte("x"), 300), Created: now, LastSeen: now,
+					Expires: now.Add(time.Hour), UserAgent: "Mozilla/5.0 (X11; Linux x86_64)"}
+			}
+			fillLogins(b, s, n, func(i int) store.Record { return login(fmt.Sprintf("old-%d", i)) })
+			i := 0
+			for b.Loop() {
+				if _, err := s.SaveSession(ctx, login(fmt.Sprintf("new-%d", i))); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// fillLogins saves the n records rec returns, from a few goroutines.
+func fillLogins(b *testing.B, s *Store, n int, rec func(i int) store.Record) {
+	b.Helper()
+	const workers = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				if _, err := s.SaveSession(context.Background(), rec(i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
 	}
 }

@@ -48,12 +48,34 @@ func (x *indexTest) record(token, user string) store.Record {
 		Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
 }
 
-// indexed returns the ids in user's index, whatever their records.
+// indexed returns the ids in user's index, in either layout, whatever
+// their records. It reports an error unless the index's two keys name the
+// same ids.
 func (x *indexTest) indexed(user string) []store.SessionID {
 	x.t.Helper()
-	hexIDs, err := x.c.HKeys(x.ctx, x.s.indexKey(store.FoldName(user))).Result()
+	folded := store.FoldName(user)
+	keys := x.s.indexKeys(folded)
+	hexIDs, err := x.c.HKeys(x.ctx, keys[1]).Result()
 	if err != nil {
 		x.t.Fatal(err)
+	}
+	byExpiry, err := x.c.ZRange(x.ctx, keys[0], 0, -1).Result()
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	slices.Sort(hexIDs)
+	slices.Sort(byExpiry)
+	if !slices.Equal(hexIDs, byExpiry) {
+		x.t.Errorf("%s's index: the hash names %v, the sorted set %v", user, hexIDs, byExpiry)
+	}
+	legacy, err := x.c.HKeys(x.ctx, x.s.legacyIndexKey(folded)).Result()
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	for _, h := range legacy {
+		if !slices.Contains(hexIDs, h) {
+			hexIDs = append(hexIDs, h)
+		}
 	}
 	ids := make([]store.SessionID, 0, len(hexIDs))
 	for _, h := range hexIDs {
@@ -194,13 +216,13 @@ func TestIndexConsistency(t *testing.T) {
 			// On a Cluster the index script of a save may run before its
 			// record script: the entry exists, the record not yet.
 			r := x.record("a", "alice")
-			calls := x.s.saveCalls(r, x.clock.Now(), "00000000000000aa")
-			if _, err := x.s.run(x.ctx, calls[1]); err != nil {
+			sv := x.s.newSave(r, x.clock.Now(), "00000000000000aa")
+			if _, err := x.s.run(x.ctx, sv.index(0)); err != nil {
 				x.t.Fatal(err)
 			}
 			x.listed("alice")
 			x.check("listed before the record script ran", "alice", r.ID)
-			if _, err := x.s.run(x.ctx, calls[0]); err != nil {
+			if _, err := x.s.run(x.ctx, sv.record(true)); err != nil {
 				x.t.Fatal(err)
 			}
 			if got := x.listed("alice"); !slices.Equal(got, []store.SessionID{r.ID}) {
@@ -209,14 +231,14 @@ func TestIndexConsistency(t *testing.T) {
 		}},
 		{"an entry written again after it was read stays", func(x *indexTest) {
 			r := x.save(x.record("a", "alice"))
-			entries, err := x.s.indexEntries(x.ctx, "alice")
-			if err != nil || len(entries) != 1 {
-				x.t.Fatalf("index entries = %v, %v", entries, err)
+			idx, err := x.s.readIndex(x.ctx, "alice")
+			if err != nil || len(idx.cur) != 1 {
+				x.t.Fatalf("index entries = %v, %v", idx.cur, err)
 			}
+			first := idx.cur[r.ID.String()]
 			r = x.save(r) // writes the entry again, with a new nonce
 			// A prune decided on the entry as first read must not remove it.
-			if _, err := x.s.run(x.ctx, call{pruneScript, []string{x.s.indexKey("alice")},
-				[]any{entries[0].hexID, entries[0].nonce}}); err != nil {
+			if _, err := x.s.run(x.ctx, x.s.unindexCalls("alice", first.hexID, first.nonce)...); err != nil {
 				x.t.Fatal(err)
 			}
 			x.check("after a prune of the entry as first read", "alice", r.ID)
@@ -249,8 +271,8 @@ func TestIndexConsistency(t *testing.T) {
 			if n, err := x.s.DeleteUserSessions(x.ctx, "Alice"); err != nil || n != 2 {
 				x.t.Errorf("DeleteUserSessions = %d, %v; want 2", n, err)
 			}
-			if n, err := x.c.Exists(x.ctx, x.s.indexKey("alice")).Result(); err != nil || n != 0 {
-				x.t.Errorf("the index key still exists (%d, %v)", n, err)
+			if n, err := x.c.Exists(x.ctx, x.s.indexKeys("alice")...).Result(); err != nil || n != 0 {
+				x.t.Errorf("%d index keys still exist (%v)", n, err)
 			}
 		}},
 	}
@@ -259,8 +281,9 @@ func TestIndexConsistency(t *testing.T) {
 	}
 }
 
-// TestIndexExpiry checks that an index key expires no earlier than its
-// latest entry, and that an earlier entry does not shorten it.
+// TestIndexExpiry checks that an index's keys expire no earlier than their
+// latest entry and as long again (counted from when it was written), and
+// that an earlier entry does not shorten them.
 func TestIndexExpiry(t *testing.T) {
 	x := newIndexTest(t)
 	long := x.record("long", "alice")
@@ -269,12 +292,14 @@ func TestIndexExpiry(t *testing.T) {
 	short := x.record("short", "alice")
 	short.Expires = x.clock.Now().Add(time.Hour)
 	x.save(short)
-	ttl, err := x.c.PTTL(x.ctx, x.s.indexKey("alice")).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ttl < 3*time.Hour-time.Minute || ttl > 3*time.Hour+time.Minute {
-		t.Errorf("index TTL = %v, want about 3h, the latest entry's expiry", ttl)
+	for _, key := range x.s.indexKeys("alice") {
+		ttl, err := x.c.PTTL(x.ctx, key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ttl < 6*time.Hour-time.Minute || ttl > 6*time.Hour+time.Minute {
+			t.Errorf("TTL of %s = %v, want about 6h, twice the latest entry's expiry", key, ttl)
+		}
 	}
 	rttl, err := x.c.PTTL(x.ctx, x.s.sessionKey(short.ID.String())).Result()
 	if err != nil {
@@ -295,7 +320,8 @@ func TestSaveRetry(t *testing.T) {
 		if expired {
 			r.Expires = x.clock.Now().Add(-time.Second)
 		}
-		calls := x.s.saveCalls(r, x.clock.Now(), "0123456789abcdef")
+		sv := x.s.newSave(r, x.clock.Now(), "0123456789abcdef")
+		calls := []call{sv.record(false), sv.index(0)}
 		for i := range 2 {
 			cmds, err := x.s.run(x.ctx, calls...)
 			if err != nil {
@@ -305,8 +331,8 @@ func TestSaveRetry(t *testing.T) {
 				t.Errorf("expired=%v: attempt %d of one save = %v, want success", expired, i+1, res)
 			}
 		}
-		other := x.s.saveCalls(r, x.clock.Now(), "fedcba9876543210")
-		cmds, err := x.s.run(x.ctx, other...)
+		other := x.s.newSave(r, x.clock.Now(), "fedcba9876543210")
+		cmds, err := x.s.run(x.ctx, other.record(false), other.index(0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -316,5 +342,113 @@ func TestSaveRetry(t *testing.T) {
 		if v, err := x.c.HGet(x.ctx, x.s.sessionKey(r.ID.String()), "v").Result(); err != nil || v != "2" {
 			t.Errorf("expired=%v: stored version = %q, %v; want 2", expired, v, err)
 		}
+	}
+}
+
+// TestLegacyIndex checks that sessions indexed by a version of the store
+// that kept a user's index in one hash (an upgrade in place) are listed
+// and ended as before, that listings move their entries to the index and
+// then drain the old hash, and that deletions and moves remove their old
+// entries.
+func TestLegacyIndex(t *testing.T) {
+	testenv.Redis(t)
+	// legacyLen returns how many entries user's old hash holds.
+	legacyLen := func(x *indexTest, user string) int64 {
+		x.t.Helper()
+		n, err := x.c.HLen(x.ctx, x.s.legacyIndexKey(user)).Result()
+		if err != nil {
+			x.t.Fatal(err)
+		}
+		return n
+	}
+	cases := []struct {
+		name string
+		run  func(x *indexTest)
+	}{
+		{"listed, moved to the index, then drained", func(x *indexTest) {
+			old := x.record("old", "alice")
+			x.writeLegacy(old, "000000000000000a")
+			fresh := x.save(x.record("fresh", "alice"))
+			if got := x.listed("alice"); len(got) != 2 {
+				x.t.Errorf("listed %v, want the old record and the new", got)
+			}
+			if _, ok := x.entryOf("alice", old.ID); !ok {
+				x.t.Error("the first listing did not move the old entry to the index")
+			}
+			if got := x.listed("ALICE"); len(got) != 2 {
+				x.t.Errorf("listed %v, want the old record and the new", got)
+			}
+			if n := legacyLen(x, "alice"); n != 0 {
+				x.t.Errorf("the old hash holds %d entries after two listings, want none", n)
+			}
+			x.check("after two listings", "alice", old.ID, fresh.ID)
+		}},
+		{"ended by DeleteUserSessions", func(x *indexTest) {
+			old := x.record("old", "alice")
+			x.writeLegacy(old, "000000000000000a")
+			x.save(x.record("fresh", "alice"))
+			if n, err := x.s.DeleteUserSessions(x.ctx, "alice"); err != nil || n != 2 {
+				x.t.Errorf("DeleteUserSessions = %d, %v; want 2", n, err)
+			}
+			if _, err := x.s.Session(x.ctx, old.ID); !errors.Is(err, store.ErrNotFound) {
+				x.t.Errorf("Session of the old record: err = %v, want ErrNotFound", err)
+			}
+			x.check("after DeleteUserSessions", "alice")
+		}},
+		{"DeleteSession removes the old entry", func(x *indexTest) {
+			old := x.record("old", "alice")
+			x.writeLegacy(old, "000000000000000a")
+			if err := x.s.DeleteSession(x.ctx, old.ID); err != nil {
+				x.t.Fatal(err)
+			}
+			x.check("after DeleteSession, before any listing", "alice")
+		}},
+		{"a move removes the old entry", func(x *indexTest) {
+			old := x.record("old", "alice")
+			x.writeLegacy(old, "000000000000000a")
+			old.Version, old.User = 1, "bob"
+			old = x.save(old)
+			x.check("alice's, after the move", "alice")
+			x.check("bob's, after the move", "bob", old.ID)
+		}},
+		{"a save writes the index; a listing then drops the old entry", func(x *indexTest) {
+			old := x.record("old", "alice")
+			x.writeLegacy(old, "000000000000000a")
+			old.Version = 1
+			old = x.save(old)
+			if _, ok := x.entryOf("alice", old.ID); !ok {
+				x.t.Error("the save did not write the index")
+			}
+			x.listed("alice")
+			if n := legacyLen(x, "alice"); n != 0 {
+				x.t.Errorf("the old hash holds %d entries after a listing, want none", n)
+			}
+		}},
+		{"an expired old entry is pruned by a listing", func(x *indexTest) {
+			old := x.record("old", "alice")
+			old.Expires = x.clock.Now().Add(time.Minute)
+			x.writeLegacy(old, "000000000000000a")
+			x.clock.Advance(2 * time.Minute)
+			if got := x.listed("alice"); len(got) != 0 {
+				x.t.Errorf("listed %v, want nothing", got)
+			}
+			x.check("after the listing", "alice")
+		}},
+		{"a fresh old entry without its record is kept for the grace period", func(x *indexTest) {
+			// A save by a process of the earlier version still on its way.
+			old := x.record("old", "alice")
+			x.writeLegacy(old, "000000000000000a")
+			if err := x.c.Unlink(x.ctx, x.s.sessionKey(old.ID.String())).Err(); err != nil {
+				x.t.Fatal(err)
+			}
+			x.listed("alice")
+			x.check("listed within the grace period", "alice", old.ID)
+			x.clock.Advance(indexGrace + time.Second)
+			x.listed("alice")
+			x.check("listed after the grace period", "alice")
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.run(newIndexTest(t)) })
 	}
 }

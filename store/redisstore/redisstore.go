@@ -14,9 +14,14 @@
 //	                              expiry; expires at its expiry
 //	sessionkit:s:HEX              hash: the session record HEX (its store.SessionID
 //	                              in hex); expires at the record's Expires
-//	sessionkit:u:USER             hash: the session index of the folded user name
-//	                              USER: HEX → "expires-ms:written-ms:nonce";
-//	                              expires no earlier than its latest entry
+//	sessionkit:{u:USER}:entries   hash: the session index of the folded user
+//	                              name USER: HEX → "expires-ms:written-ms:nonce"
+//	sessionkit:{u:USER}:by-expiry sorted set: the same HEXes, scored by their
+//	                              entry's expires-ms; both keys expire together,
+//	                              no earlier than their latest entry
+//	sessionkit:u:USER             hash: the session index of USER as earlier
+//	                              versions wrote it (as :entries), read and
+//	                              drained, never written
 //	sessionkit:{k:PURPOSE}:ids    list: the key IDs of PURPOSE in the order added
 //	sessionkit:{k:PURPOSE}:keys   hash: key ID → created time and secret
 //	sessionkit:{sessionkit:users}:passkeys
@@ -26,46 +31,109 @@
 //	                              order added
 //
 // Names fold ASCII letters to lower case, so "Alice" and "alice" share a key.
-// The two keys of a purpose carry the hash tag {k:PURPOSE}, so that Redis
-// Cluster puts them in one slot and the scripts that change or read both stay
-// atomic. The two passkey keys carry as hash tag the name of the accounts'
-// hash (which has no tag, so Cluster hashes its whole name): all three are in
-// one slot, and DeleteUser removes an account and its passkeys in one script.
+// The two keys of a purpose carry the hash tag {k:PURPOSE}, and the two keys
+// of a session index the hash tag {u:USER}, so that Redis Cluster puts them
+// in one slot and the scripts that change or read both stay atomic (the
+// names of two such keys are equal up to the first '}' after the tag's '{',
+// whatever braces PURPOSE or USER hold, so they hash alike). The two passkey
+// keys carry as hash tag the name of the accounts' hash (which has no tag,
+// so Cluster hashes its whole name): all three are in one slot, and
+// DeleteUser removes an account and its passkeys in one script.
 // Every other command or script touches a single key. The prefix
 // must not contain '{' or '}', which would change the part of each key that
 // Redis Cluster hashes.
 //
 // # Sessions
 //
-// SaveSession is one Lua script on the record's key that compares the stored
-// version and writes the record (compare-and-swap), sent in one pipeline with
-// a second script that updates the owner's index: one round trip. The index
-// write is a separate command because a record and its owner's index are in
-// different slots on a Cluster. It is kept consistent by these rules:
+// A session record is one hash, changed by a Lua script on its key that
+// compares the stored version and writes the record (compare-and-swap).
+// Each user's sessions are named by that user's index, which UserSessions
+// and DeleteUserSessions read. On a Cluster a record and its owner's index
+// are in different slots, usually on different nodes, so no script can
+// change both, and either node may fail on its own.
+//
+// A save is one decision: its answer is the compare-and-swap's (no save
+// that was applied reports an error), and the index of a live record's
+// owner names it, whichever of the two writes fails. The rule is:
+//
+//   - A save that gives a record an owner it does not have (one that
+//     creates an owned record, a login; or one that changes the owner to
+//     a named user) writes the owner's index entry first, and sends the
+//     compare-and-swap only once that write succeeded; if it failed, the
+//     save fails and nothing is applied. The compare-and-swap itself
+//     refuses such a save unless told the entry was written, so an update
+//     that turns out to change the owner (which only the script can see)
+//     is sent again: a login is two round trips, a change of owner two, or
+//     three when the record leaves a named user.
+//   - Any other save (a view: an update that keeps the owner, or a save of
+//     a record without one) sends the compare-and-swap and the write of
+//     the owner's entry in one pipeline: one round trip. A failed entry
+//     write is ignored: the owner's entry exists already, and what it
+//     missed (the later expiry) is repaired by the record's next save, the
+//     user's next listing, or the next login that meets it. No rule drops
+//     an entry whose record is a live one of its user, whatever the
+//     entry's own expiry says. An index's keys are kept until the latest
+//     expiry written to them plus as long again (counted from the write),
+//     so that they outlive a record whose later expiry a failed write did
+//     not record, as long as the failed saves extended it by no more than
+//     its remaining life at the last write that succeeded: one missed
+//     extension of a sliding expiry, for instance. A longer gap (the
+//     index's node down for longer than a record's idle timeout, and then
+//     no save, listing or login of the user) can let the index expire
+//     before such a record.
+//
+// An index entry without its record (a save that lost, or one whose
+// compare-and-swap never came) is harmless: listings read every record
+// named and keep only the user's live ones. Entries are kept consistent by
+// these rules:
 //
 //   - Every save of a record with an owner writes the owner's index entry,
 //     tagged with the save's random nonce, which the record keeps too. An
 //     entry's expiry only ever grows, so a losing save cannot shorten it.
 //   - A save that takes a record away from a named user (to another user or
-//     to nobody) then removes that user's entry: a second round trip, only
-//     in that case.
+//     to nobody) then removes that user's entry: a further round trip,
+//     only in that case.
 //   - DeleteSession and DeleteUserSessions remove the entries of the records
 //     they delete.
 //   - UserSessions and DeleteUserSessions drop the entries they find whose
 //     record is missing, expired or owned by someone else: at once when the
 //     entry's own expiry has passed or the record's last save wrote it,
 //     otherwise once the entry is a minute old, because its save may still
-//     be on its way (a Cluster runs the two scripts of a save on two nodes,
-//     in no set order). An entry is removed only if it has not been written
-//     again since it was read, so a newer entry is never dropped.
-//   - A login (a save that creates a record) drops the user's entries whose
-//     expiry has passed; it reads the user's whole index to do so.
-//   - An index key expires with the latest expiry written to it.
+//     be on its way (a process of an earlier version sends both writes of
+//     a save in one pipeline, which a Cluster runs on two nodes in no set
+//     order). UserSessions also raises the expiry of an entry whose live
+//     record expires later.
+//   - A login checks at most 8 of the user's entries whose expiry has
+//     passed, earliest first (a range of the sorted set with LIMIT): it
+//     reads their records in the pipeline of its compare-and-swap, then
+//     removes those that are stale by the rule above and raises the expiry
+//     of those whose record lives, in one more round trip when there are
+//     any. What a login costs grows with the logarithm of the user's
+//     number of logins, not with the number: no login reads a whole index.
+//   - An entry is removed only if it has not been written again since it
+//     was read (its nonce is unchanged), so a newer entry is never dropped.
 //
 // So no index entry outlives its session for long: at most a minute once its
-// user's sessions are listed or removed, and never past the index key's
-// expiry. Listings never show such an entry: they read every record named
-// and keep only the user's live ones.
+// user's sessions are listed or removed, and never past the index's expiry.
+//
+// An index written by earlier versions (one hash, sessionkit:u:USER, with
+// the same entries) is read too: data is migrated lazily, not by a
+// step of its own. UserSessions and DeleteUserSessions read both layouts
+// in one pipeline and apply the rules above to the old entries too;
+// UserSessions copies an old entry of a live record into the index and,
+// once the index names the record, removes the old entry. Every save of a
+// record writes its entry in the index, and DeleteSession and moves remove
+// the old entry as well. The old hash is never written and expires as
+// before, so it drains. While processes of the earlier version still run
+// (a rolling upgrade), their listings and "log out everywhere" miss
+// sessions saved by upgraded processes: upgrade them all before relying
+// on either.
+//
+// On a Cluster, go-redis can give every command of a pipeline the error
+// that ended it (its context ending while it waits to retry a node that is
+// down), replies it had read from other nodes included. The store takes a
+// reply that was read for the command's answer, so a view whose record was
+// saved does not report the index node's failure.
 //
 // go-redis retries a command whose reply was lost. A save recognises its own
 // nonce, so a retried save that was applied the first time succeeds instead
@@ -101,6 +169,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -220,7 +289,20 @@ func (s *Store) usersKey() string               { return s.prefix + "users" }
 func (s *Store) denyKey(id string) string       { return s.prefix + "deny:" + id }
 func (s *Store) counterKey(key string) string   { return s.prefix + "c:" + key }
 func (s *Store) sessionKey(hexID string) string { return s.prefix + "s:" + hexID }
-func (s *Store) indexKey(folded string) string  { return s.prefix + "u:" + folded }
+
+// indexKeys returns the two keys of the session index of the folded user
+// name, which share the hash tag {u:USER} (one slot whatever the name
+// holds, as for purposeKeys): a sorted set of record ids by expiry and a
+// hash of record id → entry.
+func (s *Store) indexKeys(folded string) []string {
+	tag := s.prefix + "{u:" + folded + "}"
+	return []string{tag + ":by-expiry", tag + ":entries"}
+}
+
+// legacyIndexKey returns the session index of the folded user name in the
+// layout of earlier versions: one hash of record id → entry. It is read and
+// pruned, never written.
+func (s *Store) legacyIndexKey(folded string) string { return s.prefix + "u:" + folded }
 
 // purposeKeys returns the list and the hash of a purpose's keys, which share
 // the hash tag {k:PURPOSE}. The tag is never empty, and the two names are
@@ -243,15 +325,36 @@ type call struct {
 // the server does not know yet are sent again in full, which costs a second
 // round trip the first time a server sees a script.
 func (s *Store) run(ctx context.Context, calls ...call) ([]*redis.Cmd, error) {
+	cmds := s.runWith(ctx, calls, nil)
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			return cmds, err
+		}
+	}
+	return cmds, nil
+}
+
+// runWith runs calls as run does, and also sends the commands extra adds
+// to the pipeline (nil: none) in the first round trip. It returns each
+// call's own result: one call may fail while another succeeds (on a
+// Cluster they may run on different nodes). A call left without a result
+// by a pipeline that failed as a whole carries that failure.
+func (s *Store) runWith(ctx context.Context, calls []call, extra func(p redis.Pipeliner)) []*redis.Cmd {
 	cmds := make([]*redis.Cmd, len(calls))
-	if len(calls) == 1 {
+	if len(calls) == 0 && extra == nil {
+		return cmds
+	}
+	if len(calls) == 1 && extra == nil {
 		c := calls[0]
 		cmds[0] = c.script.Run(ctx, s.client, c.keys, c.args...)
-		return cmds, cmds[0].Err()
+		return cmds
 	}
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, c := range calls {
 			cmds[i] = c.script.EvalSha(ctx, p, c.keys, c.args...)
+		}
+		if extra != nil {
+			extra(p)
 		}
 		return nil
 	})
@@ -271,13 +374,28 @@ func (s *Store) run(ctx context.Context, calls ...call) ([]*redis.Cmd, error) {
 		})
 	}
 	for _, cmd := range cmds {
-		if err := cmd.Err(); err != nil {
-			return cmds, err
+		switch {
+		case err != nil && cmd.Err() == nil && cmd.Val() == nil:
+			// A pipeline that failed as a whole normally fails each
+			// command too; never take its failure for success.
+			cmd.SetErr(err)
+		case cmd.Err() != nil && !isRedisError(cmd.Err()) && cmd.Val() != nil:
+			// The reply was read, and the error came later: go-redis's
+			// Cluster pipeline gives every command the error that ends
+			// it, such as its context ending while it retries another
+			// node, replies it had read from a node that answered
+			// included. The reply is the command's answer.
+			cmd.SetErr(nil)
 		}
 	}
-	// A pipeline that failed as a whole normally fails each command too;
-	// never take its failure for success.
-	return cmds, err
+	return cmds
+}
+
+// isRedisError reports whether err is an error reply from Redis, rather
+// than a failure to get one.
+func isRedisError(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re)
 }
 
 // nonce returns a random tag for one save: 16 hex digits.

@@ -26,12 +26,20 @@ end
 // version, 3 now (ns), 4 the save's nonce, 5 user, 6 folded user, 7 data,
 // 8 created (ns), 9 last seen (ns), 10 expires (ns, clamped), 11 expires
 // (ms, rounded up), 12 user agent, 13 how long an expired record is kept
-// (ms), 14 kind, 15 account id, 16 auth time (ns; "" for none).
+// (ms), 14 kind, 15 account id, 16 auth time (ns; "" for none), 17 "1"
+// when the owner's index entry was written (with this save's nonce) before
+// this script was sent.
+//
+// A save that would give the record an owner it does not have (creating an
+// owned record, or changing its owner to a named user) is applied only when
+// ARGV[17] is "1": a record never belongs to a user whose index does not
+// name it. Without it, such a save changes nothing and returns {2}.
 //
 // It returns {1} when the record was saved (or this very save, recognised by
 // its nonce, was saved before: a retry after a lost reply), {1, owner, nonce}
 // when the save moved the record away from another named owner (whose index
-// entry written with nonce can go), and {0} on a version conflict.
+// entry written with nonce can go), {0} on a version conflict and {2} as
+// above.
 var saveScript = redis.NewScript(luaBefore + `
 local key = KEYS[1]
 local cur = redis.call('HMGET', key, 'v', 'e', 'n', 'f')
@@ -42,6 +50,9 @@ end
 local have = '0'
 if v and before(ARGV[3], e) then have = v end
 if have ~= ARGV[1] then return {0} end
+if ARGV[6] ~= '' and ARGV[17] ~= '1' and (have == '0' or f ~= ARGV[6]) then
+  return {2}
+end
 redis.call('HSET', key, 'v', ARGV[2], 'e', ARGV[10], 'n', ARGV[4], 'u', ARGV[5], 'f', ARGV[6],
   'd', ARGV[7], 'c', ARGV[8], 'l', ARGV[9], 'a', ARGV[12], 'k', ARGV[14], 'i', ARGV[15], 't', ARGV[16])
 if before(ARGV[3], ARGV[10]) then
@@ -55,46 +66,124 @@ end
 return {1}
 `)
 
-// indexScript writes one entry of a user's session index, and on a login
-// drops the user's entries whose expiry has passed.
+// luaIndex holds what the scripts on a user's session index share. An
+// index is two keys of one hash slot: a sorted set of record ids (hex)
+// scored by their entry's expiry (Unix ms), and a hash of record id →
+// "expires:written:nonce" (Unix ms, Unix ms, the nonce of the save that
+// last wrote the entry). Every script changes both together.
 //
-// KEYS[1]: the index. ARGV: 1 the record id (hex), 2 the record's expiry
-// (ms), 3 now (ms), 4 the save's nonce, 5 "1" to drop expired entries.
-//
-// An entry is "expires:written:nonce"; its expiry is the latest any save
-// wrote, so that a save that lost (and wrote a shorter one) cannot make it
-// look expired while its record lives. The key's TTL is only ever extended,
-// to the latest expiry written.
-var indexScript = redis.NewScript(`
-local key, id = KEYS[1], ARGV[1]
-local exp = ARGV[2]
-local old = redis.call('HGET', key, id)
-if old then
-  local oldExp = string.match(old, '^(%d+):')
-  if oldExp and tonumber(oldExp) > tonumber(exp) then exp = oldExp end
-end
-redis.call('HSET', key, id, exp .. ':' .. ARGV[3] .. ':' .. ARGV[4])
-local now = tonumber(ARGV[3])
-if ARGV[5] == '1' then
-  local all = redis.call('HGETALL', key)
-  for i = 1, #all, 2 do
-    local e = tonumber(string.match(all[i + 1], '^(%d+):') or '0')
-    if e <= now then redis.call('HDEL', key, all[i]) end
+// keep extends the TTL of both keys, never shortens it, to the expiry exp
+// (ms) plus as long again from now: until exp + (exp − now). Milliseconds
+// are below 2^53, so they are exact as Lua numbers; fmt writes them back
+// without an exponent.
+const luaIndex = `
+local function fmt(x) return string.format('%.0f', x) end
+local function keep(z, h, exp, now)
+  local at = exp
+  if exp > now then at = exp + (exp - now) end
+  local ttl = redis.call('PTTL', h)
+  if ttl == -1 or (ttl >= 0 and ttl < at - now) then
+    redis.call('PEXPIREAT', h, fmt(at))
+    redis.call('PEXPIREAT', z, fmt(at))
   end
 end
-local ttl = redis.call('PTTL', key)
-if ttl == -1 or (ttl >= 0 and ttl < tonumber(exp) - now) then
-  redis.call('PEXPIREAT', key, exp)
+local function entryExp(v)
+  return tonumber(string.match(v or '', '^(%d+):') or '0')
 end
-return 1
+`
+
+// indexScript writes one entry of a user's session index and, for a
+// login, returns some of the index's expired entries, for the caller to
+// check against their records.
+//
+// KEYS: 1 the index's sorted set, 2 its hash (one hash slot). ARGV: 1 the
+// record id (hex), 2 the record's expiry (ms), 3 now (ms), 4 the save's
+// nonce, 5 how many expired entries to return at most (0: none).
+//
+// The entry's expiry is the latest any save wrote, so that a save that
+// lost (and wrote a shorter one) cannot make it look expired while its
+// record lives. It returns {id1, entry1, id2, entry2, ...}: entries other
+// than the one written whose expiry is not after now, earliest first, at
+// most ARGV[5] of them. Its work grows with the log of the index's size,
+// not with its size.
+var indexScript = redis.NewScript(luaIndex + `
+local z, h, id = KEYS[1], KEYS[2], ARGV[1]
+local now = tonumber(ARGV[3])
+local exp = math.max(tonumber(ARGV[2]), entryExp(redis.call('HGET', h, id)),
+  tonumber(redis.call('ZSCORE', z, id) or '0'))
+redis.call('HSET', h, id, fmt(exp) .. ':' .. ARGV[3] .. ':' .. ARGV[4])
+redis.call('ZADD', z, fmt(exp), id)
+local out = {}
+local limit = tonumber(ARGV[5])
+if limit > 0 then
+  local ids = redis.call('ZRANGEBYSCORE', z, '-inf', ARGV[3], 'LIMIT', 0, limit + 1)
+  for _, other in ipairs(ids) do
+    if other ~= id and #out < 2 * limit then
+      out[#out + 1] = other
+      out[#out + 1] = redis.call('HGET', h, other) or ''
+    end
+  end
+end
+keep(z, h, exp, now)
+return out
 `)
 
-// pruneScript removes index entries, each only if it was last written with
-// the nonce given: an entry written again since the caller read it stays.
+// indexFixScript removes, repairs and adds entries of a user's session
+// index, as a caller decided after reading them and their records.
+//
+// KEYS: 1 the index's sorted set, 2 its hash (one hash slot). ARGV: 1 now
+// (ms), then triples of an operation, a record id (hex) and its operand:
+//
+//   - "d", id, nonce: remove the entry if it was last written with nonce,
+//     so that an entry written again since the caller read it stays (and
+//     an id in the sorted set without an entry in the hash, which no
+//     script leaves, goes).
+//   - "r", id, expiry (ms): raise the entry's expiry to the one given (its
+//     record's), keeping its nonce; an entry missing or later is left.
+//   - "m", id, "expires:written:nonce": add the entry unless there is one
+//     (then raise its expiry as "r" does): an entry moved from an index of
+//     the earlier layout.
+//
+// It returns how many entries it removed.
+var indexFixScript = redis.NewScript(luaIndex + `
+local z, h = KEYS[1], KEYS[2]
+local now = tonumber(ARGV[1])
+local n = 0
+for i = 2, #ARGV, 3 do
+  local op, id, arg = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local v = redis.call('HGET', h, id)
+  if op == 'd' then
+    if not v then
+      redis.call('ZREM', z, id)
+    elseif string.sub(v, -(#arg + 1)) == ':' .. arg then
+      redis.call('HDEL', h, id)
+      redis.call('ZREM', z, id)
+      n = n + 1
+    end
+  else
+    local exp = tonumber(string.match(arg, '^(%d+)') or '0')
+    if v and entryExp(v) < exp then
+      redis.call('HSET', h, id, fmt(exp) .. (string.match(v, '^%d*(:.*)$') or '::'))
+      redis.call('ZADD', z, fmt(exp), id)
+      keep(z, h, exp, now)
+    elseif not v and op == 'm' then
+      redis.call('HSET', h, id, arg)
+      redis.call('ZADD', z, fmt(exp), id)
+      keep(z, h, exp, now)
+    end
+  end
+end
+return n
+`)
+
+// legacyPruneScript removes entries of a session index of the earlier
+// layout (one hash per user: record id → "expires:written:nonce"), each
+// only if it was last written with the nonce given: an entry written again
+// since the caller read it (by a process of the earlier version) stays.
 //
 // KEYS[1]: the index. ARGV: pairs of record id (hex) and nonce. It returns
 // how many entries it removed.
-var pruneScript = redis.NewScript(`
+var legacyPruneScript = redis.NewScript(`
 local n = 0
 for i = 1, #ARGV, 2 do
   local v = redis.call('HGET', KEYS[1], ARGV[i])
@@ -427,7 +516,8 @@ return 1
 var scripts = map[string]*redis.Script{
 	"save":        saveScript,
 	"index":       indexScript,
-	"prune":       pruneScript,
+	"indexFix":    indexFixScript,
+	"legacyPrune": legacyPruneScript,
 	"delete":      deleteScript,
 	"deny":        denyScript,
 	"setPassword": setPasswordScript,

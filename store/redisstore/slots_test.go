@@ -91,7 +91,8 @@ func commandKeys(cmd redis.Cmder) ([]string, bool) {
 // sends: only commands this test knows (no KEYS, no MULTI, no multi-key
 // command), every key under the prefix, and the keys of each script in one
 // hash slot, as Redis Cluster requires. It checks that the scripts with
-// several keys were seen, with purposes whose text could upset hash tags.
+// several keys were seen, with purposes and a user name whose text could
+// upset hash tags.
 func TestClusterSlots(t *testing.T) {
 	ctx := context.Background()
 	s, c := openTest(t, Options{})
@@ -139,6 +140,7 @@ func TestClusterSlots(t *testing.T) {
 	must(err)
 	_, _ = s.Session(ctx, r.ID)
 	_, _ = s.UserSessions(ctx, "carol")
+	_, _ = s.UserSessions(ctx, "Bob{x}")
 	must(s.DeleteSession(ctx, r.ID))
 	r.Version = 0
 	_, err = s.SaveSession(ctx, r)
@@ -171,7 +173,7 @@ func TestClusterSlots(t *testing.T) {
 			}
 		}
 	}
-	for _, sc := range []*redis.Script{addKeyScript, deleteKeyScript, keysScript} {
+	for _, sc := range []*redis.Script{addKeyScript, deleteKeyScript, keysScript, indexScript, indexFixScript} {
 		if multiKey[sc.Hash()] == 0 {
 			t.Errorf("no call of the script %s with several keys was seen", sc.Hash())
 		}

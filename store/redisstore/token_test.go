@@ -55,6 +55,8 @@ func TestNoTokenInRedis(t *testing.T) {
 			val, err = c.HGetAll(ctx, k).Result()
 		case "list":
 			val, err = c.LRange(ctx, k, 0, -1).Result()
+		case "zset":
+			val, err = c.ZRangeWithScores(ctx, k, 0, -1).Result()
 		default:
 			t.Fatalf("key %s has type %s, which this test does not read", k, typ)
 		}
