@@ -294,11 +294,7 @@ func newQueries(quotedSchema string) queries {
 			kind = $11, account_id = $12, auth_time = $13
 		WHERE id = $8 AND version = $9 AND expires > $10`)
 	q.deleteSession = in(`DELETE FROM {schema}.sessionkit_sessions WHERE id = $1`)
-	// user_key <> '' is repeated so that the planner may use the partial
-	// index, and so that the empty user matches nothing.
-	q.userSessions = in(`SELECT ` + sessionColumns + ` FROM {schema}.sessionkit_sessions
-		WHERE user_key = $1 AND user_key <> '' AND expires > $2
-		ORDER BY created DESC, id`)
+	q.userSessions = in(userSessionsSQL) // see sessions.go
 	q.deleteUserSessions = in(`WITH gone AS (
 			DELETE FROM {schema}.sessionkit_sessions
 			WHERE user_key = $1 AND user_key <> ''

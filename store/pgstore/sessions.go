@@ -103,11 +103,32 @@ func (s *Store) DeleteSession(ctx context.Context, id store.SessionID) error {
 	return nil
 }
 
+// userSessionsSQL lists the live records of the user $1 (folded) at time
+// $2, newest first. The user's rows are found by the equality on user_key
+// alone, in a MATERIALIZED CTE, and only then filtered by expiry: the
+// planner cannot push "expires > $2" into the CTE, so it cannot combine the
+// user index with the expires index. On a table without statistics (right
+// after a bulk load, before ANALYZE) it did: "expires > now" was estimated
+// to keep a third of the table, and the listing ANDed the user's index
+// entries with those of every live row (24 ms at a million sessions,
+// against 0.05 ms on the user index). Materializing the user's rows costs
+// little: the query returns them all but the expired ones anyway.
+// TestUserQueriesUseUserIndex checks the plans. The condition that user_key
+// is not empty (the partial index's) is repeated so that the planner may use
+// that index, and so that the empty user matches nothing.
+const userSessionsSQL = `WITH mine AS MATERIALIZED (
+		SELECT ` + sessionColumns + ` FROM {schema}.sessionkit_sessions
+		WHERE user_key = $1 AND user_key <> '')
+	SELECT ` + sessionColumns + ` FROM mine
+	WHERE expires > $2
+	ORDER BY created DESC, id`
+
 // UserSessions returns the live records of user (compared
 // case-insensitively, ASCII only, like account names), most recently created
-// first, in one query on the per-user index. An empty user has no sessions:
-// records without a User are never listed. An error means the database did
-// not answer (or ctx ended first).
+// first, in one query on the per-user index, whatever the table's
+// statistics (see userSessionsSQL). An empty user has no sessions: records
+// without a User are never listed. An error means the database did not
+// answer (or ctx ended first).
 func (s *Store) UserSessions(ctx context.Context, user string) ([]store.Record, error) {
 	out := []store.Record{}
 	if !storable(user) {
@@ -137,10 +158,12 @@ func (s *Store) UserSessions(ctx context.Context, user string) ([]store.Record, 
 
 // DeleteUserSessions removes every record of user (compared
 // case-insensitively), expired ones included, in one statement, and returns
-// how many live records it removed. An empty user matches nothing, so
-// anonymous sessions are never removed this way. An error means the
-// database did not answer (or ctx ended first); the statement is atomic, so
-// either all of them are gone or none.
+// how many live records it removed. The statement finds the rows by the
+// equality on user_key alone, so the user index is the only one it can
+// use, with statistics or without (TestUserQueriesUseUserIndex). An empty
+// user matches nothing, so anonymous sessions are never removed this way.
+// An error means the database did not answer (or ctx ended first); the
+// statement is atomic, so either all of them are gone or none.
 func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int, error) {
 	if !storable(user) {
 		if err := ctx.Err(); err != nil {
