@@ -126,6 +126,7 @@ func testFailoverDeployment(t *testing.T, dep failoverDeployment) {
 	count := 2 + statuses["200"] + 1
 	b.profile(farm.base(0), "session", user, count)
 	t.Logf("%s: %d concurrent views counted exactly", dep.name, statuses["200"])
+	everyModeServes(t, farm, user, pass)
 
 	// The browsers of the failover: this one and new users' logins whose
 	// sessions live on the same primary (on a Cluster, the slot of a
@@ -488,4 +489,29 @@ func TestFailoverViewAccounting(t *testing.T) {
 			}
 		}
 	}
+}
+
+// everyModeServes checks that the three instances serve every mode on
+// the deployment, each login made on one instance and used on the others:
+// JWT (profile and count), the API (a token, a refresh, the new token) and
+// the sealed cookie (its login record).
+func everyModeServes(t *testing.T, farm *cluster, user, pass string) {
+	t.Helper()
+	m := newAgent(t, farm.logs)
+	if jwt := m.login(farm.base(0), "jwt", user, pass); jwt["sk_access"] == nil || jwt["sk_refresh"] == nil {
+		t.Fatalf("JWT login on #1 set cookies %v, want sk_access and sk_refresh", keys(jwt))
+	}
+	m.profile(farm.base(1), "jwt", user, 1)
+	m.profile(farm.base(2), "jwt", user, 2)
+	login := map[string]string{"username": user, "password": pass}
+	first := m.decodePair("API login on #1", m.api(http.MethodPost, farm.base(0)+"/api/login", login, ""))
+	m.me(farm.base(1), first.AccessToken, user)
+	pair := m.decodePair("API refresh on #3", m.api(http.MethodPost, farm.base(2)+"/api/refresh",
+		map[string]string{"refresh_token": first.RefreshToken}, ""))
+	m.me(farm.base(0), pair.AccessToken, user)
+	if m.login(farm.base(0), "cookie", user, pass)["sk_cookie"] == nil {
+		t.Fatal("cookie login on #1 set no sk_cookie cookie")
+	}
+	m.profile(farm.base(1), "cookie", user, 1)
+	m.profile(farm.base(2), "cookie", user, 2)
 }

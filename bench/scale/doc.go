@@ -15,8 +15,11 @@
 //     deleted again, outside the timer, so that the store keeps its size;
 //   - UserSessions: listing one user's logins (two).
 //
-// BenchmarkScaleLogins/<store>/<n>/Login gives one user n live logins and
-// measures creating one more (deleted again outside the timer).
+// BenchmarkScaleLogins/<store>/<n>/Login gives one user n live logins, in
+// a store that holds as many logins in every row (the largest n; the rest
+// are two each of other users), and measures creating one more for that
+// user (deleted again outside the timer): what differs between rows is
+// only the user's own number of logins.
 //
 // The stores are sqlite (a file in a temporary directory), redis (a key
 // prefix of its own, every key under it deleted at the end) and postgres (a

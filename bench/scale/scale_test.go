@@ -9,6 +9,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -338,11 +339,12 @@ func BenchmarkScaleLogins(b *testing.B) {
 	counts := sizesFromEnv(b, loginsEnv, defaultLogins)
 	for _, be := range backendsFromEnv(b) {
 		b.Run(be.name, func(b *testing.B) {
+			total := slices.Max(counts)
 			for _, n := range counts {
 				b.Run(sizeName(n), func(b *testing.B) {
 					// Filled once: a leaf benchmark's function runs once
 					// per round.
-					f := newLoginsFixture(b, be, n)
+					f := newLoginsFixture(b, be, n, total)
 					b.Run("Login", func(b *testing.B) { benchCreate(b, f, "many") })
 				})
 			}
@@ -350,15 +352,22 @@ func BenchmarkScaleLogins(b *testing.B) {
 	}
 }
 
-// newLoginsFixture opens a store of kind be in which the user "many" has n
-// live logins.
-func newLoginsFixture(tb testing.TB, be backend, n int) *fixture {
+// newLoginsFixture opens a store of kind be holding total live logins,
+// n of them the user "many"'s and the rest two each of other users, so
+// that a login of "many" costs what the store's size costs in every row
+// alike and only the user's own logins differ between rows.
+func newLoginsFixture(tb testing.TB, be backend, n, total int) *fixture {
 	tb.Helper()
 	measured, filler, workers := be.open(tb)
 	f := &fixture{s: measured, n: n}
 	start := time.Now()
-	fill(tb, filler, workers, n, func(int) store.Record { return f.newLogin("many") })
-	tb.Logf("%s: %d logins of one user in %v", be.name, n, time.Since(start).Round(time.Millisecond))
+	fill(tb, filler, workers, max(n, total), func(i int) store.Record {
+		if i < n {
+			return f.newLogin("many")
+		}
+		return f.newLogin(fmt.Sprintf("other%d", i/2))
+	})
+	tb.Logf("%s: %d logins of one user among %d in %v", be.name, n, max(n, total), time.Since(start).Round(time.Millisecond))
 	return f
 }
 
@@ -384,7 +393,7 @@ func TestScaleFixture(t *testing.T) {
 			if err := f.s.DeleteSession(ctx, r.ID); err != nil {
 				t.Fatal(err)
 			}
-			many := newLoginsFixture(t, be, 30)
+			many := newLoginsFixture(t, be, 30, 60)
 			if recs, err := many.s.UserSessions(ctx, "many"); err != nil || len(recs) != 30 {
 				t.Fatalf("the user has %d logins, %v; want 30", len(recs), err)
 			}
