@@ -88,24 +88,7 @@ func TestMultiProcess(t *testing.T) {
 			user, pass := randomName("mp_"), "correct horse battery"
 			b.register(c.base(0), user, pass)
 
-			// Session mode: log in on #1, view on #2 and #3.
-			sess := b.login(c.base(0), "session", user, pass)["sk_session"]
-			if sess == nil {
-				t.Fatal("session login on #1 set no sk_session cookie")
-			}
-			b.profile(c.base(1), "session", user, 1)
-			b.profile(c.base(2), "session", user, 2)
-
-			// 300 views at once, 100 per instance: each counts once.
-			const perInstance = 100
-			statuses := burst(t, c, "/session/profile", sess, perInstance)
-			if statuses["200"] != perInstance*instances {
-				t.Errorf("%d concurrent views of one session over %d instances answered %v, want %d × 200",
-					perInstance*instances, instances, statuses, perInstance*instances)
-			}
-			// Every view that answered 200 counted, and no other did.
-			count := 2 + statuses["200"] + 1
-			b.profile(c.base(0), "session", user, count)
+			sess, count := sessionBurst(t, c, b, user, pass)
 
 			// JWT mode: log in on #1, the profile on #2 and #3.
 			jwt := b.login(c.base(0), "jwt", user, pass)
@@ -320,4 +303,28 @@ func keys(m map[string]*http.Cookie) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// sessionBurst logs user in (session mode) on #1 with b, views the
+// profile on #2 and #3, then 300 times at once, 100 per instance: every
+// view must answer 200 and count exactly once. It returns the session
+// cookie and the count the profile shows now.
+func sessionBurst(t *testing.T, c *cluster, b *agent, user, pass string) (*http.Cookie, int) {
+	t.Helper()
+	sess := b.login(c.base(0), "session", user, pass)["sk_session"]
+	if sess == nil {
+		t.Fatal("session login on #1 set no sk_session cookie")
+	}
+	b.profile(c.base(1), "session", user, 1)
+	b.profile(c.base(2), "session", user, 2)
+	const perInstance = 100
+	statuses := burst(t, c, "/session/profile", sess, perInstance)
+	if statuses["200"] != perInstance*instances {
+		t.Errorf("%d concurrent views of one session over %d instances answered %v, want %d × 200",
+			perInstance*instances, instances, statuses, perInstance*instances)
+	}
+	// Every view that answered 200 counted, and no other did.
+	count := 2 + statuses["200"] + 1
+	b.profile(c.base(0), "session", user, count)
+	return sess, count
 }
