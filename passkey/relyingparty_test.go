@@ -28,7 +28,7 @@ type fixture struct {
 	cred  *webauthntest.Credential
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	clk := fakeclock.New(time.Now())
 	st := memstore.New(memstore.Options{Now: clk.Now})
@@ -48,7 +48,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) register(t *testing.T, u store.User, name string) *webauthntest.Credential {
+func (f *fixture) register(t testing.TB, u store.User, name string) *webauthntest.Credential {
 	t.Helper()
 	ctx := context.Background()
 	options, state, err := f.rp.BeginRegistration(ctx, u, "bind")
