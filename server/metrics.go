@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sessionkit/sessionkit/auth"
+	"github.com/sessionkit/sessionkit/passkey"
 )
 
 // The server's Prometheus metrics (see docs/adr/009-prometheus-metrics.md).
@@ -35,10 +36,10 @@ const (
 
 // Results of a login attempt.
 const (
-	loginSucceeded = "succeeded" // right password: the user is logged in
-	loginFailed    = "failed"    // wrong password or unknown user (401)
+	loginSucceeded = "succeeded" // right password or passkey: the user is logged in
+	loginFailed    = "failed"    // wrong password, unknown user, unknown or cloned passkey (401)
 	loginThrottled = "throttled" // refused unchecked: too many failures (429)
-	loginInvalid   = "invalid"   // a name or password no account can have (400)
+	loginInvalid   = "invalid"   // a name or password no account can have; a passkey challenge or answer not valid (400)
 	loginError     = "error"     // the store or a hashing slot did not answer (503)
 )
 
@@ -283,7 +284,7 @@ func modeOf(r *http.Request) string {
 }
 
 // login counts a login attempt through mode that ended with err (an error
-// of auth.Accounts.Login).
+// of auth.Accounts.Login or passkey.RelyingParty.FinishLogin).
 func (m *metrics) login(mode string, err error) {
 	result := loginError
 	switch {
@@ -294,6 +295,10 @@ func (m *metrics) login(mode string, err error) {
 	case errors.Is(err, auth.ErrBadCredentials):
 		result = loginFailed
 	case errors.Is(err, auth.ErrInvalidUsername), errors.Is(err, auth.ErrInvalidPassword):
+		result = loginInvalid
+	case errors.Is(err, passkey.ErrUnknownPasskey), errors.Is(err, passkey.ErrSignCount):
+		result = loginFailed
+	case errors.Is(err, passkey.ErrChallenge), errors.Is(err, passkey.ErrInvalidResponse):
 		result = loginInvalid
 	}
 	m.logins.WithLabelValues(mode, result).Inc()

@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -113,31 +111,6 @@ func (s *Server) redirectTo(w http.ResponseWriter, path string) {
 	}{path})
 }
 
-// readBody returns a JSON body of at most MaxBodyBytes. Otherwise it
-// answers 415, 413 or 400 and returns false.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		s.problem(w, http.StatusUnsupportedMediaType, "send the body as application/json")
-		return nil, false
-	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			s.problem(w, http.StatusRequestEntityTooLarge, "the body is too large")
-			return nil, false
-		}
-		s.problem(w, http.StatusBadRequest, "the body could not be read")
-		return nil, false
-	}
-	if !json.Valid(b) {
-		s.problem(w, http.StatusBadRequest, "the body is not valid JSON")
-		return nil, false
-	}
-	return b, true
-}
-
 // passkeyFailed answers a passkey ceremony that did not succeed: 400 for
 // a challenge or response that is not valid, 401 for a passkey that logs
 // no one in, 409 for one already registered, 503 when the store failed.
@@ -187,8 +160,8 @@ func (s *Server) finishPasskeyLogin(w http.ResponseWriter, r *http.Request, stat
 // its cookie, the answer from the body.
 func (s *Server) browserPasskeyLogin(w http.ResponseWriter, r *http.Request) (auth.Proof, bool) {
 	state := s.takePasskeyState(w, r)
-	body, ok := s.readBody(w, r)
-	if !ok {
+	var body json.RawMessage
+	if !s.readJSON(w, r, &body) {
 		return auth.Proof{}, false
 	}
 	return s.finishPasskeyLogin(w, r, state, body)

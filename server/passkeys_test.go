@@ -303,6 +303,13 @@ func TestPasskeyRefusals(t *testing.T) {
 			if _, ok := r.JSON["access_token"]; ok {
 				t.Fatal("a refused passkey login answered tokens")
 			}
+			// The metrics count it as a failed login (401) or an
+			// invalid one (400), not as the store failing.
+			result := map[int]string{http.StatusBadRequest: "invalid", http.StatusUnauthorized: "failed"}[tt.status]
+			metrics := newBrowser(t, f.url).get("/metrics").Body
+			if want := `sessionkit_logins_total{mode="api",result="` + result + `"} 1`; !strings.Contains(metrics, want) {
+				t.Errorf("the metrics do not have %s", want)
+			}
 			if tt.name == "signature counter rolled back" && !strings.Contains(f.logs.String(), "signature counter went backwards") {
 				t.Errorf("the rollback was not logged; log:\n%s", f.logs.String())
 			}
