@@ -25,6 +25,10 @@ const (
 	opKeys
 	opKeyAdd
 	opKeyDelete
+	opKeyAddFirst
+	opKeyRotate
+	opKeyReplace
+	opStoreTime
 	opDeny
 	opDenied
 	opSessionGet
@@ -82,6 +86,14 @@ func (op storeOp) String() string {
 		return "key_add"
 	case opKeyDelete:
 		return "key_delete"
+	case opKeyAddFirst:
+		return "key_add_first"
+	case opKeyRotate:
+		return "key_rotate"
+	case opKeyReplace:
+		return "key_replace"
+	case opStoreTime:
+		return "store_time"
 	case opDeny:
 		return "deny"
 	case opDenied:
@@ -262,6 +274,38 @@ func (b *instrumentedBackend) AddKey(ctx context.Context, purpose string, k stor
 	err := b.next.AddKey(ctx, purpose, k)
 	b.done(span, opKeyAdd, start, err)
 	return err
+}
+
+func (b *instrumentedBackend) AddFirstKey(ctx context.Context, purpose string, k store.Key) error {
+	ctx, span := b.span(ctx, opKeyAddFirst)
+	start := time.Now()
+	err := b.next.AddFirstKey(ctx, purpose, k)
+	b.done(span, opKeyAddFirst, start, err)
+	return err
+}
+
+func (b *instrumentedBackend) RotateKey(ctx context.Context, purpose string, k store.Key, retire time.Time) error {
+	ctx, span := b.span(ctx, opKeyRotate)
+	start := time.Now()
+	err := b.next.RotateKey(ctx, purpose, k, retire)
+	b.done(span, opKeyRotate, start, err)
+	return err
+}
+
+func (b *instrumentedBackend) ReplaceKeySecret(ctx context.Context, purpose, id string, old, secret []byte) error {
+	ctx, span := b.span(ctx, opKeyReplace)
+	start := time.Now()
+	err := b.next.ReplaceKeySecret(ctx, purpose, id, old, secret)
+	b.done(span, opKeyReplace, start, err)
+	return err
+}
+
+func (b *instrumentedBackend) StoreTime(ctx context.Context) (time.Time, error) {
+	ctx, span := b.span(ctx, opStoreTime)
+	start := time.Now()
+	t, err := b.next.StoreTime(ctx)
+	b.done(span, opStoreTime, start, err)
+	return t, err
 }
 
 func (b *instrumentedBackend) DeleteKey(ctx context.Context, purpose, id string) error {

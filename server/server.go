@@ -36,6 +36,7 @@ type Backend interface {
 	store.Counters
 	store.Passkeys
 	store.Pinger
+	store.Clock
 }
 
 // Defaults used by New for the zero values of Config.

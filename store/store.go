@@ -68,27 +68,70 @@ type Users interface {
 // Key is a secret the server generated for one purpose (sealing cookies,
 // signing tokens, ...). Keys are never logged and never leave the store except
 // to the process that uses them.
+//
+// A key's life has three times, all read from the store's clock ([Clock])
+// by whoever adds the key, so that every instance agrees on them: it is
+// created (and published: it opens and verifies at once), it starts sealing
+// or signing at SignsFrom, once every instance and every cache has had
+// time to learn it, and it stops opening and verifying at Retires, which
+// [Keys.RotateKey] sets when a newer key replaces it. Retirement is stored,
+// never recomputed from a key's neighbours, so deleting one key changes
+// nothing about the others.
 type Key struct {
-	ID      string    // unique within its purpose; safe to show
-	Secret  []byte    // the key material
-	Created time.Time // when the key was generated
+	ID        string    // unique within its purpose; safe to show
+	Secret    []byte    // the key material (as the caller stored it: possibly encrypted)
+	Created   time.Time // when the key was generated
+	SignsFrom time.Time // when it may start sealing or signing; zero means from Created
+	Retires   time.Time // when it stops opening and verifying; zero means not scheduled
 }
 
 // Keys keeps the server's secrets, so that every instance sharing the store
 // uses the same ones and a restart keeps them.
 type Keys interface {
-	// Keys returns the keys of purpose, oldest first. It returns an empty
-	// slice, not an error, when there are none.
+	// Keys returns the keys of purpose, oldest (first added) first. It
+	// returns an empty slice, not an error, when there are none.
 	Keys(ctx context.Context, purpose string) ([]Key, error)
 
-	// AddKey adds k to the keys of purpose. It returns ErrExists when the
-	// purpose already has a key with the same ID.
+	// AddKey adds k to the keys of purpose, as the newest. It returns
+	// ErrExists when the purpose already has a key with the same ID.
 	AddKey(ctx context.Context, purpose string, k Key) error
+
+	// AddFirstKey adds k only when purpose has no key at all, and returns
+	// ErrExists otherwise, in one atomic step: of instances that start at
+	// once on an empty store, exactly one adds the first key and the others
+	// read it.
+	AddFirstKey(ctx context.Context, purpose string, k Key) error
+
+	// RotateKey adds k to the keys of purpose, as the newest, and in the
+	// same atomic step sets Retires to retire on every other key of
+	// purpose whose Retires is zero: the keys k replaces stop verifying at
+	// retire, and keys already scheduled keep their time. It returns
+	// ErrExists when the purpose already has a key with k's ID, and then
+	// changes nothing.
+	RotateKey(ctx context.Context, purpose string, k Key, retire time.Time) error
+
+	// ReplaceKeySecret replaces the secret of the key of purpose named id
+	// with secret, if its secret is still old (compare-and-swap): re-encrypting
+	// keys under a new key-encryption key while servers run loses no
+	// concurrent change. It returns ErrNotFound when there is no such key
+	// and ErrConflict when its secret is no longer old. Its other fields
+	// are kept.
+	ReplaceKeySecret(ctx context.Context, purpose, id string, old, secret []byte) error
 
 	// DeleteKey removes the key of purpose named id, so that nothing it
 	// sealed or signed is accepted any more. It returns ErrNotFound when
 	// the purpose has no such key.
 	DeleteKey(ctx context.Context, purpose, id string) error
+}
+
+// Clock is implemented by backends that can tell the time as the store
+// sees it, so that every instance sharing the store decides key lifetimes,
+// refresh grace windows and expiries by one clock, whatever its own clock
+// says: PostgreSQL and Redis answer with the server's time; an embedded
+// store answers with the machine's, which every user of the file shares.
+type Clock interface {
+	// StoreTime returns the store's current time.
+	StoreTime(ctx context.Context) (time.Time, error)
 }
 
 // DenyList remembers identifiers that must be refused until a point in time:

@@ -334,6 +334,18 @@ func (c *countingKeys) AddKey(ctx context.Context, purpose string, k store.Key) 
 	return c.inner.AddKey(ctx, purpose, k)
 }
 
+func (c *countingKeys) AddFirstKey(ctx context.Context, purpose string, k store.Key) error {
+	return c.inner.AddFirstKey(ctx, purpose, k)
+}
+
+func (c *countingKeys) RotateKey(ctx context.Context, purpose string, k store.Key, retire time.Time) error {
+	return c.inner.RotateKey(ctx, purpose, k, retire)
+}
+
+func (c *countingKeys) ReplaceKeySecret(ctx context.Context, purpose, id string, old, secret []byte) error {
+	return c.inner.ReplaceKeySecret(ctx, purpose, id, old, secret)
+}
+
 func (c *countingKeys) DeleteKey(ctx context.Context, purpose, id string) error {
 	return c.inner.DeleteKey(ctx, purpose, id)
 }
@@ -358,6 +370,24 @@ func (f *failingKeys) AddKey(ctx context.Context, purpose string, k store.Key) e
 		return errDown
 	}
 	return f.inner.AddKey(ctx, purpose, k)
+}
+
+func (f *failingKeys) AddFirstKey(ctx context.Context, purpose string, k store.Key) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.inner.AddFirstKey(ctx, purpose, k)
+}
+
+func (f *failingKeys) RotateKey(ctx context.Context, purpose string, k store.Key, retire time.Time) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.inner.RotateKey(ctx, purpose, k, retire)
+}
+
+func (f *failingKeys) ReplaceKeySecret(ctx context.Context, purpose, id string, old, secret []byte) error {
+	return f.inner.ReplaceKeySecret(ctx, purpose, id, old, secret)
 }
 
 func (f *failingKeys) DeleteKey(ctx context.Context, purpose, id string) error {

@@ -1,6 +1,7 @@
 package memstore_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -25,4 +26,23 @@ func TestCountersClocked(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+// TestStoreTime checks that the store's clock is Options.Now when it is
+// set, and the machine's otherwise.
+func TestStoreTime(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
+	clocked := memstore.New(memstore.Options{Now: func() time.Time { return at }})
+	defer clocked.Close()
+	if got, err := clocked.StoreTime(ctx); err != nil || !got.Equal(at) {
+		t.Errorf("StoreTime with Options.Now = %v, %v; want %v", got, err, at)
+	}
+	s := memstore.New(memstore.Options{})
+	defer s.Close()
+	before := time.Now()
+	got, err := s.StoreTime(ctx)
+	if err != nil || got.Before(before) || got.After(time.Now()) {
+		t.Errorf("StoreTime = %v, %v; want the machine's time, between %v and now", got, err, before)
+	}
 }

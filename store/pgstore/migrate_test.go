@@ -9,6 +9,7 @@ import (
 
 	"github.com/sessionkit/sessionkit/internal/testenv"
 	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/storetest"
 )
 
 // TestMigrateFromVersion1 builds a schema as version 1 left it, with
@@ -147,5 +148,65 @@ func TestAccountIDs(t *testing.T) {
 		if err := s.CreateUser(ctx, store.User{ID: id, Name: "ALICE", PasswordHash: "h", Created: now, Updated: now}); !errors.Is(err, store.ErrExists) {
 			t.Errorf("CreateUser of a taken name with the id %q: err = %v, want ErrExists", id, err)
 		}
+	}
+}
+
+// TestMigrateKeyTimes builds a schema as version 3 left it, before keys
+// had SignsFrom and Retires, with keys in it, and checks that New brings
+// it up to date: the keys read back as they were, in their order, with
+// neither time, and the key lifecycle works on them.
+func TestMigrateKeyTimes(t *testing.T) {
+	url, schema := testenv.PostgresSchema(t)
+	ctx := context.Background()
+	pool := newPool(t, url, nil)
+	q := quoteIdent(schema)
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	const before = 3 // the schema version before key times
+	exec(`CREATE SCHEMA ` + q)
+	exec(inSchema(schemaTable, q))
+	for v := range before {
+		exec(inSchema(migrations[v], q))
+		exec(`INSERT INTO `+q+`.sessionkit_schema (version) VALUES ($1)`, v+1)
+	}
+	created := time.Date(2025, 6, 7, 8, 9, 10, 123456789, time.UTC)
+	// Added as that version did; k2 first, though it is the newer.
+	for _, k := range []struct {
+		id     string
+		offset time.Duration
+	}{{"k2", time.Hour}, {"k1", 0}} {
+		exec(`INSERT INTO `+q+`.sessionkit_keys (purpose, id, secret, created) VALUES ('cookie', $1, $2, $3)`,
+			k.id, []byte("secret of "+k.id), created.Add(k.offset).UnixNano())
+	}
+
+	s, err := New(ctx, pool, Options{Schema: schema})
+	if err != nil {
+		t.Fatalf("New on a version %d schema: %v", before, err)
+	}
+	defer s.Close()
+	var version int
+	if err := pool.QueryRow(ctx, `SELECT max(version) FROM `+q+`.sessionkit_schema`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version != len(migrations) {
+		t.Errorf("schema version %d after New, want %d", version, len(migrations))
+	}
+	storetest.EarlierKeys(t, s, "cookie", []store.Key{
+		{ID: "k2", Secret: []byte("secret of k2"), Created: created.Add(time.Hour)},
+		{ID: "k1", Secret: []byte("secret of k1"), Created: created},
+	}, nil)
+
+	// A key an older sessionkit still running beside this one adds, with
+	// no times, reads back with neither.
+	exec(`INSERT INTO ` + q + `.sessionkit_keys (purpose, id, secret, created) VALUES ('other', 'k4', '\x04', 0)`)
+	got, err := s.Keys(ctx, "other")
+	if want := (store.Key{ID: "k4", Secret: []byte{4}, Created: time.Unix(0, 0)}); err != nil || len(got) != 1 ||
+		got[0].ID != want.ID || string(got[0].Secret) != string(want.Secret) || !got[0].Created.Equal(want.Created) ||
+		!got[0].SignsFrom.IsZero() || !got[0].Retires.IsZero() {
+		t.Errorf("a key an older version added: %+v, %v; want %+v", got, err, want)
 	}
 }

@@ -26,7 +26,8 @@
 //   - sessionkit_users: accounts, keyed by the name with ASCII letters
 //     folded to lower case (name_key), beside the name as registered and
 //     the account's random id (unique).
-//   - sessionkit_keys: the server's keys, per purpose, in the order added.
+//   - sessionkit_keys: the server's keys, per purpose, in the order added,
+//     each with when it was created, starts signing and retires.
 //   - sessionkit_deny_list: refused ids and until when.
 //   - sessionkit_sessions: session records keyed by the SHA-256 of the
 //     session token (bytea, 32 bytes): the token itself is never stored.
@@ -58,8 +59,13 @@
 // clock ([Options.Now]), passed as a parameter, so an expired row is never
 // returned even before it is deleted. AddCount is one INSERT … ON
 // CONFLICT DO UPDATE, which starts a counter afresh (missing or expired by
-// the same clock) or adds to it, and returns the result. A background
-// goroutine deletes expired sessions, deny-list entries and counters every
+// the same clock) or adds to it, and returns the result. AddFirstKey and
+// RotateKey are each one READ COMMITTED transaction holding an advisory
+// lock derived from the schema and the purpose (pg_advisory_xact_lock,
+// which needs no privilege), so that of instances adding a purpose's first
+// key at once exactly one does, and concurrent rotations retire every key
+// but the newest; ReplaceKeySecret is one conditional UPDATE. StoreTime
+// reads the database server's clock. A background goroutine deletes expired sessions, deny-list entries and counters every
 // [Options.CleanupInterval] in batches of a few hundred rows, each batch
 // its own short statement that skips rows other transactions hold (FOR
 // UPDATE SKIP LOCKED): several instances may clean up at once without
@@ -145,8 +151,8 @@ type Options struct {
 }
 
 // Store is a PostgreSQL-backed store. It implements store.Users,
-// store.Passkeys, store.Keys, store.DenyList, store.Counters, store.Pinger
-// and store.Sessions, and is safe for concurrent use.
+// store.Passkeys, store.Keys, store.Clock, store.DenyList, store.Counters,
+// store.Pinger and store.Sessions, and is safe for concurrent use.
 type Store struct {
 	pool     *pgxpool.Pool
 	ownsPool bool
@@ -162,6 +168,7 @@ type Store struct {
 var _ interface {
 	store.Users
 	store.Keys
+	store.Clock
 	store.DenyList
 	store.Counters
 	store.Pinger

@@ -78,6 +78,9 @@ func TestStatementsPerCall(t *testing.T) {
 	at := func(r store.Record, v uint64) store.Record { r.Version = v; return r }
 	alive := expired
 	alive.Expires = now.Add(time.Hour)
+	key := func(id string) store.Key {
+		return store.Key{ID: id, Secret: []byte("s-" + id), Created: now, SignsFrom: now.Add(time.Minute)}
+	}
 	calls := []struct {
 		name string
 		call func() error
@@ -107,6 +110,18 @@ func TestStatementsPerCall(t *testing.T) {
 		{"AddKey", func() error { return s.AddKey(ctx, "p", store.Key{ID: "k", Secret: []byte("s"), Created: now}) }, nil},
 		{"Keys", func() error { _, err := s.Keys(ctx, "p"); return err }, nil},
 		{"DeleteKey", func() error { return s.DeleteKey(ctx, "p", "k") }, nil},
+		// Documented exceptions: one transaction under the purpose's
+		// advisory lock (BEGIN, the lock, the change, COMMIT).
+		{"AddFirstKey", func() error { return s.AddFirstKey(ctx, "q", key("k1")) }, nil},
+		{"AddFirstKey taken", func() error { return s.AddFirstKey(ctx, "q", key("k2")) }, store.ErrExists},
+		{"RotateKey", func() error { return s.RotateKey(ctx, "q", key("k2"), now.Add(time.Hour)) }, nil},
+		{"RotateKey taken", func() error { return s.RotateKey(ctx, "q", key("k1"), now.Add(time.Hour)) }, store.ErrExists},
+		{"ReplaceKeySecret", func() error { return s.ReplaceKeySecret(ctx, "q", "k1", []byte("s-k1"), []byte("new")) }, nil},
+		{"ReplaceKeySecret conflict", func() error {
+			return s.ReplaceKeySecret(ctx, "q", "k1", []byte("s-k1"), []byte("newer"))
+		}, store.ErrConflict},
+		{"ReplaceKeySecret missing", func() error { return s.ReplaceKeySecret(ctx, "q", "k9", nil, nil) }, store.ErrNotFound},
+		{"StoreTime", func() error { _, err := s.StoreTime(ctx); return err }, nil},
 		{"Deny", func() error { return s.Deny(ctx, "jti", now.Add(time.Hour)) }, nil},
 		{"Denied", func() error { _, err := s.Denied(ctx, "jti"); return err }, nil},
 		{"AddCount new", func() error { _, _, err := s.AddCount(ctx, "c", 2, time.Hour); return err }, nil},
@@ -125,8 +140,11 @@ func TestStatementsPerCall(t *testing.T) {
 			t.Errorf("%s: err = %v, want %v", c.name, err, c.want)
 		}
 		want := 1
-		if c.name == "AddCount to zero" {
+		switch c.name {
+		case "AddCount to zero":
 			want = 2
+		case "AddFirstKey", "AddFirstKey taken", "RotateKey", "RotateKey taken":
+			want = 4
 		}
 		if sql := trace.take(); len(sql) != want {
 			t.Errorf("%s ran %d statements, want %d: %q", c.name, len(sql), want, sql)
@@ -392,7 +410,15 @@ func testRestrictedRole(t *testing.T, url, schema string, admin *pgxpool.Pool) {
 		}},
 		{"SetPasswordHash", func() error { return s.SetPasswordHash(ctx, "bob", "h2", now) }},
 		{"AddKey", func() error { return s.AddKey(ctx, "p", store.Key{ID: "k", Secret: []byte("s"), Created: now}) }},
+		{"AddFirstKey", func() error {
+			return s.AddFirstKey(ctx, "first", store.Key{ID: "k", Secret: []byte("s"), Created: now})
+		}},
+		{"RotateKey", func() error {
+			return s.RotateKey(ctx, "p", store.Key{ID: "k2", Secret: []byte("s"), Created: now}, now.Add(time.Hour))
+		}},
+		{"ReplaceKeySecret", func() error { return s.ReplaceKeySecret(ctx, "p", "k", []byte("s"), []byte("t")) }},
 		{"Keys", func() error { _, err := s.Keys(ctx, "p"); return err }},
+		{"StoreTime", func() error { _, err := s.StoreTime(ctx); return err }},
 		{"Deny", func() error { return s.Deny(ctx, "j", now.Add(-time.Minute)) }},
 		{"SaveSession", func() error { v, err := s.SaveSession(ctx, r); r.Version = v; return err }},
 		{"SaveSession update", func() error { _, err := s.SaveSession(ctx, r); return err }},
@@ -634,6 +660,10 @@ func TestUnstorable(t *testing.T) {
 			{"SetPasswordHash", func() error { return s.SetPasswordHash(ctx, "ok", bad, now) }},
 			{"AddKey purpose", func() error { return s.AddKey(ctx, bad, store.Key{ID: "k", Created: now}) }},
 			{"AddKey id", func() error { return s.AddKey(ctx, "p", store.Key{ID: bad, Created: now}) }},
+			{"AddFirstKey purpose", func() error { return s.AddFirstKey(ctx, bad, store.Key{ID: "k", Created: now}) }},
+			{"AddFirstKey id", func() error { return s.AddFirstKey(ctx, "p", store.Key{ID: bad, Created: now}) }},
+			{"RotateKey purpose", func() error { return s.RotateKey(ctx, bad, store.Key{ID: "k", Created: now}, now) }},
+			{"RotateKey id", func() error { return s.RotateKey(ctx, "p", store.Key{ID: bad, Created: now}, now) }},
 			{"Deny", func() error { return s.Deny(ctx, bad, now.Add(time.Hour)) }},
 			{"SaveSession user", func() error {
 				_, err := s.SaveSession(ctx, store.Record{ID: store.HashToken("u"), User: bad,
@@ -677,6 +707,12 @@ func TestUnstorable(t *testing.T) {
 		if err := s.DeleteKey(ctx, "p", bad); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("DeleteKey(p, %q): err = %v, want ErrNotFound", bad, err)
 		}
+		if err := s.ReplaceKeySecret(ctx, bad, "k", nil, []byte("s")); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ReplaceKeySecret(%q, k): err = %v, want ErrNotFound", bad, err)
+		}
+		if err := s.ReplaceKeySecret(ctx, "p", bad, nil, []byte("s")); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ReplaceKeySecret(p, %q): err = %v, want ErrNotFound", bad, err)
+		}
 		if keys, err := s.Keys(ctx, bad); err != nil || keys == nil || len(keys) != 0 {
 			t.Errorf("Keys(%q) = %v, %v; want an empty slice", bad, keys, err)
 		}
@@ -698,6 +734,9 @@ func TestUnstorable(t *testing.T) {
 		}
 		if _, err := s.Denied(canceled, bad); err == nil {
 			t.Errorf("Denied(%q) with a canceled context succeeded", bad)
+		}
+		if err := s.ReplaceKeySecret(canceled, bad, "k", nil, nil); err == nil || errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ReplaceKeySecret(%q) with a canceled context: err = %v, want a context error", bad, err)
 		}
 	}
 	if sql := trace.take(); len(sql) != 0 {

@@ -123,6 +123,13 @@ CREATE TABLE {schema}.sessionkit_passkeys (
 	seq             bigint GENERATED ALWAYS AS IDENTITY
 );
 CREATE INDEX sessionkit_passkeys_account ON {schema}.sessionkit_passkeys (account_id);`,
+
+	`-- When a key starts signing (signs_from) and when it stops verifying
+-- (retires), NULL for the zero time (from its creation, and never): keys
+-- added before these columns existed read back with neither.
+ALTER TABLE {schema}.sessionkit_keys
+	ADD COLUMN signs_from bigint,
+	ADD COLUMN retires    bigint;`,
 }
 
 // schemaTable creates the table that records the migrations applied.
@@ -141,6 +148,15 @@ func inSchema(sql, quotedSchema string) string {
 func lockKey(schema string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte("sessionkit/pgstore migrate " + schema))
+	return int64(h.Sum64())
+}
+
+// keysLockKey is the advisory lock that serializes AddFirstKey and
+// RotateKey on one purpose of the schema quotedSchema (quoted, so that
+// the two names cannot run together). Other purposes do not wait.
+func keysLockKey(quotedSchema, purpose string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("sessionkit/pgstore keys " + quotedSchema + "." + purpose))
 	return int64(h.Sum64())
 }
 
@@ -251,7 +267,7 @@ type queries struct {
 	addPasskey, passkey, accountPasskeys, usePasskey, passkeyExists string
 	renamePasskey, deletePasskey                                    string
 
-	keys, addKey, deleteKey string
+	keys, addKey, addFirstKey, rotateKey, replaceKeySecret, deleteKey string
 
 	deny, denied string
 
@@ -341,10 +357,39 @@ func newQueries(quotedSchema string) queries {
 	q.deletePasskey = in(`DELETE FROM {schema}.sessionkit_passkeys
 		WHERE id = $2 AND account_id = $1`)
 
-	q.keys = in(`SELECT id, secret, created FROM {schema}.sessionkit_keys
+	q.keys = in(`SELECT id, secret, created, signs_from, retires FROM {schema}.sessionkit_keys
 		WHERE purpose = $1 ORDER BY seq`)
-	q.addKey = in(`INSERT INTO {schema}.sessionkit_keys (purpose, id, secret, created)
-		VALUES ($1, $2, $3, $4)`)
+	// addKey, addFirstKey and rotateKey take the key as $1 purpose, $2
+	// id, $3 secret, $4 created, $5 signs from, $6 retires.
+	q.addKey = in(`INSERT INTO {schema}.sessionkit_keys (purpose, id, secret, created, signs_from, retires)
+		VALUES ($1, $2, $3, $4, $5, $6)`)
+	// Run under the purpose's advisory lock (see Store.withKeyLock), so
+	// that the check sees every key added before it.
+	q.addFirstKey = in(`INSERT INTO {schema}.sessionkit_keys (purpose, id, secret, created, signs_from, retires)
+		SELECT $1, $2, $3, $4, $5, $6
+		WHERE NOT EXISTS (SELECT 1 FROM {schema}.sessionkit_keys WHERE purpose = $1)`)
+	// Retires the purpose's keys that are not retiring yet at $7 (unless
+	// it is NULL) and adds the new key, in one statement: a taken id
+	// fails it whole. The UPDATE does not see the row the INSERT adds. Run
+	// under the purpose's advisory lock, so that it sees every key added
+	// before it.
+	q.rotateKey = in(`WITH retired AS (
+			UPDATE {schema}.sessionkit_keys SET retires = $7
+			WHERE purpose = $1 AND retires IS NULL AND $7::bigint IS NOT NULL)
+		INSERT INTO {schema}.sessionkit_keys (purpose, id, secret, created, signs_from, retires)
+		VALUES ($1, $2, $3, $4, $5, $6)`)
+	// The compare-and-swap of a key's secret, in one statement: $1
+	// purpose, $2 id, $3 the secret expected, $4 the new one. It returns
+	// whether the key exists and whether it was changed. Of concurrent
+	// swaps of one key the later waits for the earlier and, under READ
+	// COMMITTED, checks the secret that one wrote.
+	q.replaceKeySecret = in(`WITH cur AS (
+			SELECT 1 FROM {schema}.sessionkit_keys WHERE purpose = $1 AND id = $2),
+		changed AS (
+			UPDATE {schema}.sessionkit_keys SET secret = $4
+			WHERE purpose = $1 AND id = $2 AND secret = $3
+			RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM cur), EXISTS (SELECT 1 FROM changed)`)
 	q.deleteKey = in(`DELETE FROM {schema}.sessionkit_keys WHERE purpose = $1 AND id = $2`)
 
 	q.deny = in(`INSERT INTO {schema}.sessionkit_deny_list AS d (id, expires) VALUES ($1, $2)

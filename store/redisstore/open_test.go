@@ -147,6 +147,10 @@ func TestHungServer(t *testing.T) {
 			return err
 		}},
 		{"Denied", func(ctx context.Context) error { _, err := s.Denied(ctx, "x"); return err }},
+		{"RotateKey", func(ctx context.Context) error {
+			return s.RotateKey(ctx, "p", store.Key{ID: "k", Secret: []byte("s"), Created: now}, now)
+		}},
+		{"StoreTime", func(ctx context.Context) error { _, err := s.StoreTime(ctx); return err }},
 	}
 	const deadline, bound = 200 * time.Millisecond, 1500 * time.Millisecond
 	for _, c := range calls {
@@ -185,7 +189,15 @@ func TestCanceledContext(t *testing.T) {
 			return err
 		},
 		"Keys": func() error { _, err := s.Keys(ctx, "p"); return err },
-		"Ping": func() error { return s.Ping(ctx) },
+		"AddFirstKey": func() error {
+			return s.AddFirstKey(ctx, "p", store.Key{ID: "k", Secret: []byte("s"), Created: now})
+		},
+		"RotateKey": func() error {
+			return s.RotateKey(ctx, "p", store.Key{ID: "k", Secret: []byte("s"), Created: now}, now)
+		},
+		"ReplaceKeySecret": func() error { return s.ReplaceKeySecret(ctx, "p", "k", []byte("s"), []byte("t")) },
+		"StoreTime":        func() error { _, err := s.StoreTime(ctx); return err },
+		"Ping":             func() error { return s.Ping(ctx) },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, context.Canceled) {

@@ -23,7 +23,8 @@
 //	                              versions wrote it (as :entries), read and
 //	                              drained, never written
 //	sessionkit:{k:PURPOSE}:ids    list: the key IDs of PURPOSE in the order added
-//	sessionkit:{k:PURPOSE}:keys   hash: key ID → created time and secret
+//	sessionkit:{k:PURPOSE}:keys   hash: key ID → its times (created, signs
+//	                              from, retires) and secret
 //	sessionkit:{sessionkit:users}:passkeys
 //	                              hash: credential ID (raw bytes) → the passkey
 //	sessionkit:{sessionkit:users}:account-passkeys
@@ -147,7 +148,7 @@
 // that a retried save and the index rules recognise it, and then removed by
 // Redis.
 //
-// # Accounts and counters
+// # Accounts, keys and counters
 //
 // An account written by a version of sessionkit that gave accounts no id
 // gets a random one the first time it is read (by User or ListUsers), by a
@@ -158,6 +159,11 @@
 // UsePasskey checks that the signature counter increased and writes the
 // passkey in the same script. DeleteUser is one script over the accounts'
 // hash and the passkey hashes that removes the account and its passkeys.
+//
+// Every change to a purpose's keys is one script on the purpose's list
+// and hash (one hash slot): AddFirstKey adds a key only to a purpose without one, RotateKey
+// adds one and retires the others in the same step, ReplaceKeySecret
+// compares and swaps a secret. StoreTime is the server's TIME.
 //
 // AddCount is one script on the counter's key: it starts the counter
 // afresh when it is missing or expired by Options.Now (value 0, expiry now

@@ -119,6 +119,22 @@ func TestRoundTrips(t *testing.T) {
 		{"SetPasswordHash", 1, func() error { return s.SetPasswordHash(ctx, "ERIN", "h2", now) }},
 		{"AddKey", 1, func() error { return s.AddKey(ctx, "p", store.Key{ID: "k", Secret: []byte("s"), Created: now}) }},
 		{"Keys", 1, func() error { _, err := s.Keys(ctx, "p"); return err }},
+		{"AddFirstKey", 1, func() error {
+			return s.AddFirstKey(ctx, "first", store.Key{ID: "k", Secret: []byte("s"), Created: now})
+		}},
+		{"AddFirstKey on a purpose with a key", 1, func() error {
+			err := s.AddFirstKey(ctx, "first", store.Key{ID: "k2", Secret: []byte("s"), Created: now})
+			if !errors.Is(err, store.ErrExists) {
+				return fmt.Errorf("err = %v, want ErrExists", err)
+			}
+			return nil
+		}},
+		{"RotateKey", 1, func() error {
+			return s.RotateKey(ctx, "p", store.Key{ID: "k2", Secret: []byte("s2"), Created: now}, now.Add(time.Hour))
+		}},
+		{"ReplaceKeySecret", 1, func() error { return s.ReplaceKeySecret(ctx, "p", "k2", []byte("s2"), []byte("t2")) }},
+		{"DeleteKey", 1, func() error { return s.DeleteKey(ctx, "p", "k2") }},
+		{"StoreTime", 1, func() error { _, err := s.StoreTime(ctx); return err }},
 		{"Ping", 1, func() error { return s.Ping(ctx) }},
 		{"AddCount creating a counter", 1, func() error { _, _, err := s.AddCount(ctx, "c", 2, time.Hour); return err }},
 		{"AddCount", 1, func() error { _, _, err := s.AddCount(ctx, "c", 1, time.Hour); return err }},

@@ -329,6 +329,102 @@ redis.call('LREM', KEYS[1], 0, ARGV[1])
 return 1
 `)
 
+// luaKeys holds what the scripts that change a purpose's keys share. A
+// key (a value of the purpose's hash) is "@created:signs:retires:"
+// followed by the secret, the times in Unix nanoseconds, signs and retires
+// "" for the zero time; or, written before keys had SignsFrom and Retires,
+// "created:" followed by the secret, which starts with a digit or '-',
+// never with '@'. The secret may hold any bytes, colons included.
+//
+// keyHead returns the length of a key's part before its secret (up to
+// and with the colon that ends it), or nil when the key is malformed.
+// retiring returns the key with retires set to at, or nil when it is
+// retiring already; a key in the earlier layout is rewritten in the new
+// one. It must only be given a key keyHead accepts.
+const luaKeys = `
+local function keyHead(v)
+  if string.sub(v, 1, 1) ~= '@' then
+    local a = string.find(v, ':', 1, true)
+    return a
+  end
+  local a = string.find(v, ':', 2, true)
+  local b = a and string.find(v, ':', a + 1, true)
+  local c = b and string.find(v, ':', b + 1, true)
+  return c
+end
+local function retiring(v, at)
+  if string.sub(v, 1, 1) ~= '@' then
+    local a = string.find(v, ':', 1, true)
+    return '@' .. string.sub(v, 1, a) .. ':' .. at .. string.sub(v, a)
+  end
+  local a = string.find(v, ':', 2, true)
+  local b = string.find(v, ':', a + 1, true)
+  local c = string.find(v, ':', b + 1, true)
+  if c ~= b + 1 then return nil end
+  return string.sub(v, 1, b) .. at .. string.sub(v, c)
+end
+`
+
+// addFirstKeyScript adds a key to a purpose only when the purpose has
+// none. The ID list of a purpose without keys should be empty; it is
+// cleared anyway, so that the key is the only one it names.
+//
+// KEYS: 1 the purpose's ID list, 2 its key hash (one hash slot). ARGV: 1 the
+// ID, 2 the key. It returns 1, or 0 when the purpose has a key.
+var addFirstKeyScript = redis.NewScript(`
+if redis.call('HLEN', KEYS[2]) > 0 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('RPUSH', KEYS[1], ARGV[1])
+return 1
+`)
+
+// rotateKeyScript adds a key to a purpose unless its ID is taken, and
+// sets the retirement time of every other key of the purpose that is not
+// retiring yet. It reads every key before it writes any, so that a
+// malformed key fails it having changed nothing.
+//
+// KEYS: 1 the purpose's ID list, 2 its key hash (one hash slot). ARGV: 1 the
+// ID, 2 the key, 3 the retirement time (Unix ns; "" to retire nothing). It
+// returns 1, or 0 when the ID is taken.
+var rotateKeyScript = redis.NewScript(luaKeys + `
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
+if ARGV[3] ~= '' then
+  local all = redis.call('HGETALL', KEYS[2])
+  local changed = {}
+  for i = 1, #all, 2 do
+    if not keyHead(all[i + 1]) then return redis.error_reply('malformed key ' .. all[i]) end
+    local v = retiring(all[i + 1], ARGV[3])
+    if v then
+      changed[#changed + 1] = all[i]
+      changed[#changed + 1] = v
+    end
+  end
+  for i = 1, #changed, 2 do
+    redis.call('HSET', KEYS[2], changed[i], changed[i + 1])
+  end
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('RPUSH', KEYS[1], ARGV[1])
+return 1
+`)
+
+// replaceKeySecretScript replaces a key's secret if it is still the one
+// expected, keeping the rest of the key (its times, in the layout it has).
+//
+// KEYS[1]: the purpose's key hash. ARGV: 1 the ID, 2 the secret expected,
+// 3 the new secret. It returns 1, 0 when there is no such key, and 2 when
+// its secret is not the one expected (changing nothing).
+var replaceKeySecretScript = redis.NewScript(luaKeys + `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return 0 end
+local h = keyHead(v)
+if not h then return redis.error_reply('malformed key ' .. ARGV[1]) end
+if string.sub(v, h + 1) ~= ARGV[2] then return 2 end
+redis.call('HSET', KEYS[1], ARGV[1], string.sub(v, 1, h) .. ARGV[3])
+return 1
+`)
+
 // keysScript reads a purpose's keys in the order added.
 //
 // KEYS: 1 the purpose's ID list, 2 its key hash (one hash slot). It returns
@@ -526,6 +622,10 @@ var scripts = map[string]*redis.Script{
 	"addKey":      addKeyScript,
 	"deleteKey":   deleteKeyScript,
 	"keys":        keysScript,
+
+	"addFirstKey":      addFirstKeyScript,
+	"rotateKey":        rotateKeyScript,
+	"replaceKeySecret": replaceKeySecretScript,
 
 	"addPasskey":      addPasskeyScript,
 	"accountPasskeys": accountPasskeysScript,

@@ -81,7 +81,7 @@ func commandKeys(cmd redis.Cmder) ([]string, bool) {
 		return keys, true
 	case "get", "hget", "hgetall", "hmget", "hsetnx", "hdel", "hset", "del":
 		return []string{str(args[1])}, true
-	case "ping":
+	case "ping", "time":
 		return nil, true
 	}
 	return nil, false
@@ -129,7 +129,15 @@ func TestClusterSlots(t *testing.T) {
 			t.Fatalf("Keys(%q) = %v, %v; want the key added", purpose, keys, err)
 		}
 		must(s.DeleteKey(ctx, purpose, "k1"))
+		must(s.AddFirstKey(ctx, purpose, store.Key{ID: "k2", Secret: []byte("s"), Created: now}))
+		must(s.RotateKey(ctx, purpose, store.Key{ID: "k3", Secret: []byte("s"), Created: now}, now.Add(time.Hour)))
+		must(s.ReplaceKeySecret(ctx, purpose, "k2", []byte("s"), []byte("t")))
+		if keys, err := s.Keys(ctx, purpose); err != nil || len(keys) != 2 || string(keys[0].Secret) != "t" || keys[0].Retires.IsZero() {
+			t.Fatalf("Keys(%q) = %v, %v; want k2, resealed and retiring, and k3", purpose, keys, err)
+		}
 	}
+	_, err := s.StoreTime(ctx)
+	must(err)
 	must(s.Deny(ctx, "{jti}", now.Add(time.Hour)))
 	_, _ = s.Denied(ctx, "{jti}")
 	r := store.Record{ID: store.HashToken("t"), User: "Bob{x}", Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
@@ -173,7 +181,8 @@ func TestClusterSlots(t *testing.T) {
 			}
 		}
 	}
-	for _, sc := range []*redis.Script{addKeyScript, deleteKeyScript, keysScript, indexScript, indexFixScript} {
+	for _, sc := range []*redis.Script{addKeyScript, addFirstKeyScript, rotateKeyScript, deleteKeyScript, keysScript,
+		indexScript, indexFixScript} {
 		if multiKey[sc.Hash()] == 0 {
 			t.Errorf("no call of the script %s with several keys was seen", sc.Hash())
 		}

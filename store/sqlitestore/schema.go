@@ -84,6 +84,13 @@ var migrations = [...]string{
 		last_used       INTEGER NOT NULL
 	) STRICT;
 	CREATE INDEX passkeys_account ON passkeys (account_id, created);`,
+
+	// When a key starts signing and when it stops verifying, in Unix
+	// nanoseconds; 0 is the zero time (from creation, and never,
+	// respectively). A key added before these existed reads back with
+	// neither.
+	`ALTER TABLE keys ADD COLUMN signs_from INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE keys ADD COLUMN retires    INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // migrate applies the migrations the database has not seen yet, each in its

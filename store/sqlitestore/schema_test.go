@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/storetest"
 )
 
 // TestUpgrade opens a database written by a version of sessionkit from
@@ -259,4 +260,53 @@ func TestUpgradePasskeys(t *testing.T) {
 	if _, err := s.Passkey(ctx, p.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Passkey after DeleteUser of its account: err = %v, want ErrNotFound", err)
 	}
+}
+
+// TestUpgradeKeyTimes opens a database written before keys had SignsFrom
+// and Retires (schema version 4): its keys read back as they were, in
+// their order, with neither time, and the key lifecycle works on them.
+func TestUpgradeKeyTimes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v4.db")
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const before = 4 // the schema version before key times
+	for v := range before {
+		if err := applyMigration(ctx, db, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	created := time.Date(2025, 6, 7, 8, 9, 10, 123456789, time.UTC)
+	// Added as that version did: seq orders them, not created.
+	for i, k := range []struct {
+		id     string
+		offset time.Duration
+	}{{"k2", time.Hour}, {"k1", 0}} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO keys (purpose, id, secret, created, seq) VALUES ('cookie', ?, ?, ?, ?)`,
+			k.id, []byte("secret of "+k.id), created.Add(k.offset).UnixNano(), i+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatalf("Open of a version %d database: %v", before, err)
+	}
+	defer s.Close()
+	var version int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version != len(migrations) {
+		t.Errorf("schema version after Open = %d, want %d", version, len(migrations))
+	}
+	storetest.EarlierKeys(t, s, "cookie", []store.Key{
+		{ID: "k2", Secret: []byte("secret of k2"), Created: created.Add(time.Hour)},
+		{ID: "k1", Secret: []byte("secret of k1"), Created: created},
+	}, nil)
 }

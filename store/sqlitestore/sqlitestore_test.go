@@ -2,6 +2,7 @@ package sqlitestore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -200,5 +201,88 @@ func TestSavePages(t *testing.T) {
 	}
 	if recs, err := s.UserSessions(ctx, "alice"); err != nil || len(recs) != 0 {
 		t.Errorf("after a save that changed the owner, alice's sessions are %+v, %v", recs, err)
+	}
+}
+
+// TestKeysTwoHandles opens the same file twice, as two server processes on
+// one machine starting at once would, and races AddFirstKey and then
+// RotateKey from both, round after round: exactly one first key is added,
+// and the rotations retire every key but the newest.
+func TestKeysTwoHandles(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "keys.db")
+	handles := []*sqlitestore.Store{mustOpen(t, path), mustOpen(t, path)}
+	const n = 8 // goroutines per round, half on each handle
+	now := time.Now()
+	for round := range 10 {
+		purpose := fmt.Sprintf("race-%d", round)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				errs[i] = handles[i%2].AddFirstKey(ctx, purpose, store.Key{ID: fmt.Sprintf("k%d", i), Secret: []byte("s"), Created: now})
+			})
+		}
+		close(start)
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, store.ErrExists):
+				t.Errorf("round %d, goroutine %d: AddFirstKey: %v", round, i, err)
+			}
+		}
+		if keys, err := handles[0].Keys(ctx, purpose); won != 1 || err != nil || len(keys) != 1 {
+			t.Fatalf("round %d: %d AddFirstKey calls succeeded and the purpose has %d keys (%v), want 1 and 1", round, won, len(keys), err)
+		}
+
+		start = make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				errs[i] = handles[i%2].RotateKey(ctx, purpose,
+					store.Key{ID: fmt.Sprintf("r%d", i), Secret: []byte("s"), Created: now}, now.Add(time.Hour))
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("round %d, goroutine %d: RotateKey: %v", round, i, err)
+			}
+		}
+		keys, err := handles[1].Keys(ctx, purpose)
+		if err != nil || len(keys) != 1+n {
+			t.Fatalf("round %d: after the rotations Keys = %d keys, %v; want %d", round, len(keys), err, 1+n)
+		}
+		for i, k := range keys {
+			if last := i == len(keys)-1; k.Retires.IsZero() != last {
+				t.Errorf("round %d: key %d of %d (%s) retires at %v", round, i+1, len(keys), k.ID, k.Retires)
+			}
+		}
+	}
+}
+
+// TestStoreTime checks that the store's clock is Options.Now when it is
+// set, and the machine's otherwise.
+func TestStoreTime(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
+	s, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "clock.db"), sqlitestore.Options{Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, err := s.StoreTime(ctx); err != nil || !got.Equal(at) {
+		t.Errorf("StoreTime with Options.Now = %v, %v; want %v", got, err, at)
+	}
+	before := time.Now()
+	got, err := open(t).StoreTime(ctx)
+	if err != nil || got.Before(before) || got.After(time.Now()) {
+		t.Errorf("StoreTime = %v, %v; want the machine's time, between %v and now", got, err, before)
 	}
 }

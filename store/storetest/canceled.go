@@ -48,16 +48,42 @@ func testUsersCanceled(t *testing.T, s store.Users) {
 	}
 }
 
-// testKeysCanceled checks the methods of store.Keys with an ended context.
+// testKeysCanceled checks the methods of store.Keys, and StoreTime when
+// the store implements store.Clock, with an ended context: each fails, and
+// none changes a key.
 func testKeysCanceled(t *testing.T, s store.Keys) {
+	ctx := context.Background()
 	now := time.Now()
-	checkCanceled(t, []canceledCall{
+	// A key the canceled calls below must leave alone.
+	kept := store.Key{ID: "kept", Secret: []byte("kept secret"), Created: now}
+	if err := s.AddKey(ctx, "kept", kept); err != nil {
+		t.Fatalf("AddKey: %v", err)
+	}
+	calls := []canceledCall{
 		{"AddKey", func(ctx context.Context) error {
 			return s.AddKey(ctx, "p", store.Key{ID: "x", Secret: []byte("s"), Created: now})
 		}},
-		{"Keys", func(ctx context.Context) error { _, err := s.Keys(ctx, "p"); return err }},
-		{"DeleteKey", func(ctx context.Context) error { return s.DeleteKey(ctx, "p", "x") }},
-	})
+		{"AddFirstKey", func(ctx context.Context) error {
+			return s.AddFirstKey(ctx, "p", store.Key{ID: "x", Secret: []byte("s"), Created: now})
+		}},
+		{"RotateKey", func(ctx context.Context) error {
+			return s.RotateKey(ctx, "kept", store.Key{ID: "x", Secret: []byte("s"), Created: now}, now.Add(time.Hour))
+		}},
+		{"ReplaceKeySecret", func(ctx context.Context) error {
+			return s.ReplaceKeySecret(ctx, "kept", "kept", kept.Secret, []byte("changed"))
+		}},
+		{"Keys", func(ctx context.Context) error { _, err := s.Keys(ctx, "kept"); return err }},
+		{"DeleteKey", func(ctx context.Context) error { return s.DeleteKey(ctx, "kept", "kept") }},
+	}
+	if c, ok := s.(store.Clock); ok {
+		calls = append(calls, canceledCall{"StoreTime", func(ctx context.Context) error {
+			_, err := c.StoreTime(ctx)
+			return err
+		}})
+	}
+	checkCanceled(t, calls)
+	checkKeys(t, s, "kept", []store.Key{kept}, "after calls with a canceled context")
+	checkKeys(t, s, "p", []store.Key{}, "after AddKey and AddFirstKey with a canceled context")
 }
 
 // testDenyListCanceled checks the methods of store.DenyList with an ended

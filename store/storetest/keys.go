@@ -50,10 +50,8 @@ func testKeys(t *testing.T, s store.Keys) {
 		t.Fatalf("Keys = %d keys, want %d", len(keys), len(added))
 	}
 	for i, k := range keys {
-		w := added[i]
-		if k.ID != w.ID || !bytes.Equal(k.Secret, w.Secret) || !k.Created.Equal(w.Created) {
-			t.Errorf("key %d = {%s, %d bytes, %v}, want {%s, %d bytes, %v}",
-				i, k.ID, len(k.Secret), k.Created, w.ID, len(w.Secret), w.Created)
+		if w := added[i]; !sameKey(k, w) {
+			t.Errorf("key %d = %s, want %s", i, formatKey(k), formatKey(w))
 		}
 	}
 	// The caller owns what it got: changing it must not change the store.

@@ -117,9 +117,14 @@ func RunUsers(t *testing.T, open func(t *testing.T) store.Users) {
 	usersPart(open).run(t)
 }
 
-// RunKeys runs the part of the suite that checks store.Keys: subtests Keys
-// and Canceled. open must return a new store, with no keys, each time it is
-// called; it may register cleanups on t.
+// RunKeys runs the part of the suite that checks store.Keys: subtests
+// Keys, KeyFields, AddFirstKey, AddFirstKeyConcurrent, RotateKey,
+// RotateKeyConcurrent, ReplaceKeySecret, StoreTime and Canceled. open must
+// return a new store, with no keys, each time it is called; it may
+// register cleanups on t. StoreTime (and the StoreTime call of Canceled)
+// checks store.Clock when the store implements it, and is skipped
+// otherwise; it expects the store's clock to agree with the test's to
+// within a minute.
 func RunKeys(t *testing.T, open func(t *testing.T) store.Keys) {
 	keysPart(open).run(t)
 }
@@ -204,6 +209,13 @@ func keysPart(open func(t *testing.T) store.Keys) part {
 		name: "Keys",
 		checks: []check{
 			{"Keys", func(t *testing.T) { testKeys(t, open(t)) }},
+			{"KeyFields", func(t *testing.T) { testKeyFields(t, open(t)) }},
+			{"AddFirstKey", func(t *testing.T) { testAddFirstKey(t, open(t)) }},
+			{"AddFirstKeyConcurrent", func(t *testing.T) { testAddFirstKeyConcurrent(t, open(t)) }},
+			{"RotateKey", func(t *testing.T) { testRotateKey(t, open(t)) }},
+			{"RotateKeyConcurrent", func(t *testing.T) { testRotateKeyConcurrent(t, open(t)) }},
+			{"ReplaceKeySecret", func(t *testing.T) { testReplaceKeySecret(t, open(t)) }},
+			{"StoreTime", func(t *testing.T) { testStoreTime(t, open(t)) }},
 		},
 		canceled: func(t *testing.T) { testKeysCanceled(t, open(t)) },
 	}
