@@ -67,8 +67,13 @@ func newAttackEnv(t *testing.T) *attackEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each key is added as a rotation stores it: signing a reload interval
+	// after its creation, the keys before it retiring the token lifetime
+	// and leeway after that.
 	add := func(sk store.Key) store.Key {
-		if err := e.store.AddKey(ctx, token.DefaultKeyPurpose, sk); err != nil {
+		sk.SignsFrom = sk.Created.Add(time.Minute)
+		retire := sk.SignsFrom.Add(attackLifetime + attackLeeway)
+		if err := e.store.RotateKey(ctx, token.DefaultKeyPurpose, sk, retire); err != nil {
 			t.Fatal(err)
 		}
 		return sk
@@ -81,7 +86,7 @@ func newAttackEnv(t *testing.T) *attackEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.now = e.clock.Advance(time.Minute) // t0+45m
+	e.now = e.clock.Advance(e.ring.PublishDelay()) // t0+50m30s: the new key signs
 	stored, err := e.store.Keys(ctx, token.DefaultKeyPurpose)
 	if err != nil || len(stored) != 5 {
 		t.Fatalf("store has %d keys, %v; want 5", len(stored), err)
@@ -194,6 +199,14 @@ func TestVerifyAttacks(t *testing.T) {
 
 	expired := accessClaims(now.Add(-attackLifetime-attackLeeway-time.Second), nil)
 
+	// withMember returns good's payload with a member added at its end,
+	// signed by our primary key: JSON that a map cannot make.
+	withMember := func(member string) string {
+		p := unb64(t, parts[1])
+		p = append(p[:len(p)-1], ","+member+"}"...)
+		return signRaw(t, jwt.SigningMethodEdDSA, material(t, e.ed), unb64(t, parts[0]), p)
+	}
+
 	rows := []struct {
 		name string
 		tok  string
@@ -265,8 +278,15 @@ func TestVerifyAttacks(t *testing.T) {
 		{"signature of another token", parts[0] + "." + parts[1] + "." + segments(t, other)[2], "signature", nil},
 		{"our kid, signed by an attacker's key", sign(t, jwt.SigningMethodES256, e.attackerES,
 			accessHeader(e.es.ID, nil), accessClaims(now, nil)), "signature", nil},
-		{"signed by a retired key", e.forge(t, e.old, nil, nil), "retired", nil},
+		{"a retired key's kid, signed by an attacker's key", sign(t, jwt.SigningMethodEdDSA, e.attackerEd,
+			accessHeader(e.old.ID, nil), accessClaims(now, nil)), "signature", nil},
 		{"deny-listed", revoked, "revoked", []error{token.ErrRevoked}},
+		{"sub twice", withMember(`"sub":"mallory"`), `duplicate object member name "sub"`, nil},
+		{"sid twice", withMember(`"sid":"family-2"`), `duplicate object member name "sid"`, nil},
+		{"a custom claim twice", withMember(`"role":"user","role":"admin"`), `duplicate object member name "role"`, nil},
+		{"SUB beside sub", e.forge(t, e.ed, nil, map[string]any{"SUB": "mallory"}), "only in case", nil},
+		{"Sid beside sid", e.forge(t, e.ed, nil, map[string]any{"Sid": "family-2"}), "only in case", nil},
+		{"sub with a long s", e.forge(t, e.ed, nil, map[string]any{"\u017fub": "mallory"}), "only in case", nil},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
@@ -299,7 +319,25 @@ func TestVerifyAttacks(t *testing.T) {
 		}
 	})
 
-	// The tokens the table revoked and spliced are themselves fine.
+	t.Run("signed by a retired key", func(t *testing.T) {
+		// A key retires once every token it signed has expired: a token
+		// it signed is expired, whatever its exp says, and the client is
+		// sent to refresh, not to log in.
+		c, err := e.v.Verify(ctx, e.forge(t, e.old, nil, nil))
+		wantRejected(t, err, "retired", token.ErrExpired)
+		if errors.Is(err, token.ErrRevoked) {
+			t.Errorf("error %q wraps ErrRevoked", err)
+		}
+		if c.Subject != "alice" || c.Session != "family-1" || c.KeyID != e.old.ID {
+			t.Errorf("claims %+v; want alice's, of family-1, kid %s", c, e.old.ID)
+		}
+	})
+
+	// The tokens the table revoked and spliced are themselves fine, and
+	// so is a member added once.
+	if c := mustVerify(t, e.v, withMember(`"role":"user"`)); string(c.Extra["role"]) != `"user"` {
+		t.Errorf("custom claims %s; want role user", c.Extra)
+	}
 	mustVerify(t, e.v, issued)
 	mustVerify(t, e.v, other)
 	mustVerify(t, e.v, good)

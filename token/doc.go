@@ -9,15 +9,24 @@
 // Signing and verifying use github.com/golang-jwt/jwt/v5; JWK and JWKS
 // (keys at rest, /.well-known/jwks.json) use github.com/go-jose/go-jose/v4.
 //
-//   - A [Ring] keeps signing keys in a [store.Keys], generates the first one,
-//     rotates to a new primary, and stops trusting an old key once every
-//     token it signed has expired. A [KeySet] is a fixed set of keys, for
-//     instance one read from another service's JWKS with [ParseJWKS].
-//   - An [Issuer] signs access tokens; a [Verifier] checks them (signature,
+//   - A [Ring] keeps signing keys in a [store.Keys] (encrypted, through
+//     kek.Wrap), generates the first one, rotates to a new primary that
+//     signs once every instance and JWKS cache has it, and stops trusting
+//     an old key at the retirement time the rotation stored: a token it
+//     signed is then refused as expired. A [KeySet] is a fixed set of
+//     keys, for instance one read from another service's JWKS with
+//     [ParseJWKS]; [RemoteKeys] fetches and caches a JWKS by URL for a
+//     service that verifies another's tokens.
+//   - An [Issuer] signs access tokens, with the application's own claims
+//     in [Claims].Extra if it likes; a [Verifier] checks them (signature,
 //     exp, nbf, iat, iss, aud, jti, and a deny list of revoked token ids).
+//     A valid signature does not prove the login behind it still stands:
+//     ask the issuer (the server's POST /api/introspect) or keep tokens
+//     short.
 //   - A [Refresher] keeps refresh tokens: opaque 256-bit values, stored only
 //     as hashes, grouped in families (one per login). Each use spends the
-//     token and returns a new one; using a spent token again revokes the
+//     token and returns a new one (the same one to a use of the spent token
+//     within the grace window); using a spent token again later revokes the
 //     whole family, so a stolen refresh token stops working for thief and
 //     owner alike.
 //
@@ -64,5 +73,8 @@
 // subject. The example of [ParseJWKS] verifies tokens from the JWKS alone,
 // that of [Refresher] shows a reused refresh token ending its login, and
 // that of [IsUnauthenticated] tells a token to refuse from a store that
-// failed. Each runs as a test.
+// failed. The example of [NewRemoteKeys] is a second service verifying the
+// tokens of a running sessionkit server through its JWKS, that of
+// [Key.PublicKey] hands a key to golang-jwt, and that of [Claims.SetExtra]
+// carries custom claims. Each runs as a test.
 package token

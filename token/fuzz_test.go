@@ -243,8 +243,29 @@ func FuzzVerify(f *testing.F) {
 		kids[i] = sk.ID
 	}
 	ctx := context.Background()
+	// Custom claims, and members the claims decoder must refuse, in tokens
+	// that verify otherwise: signed by the EdDSA key at fuzzNow.
+	ed := sks[0]
+	header := []byte(`{"alg":"EdDSA","kid":"` + ed.ID + `","typ":"at+jwt"}`)
+	good := fmt.Sprintf(`{"iss":%q,"aud":%q,"sub":"alice","jti":"j","sid":"s","iat":%d,"exp":%d`,
+		testIssuer, testAudience, fuzzNow.Unix(), fuzzNow.Add(time.Hour).Unix())
+	for _, members := range []string{
+		`,"role":"admin","scope":["a","b"],"n":{"x":null}}`,
+		`,"sub":"mallory"}`,
+		`,"SUB":"mallory"}`,
+		`,"r":1,"r":2}`,
+	} {
+		f.Add(signRaw(f, jwt.SigningMethodEdDSA, material(f, ed), header, []byte(good+members)))
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := v.Verify(ctx, s)
+		for name := range c.Extra {
+			for _, own := range []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "aid", "auth_time"} {
+				if strings.EqualFold(name, own) {
+					t.Fatalf("custom claim %q with %v: the issuer's claim %q", name, err, own)
+				}
+			}
+		}
 		switch {
 		case err == nil:
 			if c.Subject == "" || c.ID == "" || c.Session == "" || c.Issuer != testIssuer ||

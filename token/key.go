@@ -1,6 +1,7 @@
 package token
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -8,9 +9,12 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"fmt"
+	"math/big"
+	"slices"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/sessionkit/sessionkit/store"
 )
@@ -54,6 +58,41 @@ type Key struct {
 
 // CanSign reports whether k holds private material.
 func (k *Key) CanSign() bool { return k.signing != nil }
+
+// PublicKey returns the public key that verifies the tokens k signs, as
+// golang-jwt's method for k's algorithm ([Key.Method]) takes it: an
+// [ed25519.PublicKey] (EdDSA), an [*ecdsa.PublicKey] on P-256 (ES256) or
+// an [*rsa.PublicKey] (RS256). It is a copy: changing it does not change
+// k. It returns nil for an HS256 key, which has no public half: its
+// secret verifies and signs alike, and is never handed out.
+//
+// A service that parses tokens with golang-jwt itself gives it the key
+// the token's kid names, and must accept only that key's method (see the
+// example); a [Verifier] does so, and checks the token's type, times,
+// issuer and audience as well.
+func (k *Key) PublicKey() crypto.PublicKey {
+	switch pub := k.verifying.(type) {
+	case ed25519.PublicKey:
+		return slices.Clone(pub)
+	case *ecdsa.PublicKey:
+		b, err := pub.Bytes()
+		if err != nil {
+			return nil // not made by keyFromJWK
+		}
+		cp, err := ecdsa.ParseUncompressedPublicKey(pub.Curve, b)
+		if err != nil {
+			return nil
+		}
+		return cp
+	case *rsa.PublicKey:
+		return &rsa.PublicKey{N: new(big.Int).Set(pub.N), E: pub.E}
+	}
+	return nil
+}
+
+// Method returns golang-jwt's signing method for k's algorithm: the only
+// one a token k signed may name in its "alg" header.
+func (k *Key) Method() jwt.SigningMethod { return k.Algorithm.method() }
 
 // verifiesAt reports whether k may verify a token at now.
 func (k *Key) verifiesAt(now time.Time) bool {

@@ -12,8 +12,9 @@ import (
 )
 
 // KeySource is where an [Issuer] or a [Verifier] gets its keys: a fixed
-// [*KeySet], or a [*Ring] that keeps them in a store and picks up keys
-// other instances added.
+// [*KeySet], a [*Ring] that keeps them in a store and picks up keys other
+// instances added, or, to verify the tokens of another service, the
+// [*RemoteKeys] of its published JWKS.
 type KeySource interface {
 	// keySet returns the keys to use now. kid, when not empty, names a key
 	// the caller did not find last time: a source that can reload does so
@@ -72,10 +73,11 @@ func (s *KeySet) Primary(now time.Time) *Key {
 	return oldest // no key's time has come: the oldest that can sign
 }
 
-// lookup returns the key that must verify a token whose header names kid,
-// at now. Without a kid, a set of exactly one key uses it (RFC 7515 makes
-// kid optional); otherwise the token is refused.
-func (s *KeySet) lookup(kid string, now time.Time) (*Key, error) {
+// lookup returns the key that must verify a token whose header names kid.
+// Without a kid, a set of exactly one key uses it (RFC 7515 makes kid
+// optional); otherwise the token is refused. The key may have retired: the
+// caller checks its signature first, and then what its retirement means.
+func (s *KeySet) lookup(kid string) (*Key, error) {
 	var k *Key
 	switch {
 	case kid != "":
@@ -87,9 +89,6 @@ func (s *KeySet) lookup(kid string, now time.Time) (*Key, error) {
 		k = s.keys[0]
 	default:
 		return nil, invalid("no kid in the header")
-	}
-	if !k.verifiesAt(now) {
-		return nil, invalid("key %q is retired", k.ID)
 	}
 	return k, nil
 }

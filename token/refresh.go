@@ -45,9 +45,11 @@ type RefreshOptions struct {
 
 	// Grace is how long after a rotation the token it spent is still
 	// accepted, so that two tabs refreshing at the same moment are not
-	// taken for a thief. Each use within the window gets a new token of its
-	// own; the others stay valid. Zero means DefaultRefreshGrace; a negative
-	// value means no grace.
+	// taken for a thief. Every use within the window gets the same new
+	// token, the one the first use got: the family never holds more than
+	// one valid refresh token, whoever raced. After the window, the spent
+	// token is reuse and ends the family. Zero means DefaultRefreshGrace; a
+	// negative value means no grace.
 	Grace time.Duration
 
 	// MaxRetries bounds the compare-and-swap retries of one call.
@@ -58,7 +60,14 @@ type RefreshOptions struct {
 	// metrics: it must return quickly and must not call the Refresher.
 	OnRetry func()
 
-	// Now returns the current time; nil means time.Now.
+	// Now returns the current time; nil means time.Now. The Refresher takes
+	// every time it decides by from it: the grace window, a family's
+	// LastUsed, its expiry, and whether a stored family has expired (a
+	// family whose Expires is not before Now has ended, whatever the
+	// store's clock says). Those times are written by one instance and compared by
+	// another, so every instance sharing a store should use the same clock,
+	// such as the store's (store.Clock): with clocks apart, a grace window
+	// or an expiry is cut short or drawn out by the difference.
 	Now func() time.Time
 }
 
@@ -70,14 +79,16 @@ type Login struct {
 	UserAgent string    // of the client, for listings; cut to 256 bytes of valid UTF-8
 }
 
-// Family is one login's chain of refresh tokens, as a Refresher keeps it.
+// Family is one login's chain of refresh tokens, as a Refresher keeps it:
+// one refresh token of the chain is valid at a time, each rotation
+// spending it for the next.
 type Family struct {
 	ID        string    // the "sid" of the access tokens issued with it; safe to show
 	User      string    // who logged in
 	AccountID string    // the ID of the user's account at login
 	AuthTime  time.Time // when the user proved who they are; refreshing does not move it
 	Created   time.Time // when the user logged in
-	LastUsed  time.Time // when a refresh token of the family was last spent
+	LastUsed  time.Time // when a token was last spent (a repeat in the grace window spends none)
 	Expires   time.Time // when the family ends unless used again
 	UserAgent string    // of the client that logged in
 	Data      []byte    // the application's data, set by Update
@@ -87,8 +98,12 @@ type Family struct {
 // whose ids are derived from the family id (so they never collide with
 // server-side sessions kept in the same store) and whose owner is the user
 // (so a user's families are listed, and ended, with the user's sessions).
-// Tokens are never stored: only their SHA-256. It is safe for concurrent
-// use, across processes sharing the store.
+// Tokens are never stored: only their SHA-256, and the current token's
+// secret sealed (AES-256-GCM) under a key derived from the token it
+// replaced, which only that token's holder can derive, for the grace
+// window (see Rotate). A copy of the store holds nothing a client could
+// present. It is safe for concurrent use, across processes sharing the
+// store.
 type Refresher struct {
 	store store.Sessions
 	opts  RefreshOptions
@@ -159,7 +174,7 @@ func NewRefresher(s store.Sessions, opts RefreshOptions) (*Refresher, error) {
 func (r *Refresher) Start(ctx context.Context, login Login) (Family, string, error) {
 	var fid [familyIDBytes]byte
 	_, _ = rand.Read(fid[:])
-	tok, h := newRefreshToken(fid)
+	tok, _, h := newRefreshToken(fid)
 	sid := familySID(fid)
 	now := r.opts.Now()
 	if login.AuthTime.IsZero() {
@@ -192,16 +207,32 @@ func (r *Refresher) Start(ctx context.Context, login Login) (Family, string, err
 
 // Rotate spends a refresh token and returns its family with a new token.
 //
-// A token that is current is spent and replaced. A token the last rotation
-// spent, presented again within the grace window, gets a new token too,
-// and the one that replaced it stays valid. Any other token of the family
-// (spent earlier, or spent and presented after the window) is taken as
-// stolen: the whole family is revoked, the current token included, and the
-// error wraps ErrReused; the Family returned with that error names the
-// login that was revoked (its ID and User), for the caller's security log.
-// Malformed tokens and tokens of unknown, expired or revoked families give
-// an error wrapping ErrInvalid; any other error means the store could not
-// be reached, and nothing was spent.
+// A token that is current is spent and replaced: the new token is the
+// family's only valid one. The token the last rotation spent, presented
+// again within the grace window (a second tab that refreshed at the same
+// moment, or a client retrying after a lost response), gets that same new
+// token again, not one of its own; the caller issues it a fresh access
+// token. Such a repeat writes nothing: the family's LastUsed and Expires
+// stay as the rotation set them. Any other token of the family (spent
+// earlier, such as one whose successor has itself been rotated, or spent
+// and presented after the window) is taken as stolen: the whole family is
+// revoked, the current token included, and the error wraps ErrReused; the
+// Family returned with that error names the login that was revoked (its
+// ID and User), for the caller's security log. Malformed tokens and tokens
+// of unknown, expired or revoked families give an error wrapping
+// ErrInvalid; any other error means the store could not be reached, or
+// holds a corrupt family, and nothing was spent.
+//
+// A family written by an earlier version may hold several current tokens
+// (it gave each use within the window a token of its own). Whichever of
+// them is used first is spent with all the others and replaced by one new
+// token, as any rotation; the others then count as spent by it. A token
+// spent by such a version, or spent with the others, has no sealed
+// successor to hand back: presented within the window, it gets a fresh
+// token that replaces the current one (whose holder, presenting it within
+// the same window, is served the same way; after it, is taken for a
+// thief). The family never holds more than one valid token, at the risk
+// of ending a login whose tabs raced across the upgrade.
 func (r *Refresher) Rotate(ctx context.Context, tok string) (Family, string, error) {
 	ctx, span := scope.Start(ctx, "token.refresh.rotate")
 	f, next, err := r.rotate(ctx, tok)
@@ -210,12 +241,17 @@ func (r *Refresher) Rotate(ctx context.Context, tok string) (Family, string, err
 	return f, next, err
 }
 
+// errUnchanged is returned by a change given to modify when there is
+// nothing to save: modify then returns the family as it read it.
+var errUnchanged = errors.New("token: nothing to save")
+
 // rotate is Rotate, inside its span.
 func (r *Refresher) rotate(ctx context.Context, tok string) (Family, string, error) {
-	fid, h, ok := parseRefreshToken(tok)
+	raw, h, ok := parseRefreshToken(tok)
 	if !ok {
 		return Family{}, "", invalid("malformed refresh token")
 	}
+	fid := [familyIDBytes]byte(raw[:familyIDBytes])
 	sid := familySID(fid)
 	id := familyRecordID(sid)
 	l := r.lockFor(id)
@@ -224,23 +260,45 @@ func (r *Refresher) rotate(ctx context.Context, tok string) (Family, string, err
 	var next string
 	rec, st, err := r.modify(ctx, id, "rotating a refresh token", nil, func(rec *store.Record, st *familyState) error {
 		now := r.opts.Now()
-		var nh tokenHash
+		inGrace := !now.After(st.rotated.Add(r.opts.Grace))
 		switch {
 		case contains(st.current, h):
-			next, nh = newRefreshToken(fid)
-			st.spent, st.current, st.rotated = st.current, []tokenHash{nh}, now
-		case contains(st.spent, h) && !now.After(st.rotated.Add(r.opts.Grace)):
-			next, nh = newRefreshToken(fid)
-			if len(st.current) == maxCurrent {
-				st.current = st.current[1:]
+			// Every current token is spent; only a format-1 family has
+			// more than this one.
+			spent := spentFirst(h, st.current)
+			var err error
+			if next, err = r.succeed(id, raw, st); err != nil {
+				return err
 			}
-			st.current = append(st.current, nh)
+			st.spent, st.rotated = spent, now
+		case inGrace && len(st.spent) > 0 && st.spent[0] == h && st.sealed != nil:
+			secret, err := openSuccessor(raw[:], id, st.sealed)
+			if err != nil {
+				return err
+			}
+			var s [familyIDBytes + secretBytes]byte
+			copy(s[:], fid[:])
+			copy(s[familyIDBytes:], secret[:])
+			if contains(st.current, sha256.Sum256(s[:])) {
+				next = base64.RawURLEncoding.EncodeToString(s[:])
+				return errUnchanged
+			}
+			// The successor is no longer current: a consistent record
+			// never says so, but if it did, tok would be older than
+			// what the family spent, which is reuse.
+			return r.reused(ctx, id, rec)
+		case inGrace && contains(st.spent, h):
+			// Spent by a format-1 rotation, or with the token that was
+			// (see Rotate): a fresh successor replaces the current one,
+			// which counts as spent, within the same window.
+			spent := spentFirst(h, st.spent, st.current)
+			var err error
+			if next, err = r.succeed(id, raw, st); err != nil {
+				return err
+			}
+			st.spent = spent
 		default:
-			if err := r.store.DeleteSession(ctx, id); err != nil {
-				return fmt.Errorf("token: revoking a family after reuse: %w", err)
-			}
-			return fmt.Errorf("%w: %w: %w: the family of user %q is revoked",
-				ErrInvalid, ErrRevoked, ErrReused, rec.User)
+			return r.reused(ctx, id, rec)
 		}
 		rec.LastSeen = now
 		rec.Expires = r.expiry(rec.Created, now)
@@ -256,6 +314,30 @@ func (r *Refresher) rotate(ctx context.Context, tok string) (Family, string, err
 	return family(sid, rec, st), next, nil
 }
 
+// succeed makes the successor of the token whose raw bytes are raw, in the
+// family kept under id: st then holds its hash as the only current one,
+// and its secret sealed under raw. It returns the new token. The caller
+// sets st.spent, with raw's hash first.
+func (r *Refresher) succeed(id store.SessionID, raw [familyIDBytes + secretBytes]byte, st *familyState) (string, error) {
+	next, secret, nh := newRefreshToken([familyIDBytes]byte(raw[:familyIDBytes]))
+	sealed, err := sealSuccessor(raw[:], id, secret)
+	if err != nil {
+		return "", err
+	}
+	st.current, st.sealed = []tokenHash{nh}, sealed
+	return next, nil
+}
+
+// reused revokes the family kept under id, as rec names it, after one of
+// its tokens was reused, and returns the error saying so.
+func (r *Refresher) reused(ctx context.Context, id store.SessionID, rec *store.Record) error {
+	if err := r.store.DeleteSession(ctx, id); err != nil {
+		return fmt.Errorf("token: revoking a family after reuse: %w", err)
+	}
+	return fmt.Errorf("%w: %w: %w: the family of user %q is revoked",
+		ErrInvalid, ErrRevoked, ErrReused, rec.User)
+}
+
 // Family returns the live family named id (an access token's sid). A
 // malformed id or a family that has ended gives an error wrapping
 // ErrRevoked and ErrInvalid; any other error means the store could not be
@@ -268,6 +350,29 @@ func (r *Refresher) Family(ctx context.Context, id string) (Family, error) {
 	rec, st, err := r.load(ctx, familyRecordID(sid))
 	if err != nil {
 		return Family{}, err
+	}
+	return family(sid, rec, st), nil
+}
+
+// FamilyOf returns the live family a refresh token belongs to, without
+// spending the token or changing the family: for a logout that holds only
+// the refresh token. tok must be a token the family issued that is current
+// or was spent by its last rotation; any other (malformed, forged, of an
+// ended family, spent earlier) gives an error wrapping ErrInvalid, and
+// nothing is revoked: reuse is detected only by Rotate. Any other error
+// means the store could not be reached.
+func (r *Refresher) FamilyOf(ctx context.Context, tok string) (Family, error) {
+	raw, h, ok := parseRefreshToken(tok)
+	if !ok {
+		return Family{}, invalid("malformed refresh token")
+	}
+	sid := familySID([familyIDBytes]byte(raw[:familyIDBytes]))
+	rec, st, err := r.load(ctx, familyRecordID(sid))
+	if err != nil {
+		return Family{}, err
+	}
+	if !contains(st.current, h) && !contains(st.spent, h) {
+		return Family{}, invalid("not a refresh token of the family")
 	}
 	return family(sid, rec, st), nil
 }
@@ -303,7 +408,8 @@ func (r *Refresher) Update(ctx context.Context, id string, fn func(data []byte) 
 }
 
 // modify reads the family kept under id, lets change alter it (an error
-// from change is returned as it is), and saves it by compare-and-swap; if
+// from change is returned as it is, but errUnchanged saves nothing and
+// returns the family as read), and saves it by compare-and-swap; if
 // another request changed the family meanwhile, it pauses, reads it again
 // and runs change on the newer family, at most MaxRetries times. A non-nil
 // last is a record of the family this process saved: the first attempt
@@ -332,7 +438,9 @@ func (r *Refresher) modify(ctx context.Context, id store.SessionID, doing string
 		if err != nil {
 			return rec, st, err
 		}
-		if err := change(&rec, &st); err != nil {
+		if err := change(&rec, &st); errors.Is(err, errUnchanged) {
+			return rec, st, nil
+		} else if err != nil {
 			return rec, st, err
 		}
 		rec.Data = st.encode()
@@ -390,6 +498,9 @@ func (r *Refresher) RevokeUser(ctx context.Context, user string) (int, error) {
 	return n, nil
 }
 
+// load reads the family kept under id. A family that is missing, of
+// another kind, or expired by r's clock gives an error wrapping ErrRevoked
+// and ErrInvalid; a corrupt one, errCorruptFamily.
 func (r *Refresher) load(ctx context.Context, id store.SessionID) (store.Record, familyState, error) {
 	rec, err := r.store.Session(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -400,6 +511,10 @@ func (r *Refresher) load(ctx context.Context, id store.SessionID) (store.Record,
 	}
 	if rec.Kind != store.KindRefreshFamily {
 		return store.Record{}, familyState{}, rejected(ErrRevoked, "the record is not a refresh family")
+	}
+	if !r.opts.Now().Before(rec.Expires) {
+		// The store's clock is behind this one (see RefreshOptions.Now).
+		return store.Record{}, familyState{}, rejected(ErrRevoked, "the refresh family has expired")
 	}
 	st, err := decodeFamily(rec.Data)
 	if err != nil {
@@ -448,28 +563,28 @@ func familySID(fid [familyIDBytes]byte) [familyIDBytes]byte {
 	return [familyIDBytes]byte(h[:familyIDBytes])
 }
 
-// newRefreshToken returns a fresh token of family fid and its hash.
-func newRefreshToken(fid [familyIDBytes]byte) (string, tokenHash) {
+// newRefreshToken returns a fresh token of family fid, its secret and its
+// hash.
+func newRefreshToken(fid [familyIDBytes]byte) (string, [secretBytes]byte, tokenHash) {
 	var raw [familyIDBytes + secretBytes]byte
 	copy(raw[:], fid[:])
 	_, _ = rand.Read(raw[familyIDBytes:])
-	return base64.RawURLEncoding.EncodeToString(raw[:]), sha256.Sum256(raw[:])
+	return base64.RawURLEncoding.EncodeToString(raw[:]), [secretBytes]byte(raw[familyIDBytes:]), sha256.Sum256(raw[:])
 }
 
 var strictB64 = base64.RawURLEncoding.Strict()
 
-// parseRefreshToken splits a refresh token into its family and its hash.
-func parseRefreshToken(tok string) ([familyIDBytes]byte, tokenHash, bool) {
-	var fid [familyIDBytes]byte
+// parseRefreshToken returns the raw bytes of a refresh token (its family
+// id, then its secret) and its hash.
+func parseRefreshToken(tok string) ([familyIDBytes + secretBytes]byte, tokenHash, bool) {
 	var raw [familyIDBytes + secretBytes]byte
 	if len(tok) != strictB64.EncodedLen(len(raw)) || strings.ContainsAny(tok, "=\r\n") {
-		return fid, tokenHash{}, false
+		return raw, tokenHash{}, false
 	}
 	if n, err := strictB64.Decode(raw[:], []byte(tok)); err != nil || n != len(raw) {
-		return fid, tokenHash{}, false
+		return [familyIDBytes + secretBytes]byte{}, tokenHash{}, false
 	}
-	copy(fid[:], raw[:familyIDBytes])
-	return fid, sha256.Sum256(raw[:]), true
+	return raw, sha256.Sum256(raw[:]), true
 }
 
 func parseFamilyID(id string) ([familyIDBytes]byte, bool) {

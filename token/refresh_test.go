@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -224,105 +226,458 @@ func TestRefreshOnRetry(t *testing.T) {
 	}
 }
 
-// TestRefreshGraceTwoTabs: two tabs refresh with the same token at the same
-// moment; both get a token, and both tokens keep working.
+// TestRefreshGraceTwoTabs: two tabs refresh with the same token a moment
+// apart. Both get the same new token, and the second use writes nothing;
+// that token is the family's only one: after the window it works, and the
+// first token is reuse.
 func TestRefreshGraceTwoTabs(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	cs := &countingSessions{Sessions: newMemstore(t, clock)}
+	r := newRefresher(t, cs, clock, token.RefreshOptions{})
+	f, tok0 := start(t, r, "alice")
+	clock.Advance(time.Minute)
+	fa, tabA := rotate(t, r, tok0)
+	rotated := clock.Now()
+	saves := cs.saves.Load()
+	clock.Advance(testGrace / 2)
+	fb, tabB := rotate(t, r, tok0) // the spent token, within the window
+	if tabB != tabA || fb.ID != f.ID {
+		t.Fatalf("tabs got %q and %q in family %s; want one token of %s", tabA, tabB, fb.ID, f.ID)
+	}
+	if n := cs.saves.Load() - saves; n != 0 {
+		t.Errorf("the repeat within the window saved %d times; want none", n)
+	}
+	if !fb.LastUsed.Equal(rotated) || !fb.Expires.Equal(fa.Expires) {
+		t.Errorf("the repeat gave LastUsed %v, Expires %v; want the rotation's %v, %v",
+			fb.LastUsed, fb.Expires, rotated, fa.Expires)
+	}
+	clock.Advance(time.Hour - testGrace)
+	_, tabA2 := rotate(t, r, tabA)
+	_, _, err := r.Rotate(ctx, tok0)
+	wantEnded(t, err, true)
+	_, _, err = r.Rotate(ctx, tabA2)
+	wantEnded(t, err, false)
+}
+
+// TestRefreshGraceChain: the grace window covers the last rotation only.
+// The token it spent gets its successor; the token spent before is reuse,
+// even within the window, as the token of a tab that fell two rotations
+// behind.
+func TestRefreshGraceChain(t *testing.T) {
 	ctx := context.Background()
 	clock := newClock()
 	r := newRefresher(t, newMemstore(t, clock), clock, token.RefreshOptions{})
 	f, tok0 := start(t, r, "alice")
-	fa, tabA := rotate(t, r, tok0)
-	clock.Advance(testGrace / 2)
-	fb, tabB := rotate(t, r, tok0) // the spent token, within the window
-	if tabA == tabB || fa.ID != f.ID || fb.ID != f.ID {
-		t.Fatalf("tabs got %q and %q in families %s, %s", tabA, tabB, fa.ID, fb.ID)
+	_, tok1 := rotate(t, r, tok0)
+	clock.Advance(time.Second)
+	_, tok2 := rotate(t, r, tok1)
+	clock.Advance(time.Second)
+	if _, again := rotate(t, r, tok1); again != tok2 {
+		t.Errorf("the last spent token within the window got %q, want its successor %q", again, tok2)
 	}
-	// Long after the window: each tab's token is still good. A's is used
-	// first, which spends B's too, which is then within its own window.
-	clock.Advance(time.Hour - testGrace)
-	_, tabA2 := rotate(t, r, tabA)
-	_, tabB2 := rotate(t, r, tabB)
-	// The original token, spent long ago, is reuse.
-	_, _, err := r.Rotate(ctx, tok0)
+	ended, next, err := r.Rotate(ctx, tok0)
 	wantEnded(t, err, true)
-	for _, tok := range []string{tabA2, tabB2} {
+	if next != "" || ended.ID != f.ID {
+		t.Errorf("reuse gave %q and family %q", next, ended.ID)
+	}
+	for _, tok := range []string{tok1, tok2} {
 		_, _, err := r.Rotate(ctx, tok)
 		wantEnded(t, err, false)
 	}
 }
 
-// TestRefreshGraceTokensAreCurrent: a token handed out within the grace
-// window is as good as the one that replaced the spent token: after the
-// window, it is accepted as current.
-func TestRefreshGraceTokensAreCurrent(t *testing.T) {
-	clock := newClock()
-	r := newRefresher(t, newMemstore(t, clock), clock, token.RefreshOptions{})
-	_, tok0 := start(t, r, "alice")
-	rotate(t, r, tok0)
-	_, graced := rotate(t, r, tok0)
-	clock.Advance(time.Hour - time.Second)
-	rotate(t, r, graced)
-}
-
 func TestRefreshConcurrentRotate(t *testing.T) {
-	t.Run("memstore", func(t *testing.T) {
-		clock := newClock()
-		testConcurrentRotate(t, newMemstore(t, clock), clock, 8)
+	for _, row := range []struct {
+		name      string
+		open      func(t *testing.T, clock *fakeclock.Clock) store.Sessions
+		instances int
+	}{
+		{"memstore", func(t *testing.T, c *fakeclock.Clock) store.Sessions { return newMemstore(t, c) }, 1},
+		{"memstore, three instances", func(t *testing.T, c *fakeclock.Clock) store.Sessions { return newMemstore(t, c) }, 3},
+		{"sqlitestore, three instances", func(t *testing.T, c *fakeclock.Clock) store.Sessions { return openSQLite(t, c) }, 3},
+	} {
+		t.Run(row.name, func(t *testing.T) {
+			testConcurrentRotate(t, row.open, row.instances, 10)
+		})
+	}
+}
+
+// afterRace are checks of the family after a race of tabs that all got the
+// successor next of tok: it is the family's only valid token.
+var afterRace = []struct {
+	name  string
+	check func(t *testing.T, r *token.Refresher, clock *fakeclock.Clock, tok, next string)
+}{
+	{"the successor works once", func(t *testing.T, r *token.Refresher, clock *fakeclock.Clock, tok, next string) {
+		clock.Advance(testGrace + time.Second)
+		_, next2 := rotate(t, r, next)
+		clock.Advance(testGrace + time.Second)
+		_, _, err := r.Rotate(context.Background(), next)
+		wantEnded(t, err, true)
+		_, _, err = r.Rotate(context.Background(), next2)
+		wantEnded(t, err, false)
+	}},
+	{"the spent token after the window", func(t *testing.T, r *token.Refresher, clock *fakeclock.Clock, tok, next string) {
+		clock.Advance(testGrace + time.Second)
+		_, _, err := r.Rotate(context.Background(), tok)
+		wantEnded(t, err, true)
+		_, _, err = r.Rotate(context.Background(), next)
+		wantEnded(t, err, false)
+	}},
+	{"the spent token after the successor was spent", func(t *testing.T, r *token.Refresher, clock *fakeclock.Clock, tok, next string) {
+		clock.Advance(time.Second)
+		_, next2 := rotate(t, r, next)
+		_, _, err := r.Rotate(context.Background(), tok)
+		wantEnded(t, err, true)
+		_, _, err = r.Rotate(context.Background(), next2)
+		wantEnded(t, err, false)
+	}},
+}
+
+// testConcurrentRotate has n goroutines rotate the same token at once,
+// through instances Refreshers on one store opened by open: all get the
+// same successor. With several instances, the first read of each waits
+// for the others', so that they all find the token current and race to
+// save. Then each of afterRace checks that the successor is the family's
+// only valid token.
+func testConcurrentRotate(t *testing.T, open func(*testing.T, *fakeclock.Clock) store.Sessions, instances, n int) {
+	for _, after := range afterRace {
+		t.Run(after.name, func(t *testing.T) {
+			ctx := context.Background()
+			clock := newClock()
+			gate := &gatedSessions{Sessions: open(t, clock)}
+			cs := &countingSessions{Sessions: gate}
+			rs := make([]*token.Refresher, instances)
+			for i := range rs {
+				rs[i] = newRefresher(t, cs, clock, token.RefreshOptions{})
+			}
+			f, tok := start(t, rs[0], "alice")
+			gate.hold(instances)
+			toks := make([]string, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for j := range n {
+				wg.Go(func() {
+					var fam token.Family
+					fam, toks[j], errs[j] = rs[j%instances].Rotate(ctx, tok)
+					if errs[j] == nil && fam.ID != f.ID {
+						errs[j] = fmt.Errorf("family %s, want %s", fam.ID, f.ID)
+					}
+				})
+			}
+			wg.Wait()
+			for j, err := range errs {
+				if err != nil {
+					t.Fatalf("goroutine %d: %v", j, err)
+				}
+				if toks[j] != toks[0] || toks[j] == tok {
+					t.Fatalf("goroutine %d got %q, goroutine 0 %q; want one new token", j, toks[j], toks[0])
+				}
+			}
+			// The control: with several instances, the race did happen:
+			// all but one lost their first save.
+			if c := cs.conflicts.Load(); c != int64(instances-1) {
+				t.Fatalf("%d instances rotated with %d conflicts, want %d: the race was not run as meant", instances, c, instances-1)
+			}
+			after.check(t, rs[len(rs)-1], clock, tok, toks[0])
+		})
+	}
+}
+
+// gatedSessions is a store.Sessions whose reads, once hold(n) is called,
+// wait with what they read until n of them have read (or a while has
+// passed), and then go on together.
+type gatedSessions struct {
+	store.Sessions
+	mu      sync.Mutex
+	waiting int
+	open    chan struct{}
+}
+
+// hold makes the next n reads wait for one another.
+func (g *gatedSessions) hold(n int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.waiting, g.open = n, make(chan struct{})
+}
+
+func (g *gatedSessions) Session(ctx context.Context, id store.SessionID) (store.Record, error) {
+	rec, err := g.Sessions.Session(ctx, id)
+	g.mu.Lock()
+	var open chan struct{}
+	if g.waiting > 0 {
+		g.waiting--
+		open = g.open
+		if g.waiting == 0 {
+			close(open)
+		}
+	}
+	g.mu.Unlock()
+	if open != nil {
+		select {
+		case <-open:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	return rec, err
+}
+
+// TestRefreshUsesItsClock: every time decision follows RefreshOptions.Now,
+// not the store's clock, which here stands still.
+func TestRefreshUsesItsClock(t *testing.T) {
+	ctx := context.Background()
+	storeClock := newClock()
+	ms := newMemstore(t, storeClock)
+	clock := newClock()
+	r := newRefresher(t, ms, clock, token.RefreshOptions{})
+
+	t.Run("grace window", func(t *testing.T) {
+		_, tok0 := start(t, r, "alice")
+		_, tok1 := rotate(t, r, tok0)
+		clock.Advance(testGrace + time.Nanosecond)
+		_, _, err := r.Rotate(ctx, tok0)
+		wantEnded(t, err, true)
+		_, _, err = r.Rotate(ctx, tok1)
+		wantEnded(t, err, false)
 	})
-	t.Run("sqlitestore", func(t *testing.T) {
-		clock := newClock()
-		testConcurrentRotate(t, openSQLite(t, clock), clock, 8)
+	t.Run("times", func(t *testing.T) {
+		clock.Advance(time.Minute)
+		f, tok := start(t, r, "alice")
+		if !f.Created.Equal(clock.Now()) || !f.Expires.Equal(clock.Now().Add(testIdle)) {
+			t.Errorf("Start: created %v, expires %v; want %v and an idle timeout later", f.Created, f.Expires, clock.Now())
+		}
+		clock.Advance(time.Minute)
+		f, _ = rotate(t, r, tok)
+		if !f.LastUsed.Equal(clock.Now()) || !f.Expires.Equal(clock.Now().Add(testIdle)) {
+			t.Errorf("Rotate: last used %v, expires %v; want %v and an idle timeout later", f.LastUsed, f.Expires, clock.Now())
+		}
+	})
+	t.Run("expiry", func(t *testing.T) {
+		f, tok := start(t, r, "alice")
+		clock.Advance(testIdle)
+		_, _, err := r.Rotate(ctx, tok)
+		wantEnded(t, err, false)
+		_, err = r.Family(ctx, f.ID)
+		wantEnded(t, err, false)
+		_, err = r.Update(ctx, f.ID, incrementData)
+		wantEnded(t, err, false)
 	})
 }
 
-// testConcurrentRotate has n goroutines rotate the same token at once: all
-// get a token (the grace window covers them); then, for each i, a fresh
-// family checks that the i-th goroutine's token is current after the
-// window, and that every other one works after it.
-func testConcurrentRotate(t *testing.T, s store.Sessions, clock *fakeclock.Clock, n int) {
+// sibling returns a token of tok's family with a fresh secret: one that
+// a version which issued several tokens at once could have issued.
+func sibling(t testing.TB, tok string) string {
+	t.Helper()
+	raw := unb64(t, tok)
+	_, _ = rand.Read(raw[16:])
+	return b64(raw)
+}
+
+// tokenHash returns the SHA-256 of a refresh token's raw bytes, as the
+// family record keeps it.
+func tokenHash(t testing.TB, tok string) []byte {
+	t.Helper()
+	h := sha256.Sum256(unb64(t, tok))
+	return h[:]
+}
+
+// formatV1 returns a family's data as the previous version wrote it
+// (format 1): the tokens current, those spent at rotated, and the
+// application's data.
+func formatV1(t testing.TB, rotated time.Time, current, spent []string, data []byte) []byte {
+	t.Helper()
+	b := append([]byte("SKRF"), 1)
+	b = binary.BigEndian.AppendUint64(b, uint64(rotated.UnixNano()))
+	for _, toks := range [][]string{current, spent} {
+		b = append(b, byte(len(toks)))
+		for _, tok := range toks {
+			b = append(b, tokenHash(t, tok)...)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(data)))
+	return append(b, data...)
+}
+
+// TestRefreshFormatV1: a family saved by the previous version, which gave
+// each use of a spent token within the grace window a token of its own:
+// token spent two seconds ago, then a and b issued for it. Its tokens work
+// as Rotate says, and the family ends with one valid token.
+func TestRefreshFormatV1(t *testing.T) {
+	type legacy struct {
+		r                  *token.Refresher
+		clock              *fakeclock.Clock
+		id                 string
+		spent, a, b, other string // other: never issued
+	}
 	ctx := context.Background()
-	r := newRefresher(t, s, clock, token.RefreshOptions{})
-	for i := range n {
-		clock.Set(t0.Add(time.Duration(i) * testIdle / 2))
-		f, tok := start(t, r, "alice")
-		toks := make([]string, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for j := range n {
-			wg.Go(func() {
-				var fam token.Family
-				fam, toks[j], errs[j] = r.Rotate(ctx, tok)
-				if errs[j] == nil && fam.ID != f.ID {
-					errs[j] = fmt.Errorf("family %s, want %s", fam.ID, f.ID)
-				}
-			})
-		}
-		wg.Wait()
-		seen := map[string]bool{}
-		for j, err := range errs {
-			if err != nil {
-				t.Fatalf("round %d: goroutine %d: %v", i, j, err)
+	for _, row := range []struct {
+		name string
+		do   func(t *testing.T, l legacy)
+	}{
+		{"a current token rotates, once", func(t *testing.T, l legacy) {
+			f, s := rotate(t, l.r, l.a)
+			if string(f.Data) != "app data" || s == l.a || s == l.b {
+				t.Errorf("rotated to %q with data %q", s, f.Data)
 			}
-			if seen[toks[j]] {
-				t.Fatalf("round %d: two goroutines got token %q", i, toks[j])
+			if _, again := rotate(t, l.r, l.a); again != s {
+				t.Errorf("a repeat within the window got %q, want %q", again, s)
 			}
-			seen[toks[j]] = true
-		}
-		clock.Advance(testGrace + time.Second)
-		if _, _, err := r.Rotate(ctx, toks[i]); err != nil {
-			t.Fatalf("round %d: goroutine %d's token after the window: %v", i, i, err)
-		}
-		// That spent the others, which are now within its window: they
-		// work too, as tabs that refresh a moment later.
-		for j, tok := range toks {
-			if j == i {
-				continue
+			l.clock.Advance(testGrace + time.Second)
+			rotate(t, l.r, s)
+			_, _, err := l.r.Rotate(ctx, l.a)
+			wantEnded(t, err, true)
+		}},
+		{"the other current token rotates", func(t *testing.T, l legacy) {
+			rotate(t, l.r, l.b)
+		}},
+		{"both current tokens within the window", func(t *testing.T, l legacy) {
+			_, sa := rotate(t, l.r, l.a)
+			_, sb := rotate(t, l.r, l.b) // spent by a's rotation: a fresh token replaces sa
+			if sb == sa {
+				t.Fatalf("b got a's successor")
 			}
-			if _, _, err := r.Rotate(ctx, tok); err != nil {
-				t.Fatalf("round %d: goroutine %d's token: %v", i, j, err)
+			l.clock.Advance(testGrace + time.Second)
+			rotate(t, l.r, sb)
+		}},
+		{"a replaced successor after the window", func(t *testing.T, l legacy) {
+			_, sa := rotate(t, l.r, l.a)
+			rotate(t, l.r, l.b)
+			l.clock.Advance(testGrace + time.Second)
+			_, _, err := l.r.Rotate(ctx, sa)
+			wantEnded(t, err, true)
+		}},
+		{"the spent token within the window", func(t *testing.T, l legacy) {
+			_, s := rotate(t, l.r, l.spent)
+			if s == l.a || s == l.b {
+				t.Fatalf("the spent token got %q, a token the old version issued", s)
+			}
+			if _, again := rotate(t, l.r, l.spent); again != s {
+				t.Errorf("a repeat got %q, want %q", again, s)
+			}
+			l.clock.Advance(testGrace + time.Second)
+			rotate(t, l.r, s)
+		}},
+		{"a current token replaced by the spent token's", func(t *testing.T, l legacy) {
+			rotate(t, l.r, l.spent)
+			l.clock.Advance(testGrace + time.Second)
+			_, _, err := l.r.Rotate(ctx, l.a)
+			wantEnded(t, err, true)
+		}},
+		{"the spent token after the window", func(t *testing.T, l legacy) {
+			l.clock.Advance(testGrace)
+			_, _, err := l.r.Rotate(ctx, l.spent)
+			wantEnded(t, err, true)
+			_, _, err = l.r.Rotate(ctx, l.a)
+			wantEnded(t, err, false)
+		}},
+		{"a token never issued", func(t *testing.T, l legacy) {
+			_, _, err := l.r.Rotate(ctx, l.other)
+			wantEnded(t, err, true)
+		}},
+		{"update keeps the tokens", func(t *testing.T, l legacy) {
+			if _, err := l.r.Update(ctx, l.id, func(b []byte) ([]byte, error) { return append(b, '!'), nil }); err != nil {
+				t.Fatal(err)
+			}
+			f, _ := rotate(t, l.r, l.b)
+			if string(f.Data) != "app data!" {
+				t.Errorf("data %q after Update and Rotate", f.Data)
+			}
+		}},
+	} {
+		t.Run(row.name, func(t *testing.T) {
+			clock := newClock()
+			ms := newMemstore(t, clock)
+			r := newRefresher(t, ms, clock, token.RefreshOptions{})
+			f, spent := start(t, r, "alice")
+			recs, err := ms.UserSessions(ctx, "alice")
+			if err != nil || len(recs) != 1 {
+				t.Fatalf("UserSessions = %d records, %v", len(recs), err)
+			}
+			l := legacy{r: r, clock: clock, id: f.ID, spent: spent, a: sibling(t, spent), b: sibling(t, spent), other: sibling(t, spent)}
+			clock.Advance(2 * time.Second)
+			rec := recs[0]
+			rec.Data = formatV1(t, t0, []string{l.a, l.b}, []string{l.spent}, []byte("app data"))
+			if _, err := ms.SaveSession(ctx, rec); err != nil {
+				t.Fatal(err)
+			}
+			row.do(t, l)
+		})
+	}
+}
+
+// TestRefreshSuccessorNotStored reads a family's record after a rotation
+// and a repeat within the window: it holds the hashes of the tokens, but
+// neither token, nor any part of them in any spelling.
+func TestRefreshSuccessorNotStored(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	ms := newMemstore(t, clock)
+	r := newRefresher(t, ms, clock, token.RefreshOptions{})
+	_, tok0 := start(t, r, "alice")
+	_, tok1 := rotate(t, r, tok0)
+	rotate(t, r, tok0)
+	recs, err := ms.UserSessions(ctx, "alice")
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("UserSessions = %d records, %v", len(recs), err)
+	}
+	data := recs[0].Data
+	// The control: the record does hold what identifies the tokens.
+	for _, tok := range []string{tok0, tok1} {
+		if !bytes.Contains(data, tokenHash(t, tok)) {
+			t.Fatalf("the record lacks the hash of %q; the check reads the wrong bytes", tok)
+		}
+	}
+	for name, tok := range map[string]string{"spent token": tok0, "successor": tok1} {
+		raw := unb64(t, tok)
+		secret := raw[16:]
+		for what, needle := range map[string][]byte{
+			"token":               []byte(tok),
+			"raw bytes":           raw,
+			"secret":              secret,
+			"secret in base64url": []byte(base64.RawURLEncoding.EncodeToString(secret)),
+			"secret in hex":       []byte(hex.EncodeToString(secret)),
+			"secret's first half": secret[:16],
+			"secret's last half":  secret[16:],
+		} {
+			if bytes.Contains(data, needle) {
+				t.Errorf("the record holds the %s of the %s", what, name)
 			}
 		}
 	}
+}
+
+// TestRefreshSealedSuccessorAltered: a store that altered the sealed
+// successor of a family makes a repeat within the window fail, as a store
+// error, not a rejected token; it gets no token, and the family's current
+// token still works.
+func TestRefreshSealedSuccessorAltered(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	ms := newMemstore(t, clock)
+	r := newRefresher(t, ms, clock, token.RefreshOptions{})
+	_, tok0 := start(t, r, "alice")
+	_, tok1 := rotate(t, r, tok0)
+	recs, err := ms.UserSessions(ctx, "alice")
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("UserSessions = %d records, %v", len(recs), err)
+	}
+	rec := recs[0]
+	// The sealed successor follows the two hashes: magic, format,
+	// rotated, one current, one spent.
+	at := 4 + 1 + 8 + 1 + 32 + 1 + 32 + 20
+	if !bytes.Equal(rec.Data[at-20-32:at-20], tokenHash(t, tok0)) {
+		t.Fatalf("the spent hash is not where the layout puts it")
+	}
+	rec.Data[at] ^= 1
+	if _, err := ms.SaveSession(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	_, next, err := r.Rotate(ctx, tok0)
+	if err == nil || token.IsUnauthenticated(err) || next != "" {
+		t.Errorf("repeat with an altered successor = %q, %v; want a store error and no token", next, err)
+	}
+	rotate(t, r, tok1)
 }
 
 func TestRefreshTimeouts(t *testing.T) {
@@ -649,8 +1004,9 @@ func openSQLite(t testing.TB, clock *fakeclock.Clock) *sqlitestore.Store {
 	return s
 }
 
-// TestRefreshTokensNotStored reads the SQLite files after a login and a
-// rotation: no refresh token, nor its secret, is in them.
+// TestRefreshTokensNotStored reads the SQLite files after a login, a
+// rotation and a repeat within the window: no refresh token, nor its
+// secret, is in them, the successor (kept sealed) included.
 func TestRefreshTokensNotStored(t *testing.T) {
 	clock := newClock()
 	dir := t.TempDir()
@@ -667,6 +1023,9 @@ func TestRefreshTokensNotStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, tok1 := rotate(t, r, tok0)
+	if _, again := rotate(t, r, tok0); again != tok1 { // the successor, opened from its sealed copy
+		t.Fatalf("a repeat within the window got %q, want %q", again, tok1)
+	}
 
 	files := func() []byte {
 		var all []byte
@@ -827,4 +1186,43 @@ func TestRefreshUpdateAfterAnotherInstance(t *testing.T) {
 	wantEnded(t, err, false)
 	_, err = there.Family(ctx, f.ID)
 	wantEnded(t, err, false)
+}
+
+// TestFamilyOf checks that a refresh token names its family without being
+// spent, and that a token the family never issued, or spent long ago,
+// names nothing and revokes nothing.
+func TestFamilyOf(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	r, err := token.NewRefresher(newMemstore(t, clock), token.RefreshOptions{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, first, err := r.Start(ctx, token.Login{User: "alice", AccountID: "a1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.FamilyOf(ctx, first)
+	if err != nil || got.ID != f.ID || got.User != "alice" {
+		t.Fatalf("FamilyOf(current) = %+v, %v; want alice's family %s", got, err, f.ID)
+	}
+	_, second, err := r.Rotate(ctx, first) // FamilyOf did not spend it
+	if err != nil {
+		t.Fatalf("Rotate after FamilyOf: %v", err)
+	}
+	if got, err := r.FamilyOf(ctx, first); err != nil || got.ID != f.ID {
+		t.Errorf("FamilyOf(just spent) = %+v, %v; want the family", got, err)
+	}
+	if _, _, err := r.Rotate(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.FamilyOf(ctx, first); !errors.Is(err, token.ErrInvalid) {
+		t.Errorf("FamilyOf(spent earlier) = %v; want ErrInvalid", err)
+	}
+	if _, err := r.FamilyOf(ctx, "garbage"); !errors.Is(err, token.ErrInvalid) {
+		t.Errorf("FamilyOf(garbage) = %v; want ErrInvalid", err)
+	}
+	if _, err := r.Family(ctx, f.ID); err != nil {
+		t.Errorf("the family after FamilyOf of old tokens: %v; want it alive", err)
+	}
 }

@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,8 @@ const (
 	DefaultReloadInterval = time.Minute
 	DefaultLeeway         = 30 * time.Second
 	DefaultAccessLifetime = 15 * time.Minute
+	DefaultJWKSMaxAge     = 5 * time.Minute
+	DefaultKeepRetired    = 24 * time.Hour
 )
 
 // minReloadGap bounds how often a token naming an unknown kid makes a Ring
@@ -36,33 +39,59 @@ type RingOptions struct {
 
 	// TokenLifetime is the longest lifetime of a token the keys sign
 	// (DefaultAccessLifetime if zero), and Leeway the clock skew verifiers
-	// allow (zero means none). They decide how long a key keeps verifying
-	// after a newer one took over, so they must be at least the Issuer's
-	// Lifetime and the Verifier's Leeway: otherwise a key retires while
-	// tokens it signed are still valid.
+	// allow (zero means none). A rotation stores, for the key it replaces,
+	// a retirement time that far after the new key starts signing, so they
+	// must be at least the Issuer's Lifetime and the Verifier's Leeway:
+	// otherwise a key retires while tokens it signed are still valid.
 	TokenLifetime time.Duration
 	Leeway        time.Duration
 
-	// ReloadInterval is how often the ring reads the store for keys that
-	// other instances added; DefaultReloadInterval if zero.
+	// ReloadInterval is how often the ring reads the store again, for keys
+	// that other instances added or deleted; DefaultReloadInterval if zero.
 	ReloadInterval time.Duration
 
-	// Now returns the current time; nil means time.Now.
+	// JWKSMaxAge is how long a consumer may cache the published JWKS (the
+	// Cache-Control max-age it is served with); DefaultJWKSMaxAge if zero.
+	// A rotated key is published for ReloadInterval + JWKSMaxAge + Leeway
+	// before it signs: by then every instance has loaded it and every
+	// cache that honours max-age has fetched it.
+	JWKSMaxAge time.Duration
+
+	// KeepRetired is how long a retired key stays in the store after its
+	// retirement, no longer verifying or published, so that a token it
+	// signed is still known for authentic and expired (its holder is sent
+	// to refresh, not to log in); DefaultKeepRetired if zero. Then the
+	// first ring to reload deletes it.
+	KeepRetired time.Duration
+
+	// Clock gives the times a rotation stores (creation, first signing,
+	// retirement of the keys replaced): the store's, so that every
+	// instance and the command line agree whatever their own clocks say.
+	// Nil means the key store's own, if it implements store.Clock, and
+	// Now otherwise.
+	Clock store.Clock
+
+	// Now returns the current time, to which the stored times are
+	// compared; nil means time.Now. Instances sharing a store should follow
+	// the store's clock.
 	Now func() time.Time
 }
 
 // A Ring is a key set kept in a store, shared by every instance that uses
 // the store. A key added by Rotate verifies at once everywhere (a verifier
-// reloads for a kid it does not know), is published by every instance
-// within a reload interval, and only then becomes the primary, the key that
-// signs: no client is handed a token whose key an instance's JWKS lacks. An older key keeps verifying until every
-// token it may have signed has expired (its successor's first signing,
-// plus the token lifetime and the leeway), then stops.
+// reloads for a kid it does not know) and is published at once; it becomes
+// the primary, the key that signs, only after PublishDelay, when every
+// instance and every JWKS cache knows it. The key it replaced keeps
+// verifying until every token it may have signed has expired: Rotate
+// stores that retirement time with the key, from the store's clock, and
+// any ring that reloads after it deletes the retired key from the store.
 //
-// A Ring reads the store again every ReloadInterval when asked for a
-// signing key, and at once (rate-limited) when asked to verify a kid it
-// does not know, so a key rotated by another instance or by the command
-// line is picked up without a restart. It is safe for concurrent use.
+// A Ring reads the store again when its keys are older than ReloadInterval
+// and it is used (to sign, verify or publish), and at once (rate-limited)
+// when asked to verify a kid it does not know, so a key rotated or deleted
+// by another instance or by the command line is picked up without a
+// restart. When the store has no key at all (it was emptied), the next
+// reload adds one. It is safe for concurrent use.
 type Ring struct {
 	store  store.Keys
 	opts   RingOptions
@@ -73,10 +102,10 @@ type Ring struct {
 }
 
 // OpenRing loads the keys of opts.Purpose from keys, generating and storing
-// a first key when there is none. Two instances starting at once on an
-// empty store may each add one; both then read the same list and sign with
-// the newer. It fails when the store cannot be read or written within ctx,
-// or holds a key it cannot parse.
+// a first key when there is none. Of instances that start at once on an
+// empty store, exactly one adds the first key and every one signs with it.
+// It fails when the store cannot be read or written within ctx, or holds a
+// key it cannot parse.
 func OpenRing(ctx context.Context, keys store.Keys, opts RingOptions) (*Ring, error) {
 	if opts.Purpose == "" {
 		opts.Purpose = DefaultKeyPurpose
@@ -96,24 +125,78 @@ func OpenRing(ctx context.Context, keys store.Keys, opts RingOptions) (*Ring, er
 	if opts.ReloadInterval <= 0 {
 		opts.ReloadInterval = DefaultReloadInterval
 	}
+	if opts.JWKSMaxAge <= 0 {
+		opts.JWKSMaxAge = DefaultJWKSMaxAge
+	}
+	if opts.KeepRetired <= 0 {
+		opts.KeepRetired = DefaultKeepRetired
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	r := &Ring{store: keys, opts: opts}
-	have, err := keys.Keys(ctx, opts.Purpose)
-	if err != nil {
-		return nil, fmt.Errorf("token: reading keys: %w", err)
-	}
-	if len(have) == 0 {
-		if _, err := r.Rotate(ctx, opts.Algorithm); err != nil {
-			return nil, err
+	if opts.Clock == nil {
+		if c, ok := keys.(store.Clock); ok {
+			opts.Clock = c
 		}
-		return r, nil
 	}
-	if err := r.install(have); err != nil {
+	r := &Ring{store: keys, opts: opts}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.reload(ctx); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// PublishDelay is how long a rotated key is published before it signs:
+// ReloadInterval + JWKSMaxAge + Leeway.
+func (r *Ring) PublishDelay() time.Duration {
+	return r.opts.ReloadInterval + r.opts.JWKSMaxAge + r.opts.Leeway
+}
+
+// JWKSMaxAge is how long a consumer may cache the JWKS: serve it with this
+// Cache-Control max-age.
+func (r *Ring) JWKSMaxAge() time.Duration { return r.opts.JWKSMaxAge }
+
+// storeTime returns the time by the store's clock, or by Now when there is
+// none.
+func (r *Ring) storeTime(ctx context.Context) (time.Time, error) {
+	if r.opts.Clock == nil {
+		return r.opts.Now(), nil
+	}
+	t, err := r.opts.Clock.StoreTime(ctx)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("token: reading the store's clock: %w", err)
+	}
+	return t, nil
+}
+
+// Check reloads the keys (unless that was done less than a second ago)
+// and reports whether the ring can sign now: an error when the store
+// cannot be read or holds no key that signs. A readiness check calls it;
+// when the store has lost its keys, the reload adds a first one.
+func (r *Ring) Check(ctx context.Context) error {
+	now := r.opts.Now()
+	if time.Duration(now.UnixNano()-r.loaded.Load()) >= minReloadGap {
+		r.mu.Lock()
+		err := r.reload(ctx)
+		if err != nil {
+			r.loaded.Store(now.UnixNano())
+			r.failed.Store(&err)
+		} else {
+			r.failed.Store(nil)
+		}
+		r.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	} else if err := r.failed.Load(); err != nil {
+		return *err
+	}
+	if r.KeySet().Primary(now) == nil {
+		return ErrNoKey
+	}
+	return nil
 }
 
 // KeySet returns the keys as last loaded.
@@ -131,7 +214,54 @@ func (r *Ring) reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("token: reading keys: %w", err)
 	}
+	if len(have) == 0 {
+		// A new store, or one that lost its keys: add a first key. Of rings
+		// doing this at once, one adds it and all read it back.
+		if err := r.addFirst(ctx); err != nil {
+			return err
+		}
+		if have, err = r.store.Keys(ctx, r.opts.Purpose); err != nil {
+			return fmt.Errorf("token: reading keys: %w", err)
+		}
+	}
+	have = r.deleteRetired(ctx, have)
 	return r.install(have)
+}
+
+// addFirst stores a first key, unless another ring stored one meanwhile.
+func (r *Ring) addFirst(ctx context.Context) error {
+	now, err := r.storeTime(ctx)
+	if err != nil {
+		return err
+	}
+	sk, err := GenerateKey(r.opts.Algorithm, now)
+	if err != nil {
+		return err
+	}
+	err = r.store.AddFirstKey(ctx, r.opts.Purpose, sk)
+	if err != nil && !errors.Is(err, store.ErrExists) {
+		return fmt.Errorf("token: storing a first key: %w", err)
+	}
+	return nil
+}
+
+// deleteRetired deletes from the store the keys retired more than
+// KeepRetired ago (every token they signed expired long since), and
+// returns the others. A key that cannot be deleted now is left out all the same; the
+// next reload tries again. The newest key is never deleted.
+func (r *Ring) deleteRetired(ctx context.Context, have []store.Key) []store.Key {
+	now := r.opts.Now()
+	kept := have[:0:0]
+	for i, sk := range have {
+		if i < len(have)-1 && !sk.Retires.IsZero() && !now.Before(sk.Retires.Add(r.opts.KeepRetired)) {
+			if err := r.store.DeleteKey(ctx, r.opts.Purpose, sk.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				continue // retired all the same: Expires refuses it
+			}
+			continue
+		}
+		kept = append(kept, sk)
+	}
+	return kept
 }
 
 // install parses stored keys and makes them the current set.
@@ -142,17 +272,22 @@ func (r *Ring) install(stored []store.Key) error {
 		if err != nil {
 			return err
 		}
+		k.SignsFrom = sk.SignsFrom
+		k.Expires = sk.Retires
 		keys = append(keys, k)
 	}
-	// A rotated key is published (JWKS, verification) at once but signs
-	// only a reload interval after it was made, when every instance has
-	// loaded it: no one is handed a token signed by a key another instance
-	// does not know. A key stops verifying once its successor has signed
-	// long enough for every token the key signed to have expired.
+	// Keys stored before retirement times were stored have neither time:
+	// such a key, unless it is the first, signed a reload interval after
+	// its creation, and its predecessor retired the token lifetime and
+	// leeway after that.
 	retire := r.opts.TokenLifetime + r.opts.Leeway
 	for i := 1; i < len(keys); i++ {
-		keys[i].SignsFrom = keys[i].Created.Add(r.opts.ReloadInterval)
-		keys[i-1].Expires = keys[i].SignsFrom.Add(retire)
+		if keys[i].SignsFrom.IsZero() {
+			keys[i].SignsFrom = keys[i].Created.Add(r.opts.ReloadInterval)
+		}
+		if keys[i-1].Expires.IsZero() {
+			keys[i-1].Expires = keys[i].SignsFrom.Add(retire)
+		}
 	}
 	set, err := NewKeySet(keys...)
 	if err != nil {
@@ -163,23 +298,29 @@ func (r *Ring) install(stored []store.Key) error {
 	return nil
 }
 
-// Rotate generates a key for alg and stores it. It verifies at once,
-// everywhere (a verifier reloads for a kid it does not know); this ring
-// publishes it at once and every other within ReloadInterval; it becomes
-// the primary ReloadInterval after its creation, and from then on every
-// instance signs with it. Older keys keep verifying until their tokens
-// have expired.
+// Rotate generates a key for alg and stores it, with times read from the
+// store's clock: it verifies at once everywhere (a verifier reloads for a
+// kid it does not know), is published by every instance within
+// ReloadInterval, and becomes the primary PublishDelay after its creation.
+// In the same step the store records when the keys it replaces retire:
+// TokenLifetime plus Leeway after the new key starts signing.
 func (r *Ring) Rotate(ctx context.Context, alg Algorithm) (*Key, error) {
 	if alg == "" {
 		alg = r.opts.Algorithm
 	}
-	sk, err := GenerateKey(alg, r.opts.Now())
+	now, err := r.storeTime(ctx)
 	if err != nil {
 		return nil, err
 	}
+	sk, err := GenerateKey(alg, now)
+	if err != nil {
+		return nil, err
+	}
+	sk.SignsFrom = now.Add(r.PublishDelay())
+	retire := sk.SignsFrom.Add(r.opts.TokenLifetime + r.opts.Leeway)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.store.AddKey(ctx, r.opts.Purpose, sk); err != nil {
+	if err := r.store.RotateKey(ctx, r.opts.Purpose, sk, retire); err != nil {
 		return nil, fmt.Errorf("token: storing a new key: %w", err)
 	}
 	if err := r.reload(ctx); err != nil {
@@ -192,9 +333,10 @@ func (r *Ring) Rotate(ctx context.Context, alg Algorithm) (*Key, error) {
 	return k, nil
 }
 
-// keySet returns the current set. For signing (kid empty) it reloads when
-// the set is older than the reload interval; for a kid the set does not
-// know, it reloads unless it did so less than a second ago. When a reload
+// keySet returns the current set. It reloads when the set is older than
+// the reload interval, whatever it is asked for (a ring that only verifies
+// learns of deleted keys too), and for a kid the set does not know unless
+// it did so less than a second ago. When a reload
 // fails it returns the set it had with the error: a signer may go on with
 // the keys it knows (and is not slowed by retries until the next interval),
 // while a verifier cannot tell an unknown kid from one it failed to load.
@@ -204,9 +346,7 @@ func (r *Ring) keySet(ctx context.Context, kid string) (*KeySet, error) {
 	now := r.opts.Now().UnixNano()
 	age := time.Duration(now - loaded)
 	switch {
-	case kid == "" && age < r.opts.ReloadInterval:
-		return set, nil
-	case kid != "" && set.byID[kid] != nil:
+	case age < r.opts.ReloadInterval && (kid == "" || set.byID[kid] != nil):
 		return set, nil
 	case kid != "" && age < minReloadGap:
 		// Too soon to try again; if the last try failed, the kid may be

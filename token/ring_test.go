@@ -12,15 +12,20 @@ import (
 	"github.com/sessionkit/sessionkit/token"
 )
 
-// Ring options of the rotation tests: a rotated key signs 1m after it was
-// created, and its predecessor retires 15m + 30s after that.
+// Ring options of the rotation tests: a rotated key signs 1m + 2m + 30s
+// after it was created (reload, JWKS max-age, leeway), and its predecessor
+// retires 15m + 30s after that.
 var rotationOpts = token.RingOptions{
 	TokenLifetime:  15 * time.Minute,
 	Leeway:         30 * time.Second,
 	ReloadInterval: time.Minute,
+	JWKSMaxAge:     2 * time.Minute,
 }
 
-const retireAfter = time.Minute + 15*time.Minute + 30*time.Second
+const (
+	publishDelay = time.Minute + 2*time.Minute + 30*time.Second
+	retireAfter  = publishDelay + 15*time.Minute + 30*time.Second
+)
 
 func openRing(t testing.TB, keys store.Keys, clock *fakeclock.Clock, opts token.RingOptions) *token.Ring {
 	t.Helper()
@@ -88,12 +93,13 @@ func TestRingRotation(t *testing.T) {
 	if k2.ID == k1.ID || k2.Algorithm != token.DefaultAlgorithm || !k2.Created.Equal(clock.Now()) {
 		t.Fatalf("Rotate gave %+v", k2)
 	}
-	if want := k2.Created.Add(rotationOpts.ReloadInterval); !k2.SignsFrom.Equal(want) {
-		t.Fatalf("K2 signs from %v; want a reload interval after its creation, %v", k2.SignsFrom, want)
+	if want := k2.Created.Add(publishDelay); !k2.SignsFrom.Equal(want) || a.PublishDelay() != publishDelay {
+		t.Fatalf("K2 signs from %v (publish delay %v); want reload interval + JWKS max-age + leeway after its creation, %v",
+			k2.SignsFrom, a.PublishDelay(), want)
 	}
 
 	// K2 is published and verifies at once, but nobody signs with it until
-	// every instance has had a reload interval to load it.
+	// every instance has loaded it and every JWKS cache may have fetched it.
 	if ids := jwksKIDs(t, a.KeySet(), clock.Now()); strings.Join(ids, ",") != k1.ID+","+k2.ID {
 		t.Errorf("JWKS right after the rotation has %v; want K1 and K2", ids)
 	}
@@ -102,17 +108,17 @@ func TestRingRotation(t *testing.T) {
 			t.Errorf("%s signs with %s right after the rotation; want K1 until K2 is known everywhere", name, ci.KeyID)
 		}
 	}
-	clock.Advance(rotationOpts.ReloadInterval - time.Second)
+	clock.Advance(publishDelay - time.Second)
 	if _, cc := issue(t, issuerC, "alice", "f1"); cc.KeyID != k1.ID {
 		t.Errorf("c signs with %s a second before K2's time; want K1", cc.KeyID)
 	}
 	clock.Advance(time.Second)
 	t2, c2 := issue(t, issuerA, "alice", "f1")
 	if c2.KeyID != k2.ID || decodeHeader(t, t2)["kid"] != k2.ID {
-		t.Fatalf("a reload interval after the rotation, signed by %s; want K2 %s", c2.KeyID, k2.ID)
+		t.Fatalf("the publish delay after the rotation, signed by %s; want K2 %s", c2.KeyID, k2.ID)
 	}
 	if _, cc := issue(t, issuerC, "alice", "f1"); cc.KeyID != k2.ID {
-		t.Errorf("another instance signs with %s a reload interval after the rotation; want K2", cc.KeyID)
+		t.Errorf("another instance signs with %s the publish delay after the rotation; want K2", cc.KeyID)
 	}
 	mustVerify(t, verifierA, t1)
 	mustVerify(t, verifierA, t2)
@@ -126,7 +132,7 @@ func TestRingRotation(t *testing.T) {
 		}
 	}
 	if want := k2.Created.Add(retireAfter); !k1Expires.Equal(want) {
-		t.Fatalf("K1 expires %v; want K2's creation + reload + lifetime + leeway = %v", k1Expires, want)
+		t.Fatalf("K1 expires %v; want K2's creation + publish delay + lifetime + leeway = %v", k1Expires, want)
 	}
 
 	t.Run("another instance verifies new tokens at once", func(t *testing.T) {
@@ -162,11 +168,28 @@ func TestRingRotation(t *testing.T) {
 		if ids := jwksKIDs(t, a.KeySet(), clock.Now()); len(ids) != 2 {
 			t.Errorf("JWKS has %v before K1 retires", ids)
 		}
+		// At its retirement time K1 stops verifying (a token it signed is
+		// expired, whatever its exp says); KeepRetired later the first ring
+		// to reload deletes it from the store.
 		clock.Set(k1Expires)
 		got, err := verifierA.Verify(ctx, t1)
-		wantRejected(t, err, "retired")
-		if errors.Is(err, token.ErrExpired) || !isZero(got) {
-			t.Errorf("T1 after K1 retired: %+v, %v; want refused for its key, without claims", got, err)
+		if err == nil || !isZero(got) && !errors.Is(err, token.ErrExpired) {
+			t.Errorf("T1 after K1 retired: %+v, %v; want refused", got, err)
+		}
+		clock.Advance(token.DefaultKeepRetired - time.Second)
+		if err := a.Check(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if stored, _ := ms.Keys(ctx, token.DefaultKeyPurpose); len(stored) != 2 {
+			t.Errorf("store a second before K1 is due for deletion holds %d keys; want 2", len(stored))
+		}
+		clock.Advance(time.Second)
+		if err := a.Check(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stored, err := ms.Keys(ctx, token.DefaultKeyPurpose)
+		if err != nil || len(stored) != 1 || stored[0].ID != k2.ID {
+			t.Errorf("store after K1 retired and a ring reloaded: %d keys, %v; want K2 only", len(stored), err)
 		}
 		if ids := jwksKIDs(t, a.KeySet(), clock.Now()); len(ids) != 1 || ids[0] != k2.ID {
 			t.Errorf("JWKS has %v after K1 retired; want K2 only", ids)
@@ -196,7 +219,7 @@ func TestRingRotateAlgorithm(t *testing.T) {
 	if k.Algorithm != token.ES256 {
 		t.Fatalf("rotated to %s", k.Algorithm)
 	}
-	clock.Advance(rotationOpts.ReloadInterval)
+	clock.Advance(publishDelay)
 	tok, c := issue(t, iss, "alice", "f")
 	if h := decodeHeader(t, tok); h["alg"] != "ES256" || h["kid"] != k.ID || c.KeyID != k.ID {
 		t.Fatalf("after rotating to ES256, header %v", h)

@@ -126,8 +126,17 @@ func (v *Verifier) newValidator(now func() time.Time) *jwt.Validator {
 // Every rejection wraps ErrInvalid. An authentic token that has only
 // expired gives an error wrapping ErrExpired together with its claims, so
 // that a caller can send the client to refresh, or end the session it
-// names. A deny-listed token wraps ErrRevoked. Any other error means the
-// deny list or the key store could not be read within ctx.
+// names; so does an authentic token signed by a key that has retired
+// since (its Expires has passed), whatever its exp says, provided its
+// other claims hold. A token whose kid names no key, or whose signature
+// does not verify, never gives ErrExpired. A deny-listed token wraps
+// ErrRevoked. Any other error means the deny list or the key store could
+// not be read within ctx.
+//
+// The custom claims of the token (any but the package's own) are returned
+// in Claims.Extra. A token that has a claim twice, or one of the
+// package's own claims under a name that differs only in case, is
+// refused.
 func (v *Verifier) Verify(ctx context.Context, tok string) (Claims, error) {
 	ctx, span := scope.Start(ctx, "token.verify")
 	c, err := v.verify(ctx, tok)
@@ -151,12 +160,19 @@ func (v *Verifier) verify(ctx context.Context, tok string) (Claims, error) {
 		}
 	}
 	wc := t.claims
-	c := wc.claims(t.key.ID)
-	if err := v.validator.Validate(&wc); err != nil {
-		if errors.Is(err, jwt.ErrTokenExpired) && v.onlyExpired(&wc) {
-			return c, rejected(ErrExpired, "expired at %s", c.Expires.UTC().Format(time.RFC3339))
-		}
+	err = v.validator.Validate(&wc)
+	expired := errors.Is(err, jwt.ErrTokenExpired) && v.onlyExpired(&wc)
+	if err != nil && !expired {
 		return Claims{}, invalid("%v", err)
+	}
+	// The signature is good. A key retires once every token it signed has
+	// expired, so a token of a retired key is expired whatever its exp
+	// says: the client refreshes, as for any expired token.
+	if !t.key.verifiesAt(v.opts.Now()) {
+		return wc.claims(t.key.ID), rejected(ErrExpired, "key %q is retired", t.key.ID)
+	}
+	if expired {
+		return wc.claims(t.key.ID), rejected(ErrExpired, "expired at %s", wc.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	if v.opts.DenyList != nil {
 		denied, err := v.opts.DenyList.Denied(ctx, denyPrefix+wc.ID)
@@ -167,12 +183,12 @@ func (v *Verifier) verify(ctx context.Context, tok string) (Claims, error) {
 			return Claims{}, rejected(ErrRevoked, "token %s was revoked", wc.ID)
 		}
 	}
-	return c, nil
+	return wc.claims(t.key.ID), nil
 }
 
 // rememberedToken returns what was established about tok when it was
-// verified before, if its key still verifies it. An error means the keys
-// could not be loaded.
+// verified before, if the key that signed it is still the one its kid
+// names. An error means the keys could not be loaded.
 func (v *Verifier) rememberedToken(ctx context.Context, tok string) (verifiedToken, bool, error) {
 	t, ok := v.verified.get(tok)
 	if !ok {
@@ -187,15 +203,12 @@ func (v *Verifier) rememberedToken(ctx context.Context, tok string) (verifiedTok
 		v.verified.drop(tok)
 		return t, false, nil
 	}
-	if !t.key.verifiesAt(v.opts.Now()) {
-		v.verified.drop(tok)
-		return t, false, invalid("key %q is retired", t.key.ID)
-	}
 	return t, true, nil
 }
 
-// parseToken parses tok, checks its header, its signature and that it is
-// an access token with a subject, an id and a session, and remembers it.
+// parseToken parses tok, checks its header, its signature (with the key
+// its kid names, retired or not) and that it is an access token with a
+// subject, an id and a session, and remembers it.
 func (v *Verifier) parseToken(ctx context.Context, tok string) (verifiedToken, error) {
 	// golang-jwt splits the token, decodes its header and claims (once
 	// each: no second parse) and checks the signature with the key
@@ -242,7 +255,7 @@ func (v *Verifier) accessKey(ctx context.Context, h map[string]any) (*Key, error
 	if set == nil || (err != nil && set.byID[kid] == nil) {
 		return nil, fmt.Errorf("token: loading keys: %w", err)
 	}
-	k, err := set.lookup(kid, v.opts.Now())
+	k, err := set.lookup(kid)
 	if err != nil {
 		return nil, err
 	}
@@ -296,6 +309,8 @@ func isAccessTokenType(typ string) bool {
 // VerifySignature checks a compact JWS the way Verify does (size, header,
 // key pinned by kid, signature) but not its payload, which need not be
 // JSON, and returns the payload. Use it for JWS that are not access tokens.
+// Unlike Verify, it refuses a JWS signed by a retired key as invalid: the
+// payload has no expiry that could say it merely expired.
 func (v *Verifier) VerifySignature(ctx context.Context, jws string) ([]byte, error) {
 	payload, _, _, err := v.verifyJWS(ctx, jws)
 	return payload, err
@@ -324,9 +339,12 @@ func (v *Verifier) verifyJWS(ctx context.Context, tok string) ([]byte, jose.Head
 	if set == nil || (err != nil && set.byID[h.KeyID] == nil) {
 		return nil, h, nil, fmt.Errorf("token: loading keys: %w", err)
 	}
-	k, err := set.lookup(h.KeyID, v.opts.Now())
+	k, err := set.lookup(h.KeyID)
 	if err != nil {
 		return nil, h, nil, err
+	}
+	if !k.verifiesAt(v.opts.Now()) {
+		return nil, h, nil, invalid("key %q is retired", k.ID)
 	}
 	if h.Algorithm != string(k.Algorithm) {
 		return nil, h, nil, invalid("alg %q differs from key %q's %s", h.Algorithm, k.ID, k.Algorithm)

@@ -2,11 +2,19 @@ package token_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
 	"errors"
+	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/sessionkit/sessionkit/internal/fakeclock"
 	"github.com/sessionkit/sessionkit/store"
@@ -176,6 +184,14 @@ func TestNewIssuerVerifierOptions(t *testing.T) {
 	if got := mustIssuer(t, set, token.IssuerOptions{}).Lifetime(); got != token.DefaultAccessLifetime {
 		t.Errorf("default lifetime %v", got)
 	}
+	// Token times are whole seconds: a lifetime under a second would
+	// issue tokens already expired.
+	if _, err := token.NewIssuer(set, token.IssuerOptions{Issuer: "i", Audience: "a", Lifetime: 999 * time.Millisecond}); err == nil {
+		t.Errorf("NewIssuer with a lifetime under a second succeeded")
+	}
+	if got := mustIssuer(t, set, token.IssuerOptions{Lifetime: time.Second}).Lifetime(); got != time.Second {
+		t.Errorf("lifetime of a second: %v", got)
+	}
 
 	// A set without a signing key cannot issue.
 	jwks, err := set.JWKS(t0)
@@ -331,4 +347,165 @@ func TestVerifyRemembersTokens(t *testing.T) {
 	none := mustVerifier(t, ring, token.VerifierOptions{DenyList: ms, Now: clock.Now, CacheSize: -1})
 	_, err = none.Verify(ctx, fresh)
 	wantRejected(t, err, "unknown kid")
+}
+
+// retiredSet returns a fixed key set of a key a (EdDSA) that retires at
+// retires and a live key b (ES256), with their stored keys.
+func retiredSet(t *testing.T, retires time.Time) (*token.KeySet, store.Key, store.Key) {
+	t.Helper()
+	a, b := cachedKey(t, token.EdDSA, 0, t0), cachedKey(t, token.ES256, 0, t0)
+	ka, kb := parsedKey(t, a), parsedKey(t, b)
+	ka.Expires = retires
+	set, err := token.NewKeySet(ka, kb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set, a, b
+}
+
+// TestVerifyRetiredKey: a key retires once every token it signed has
+// expired. A token it signed is then refused as expired, with its claims,
+// as a token past its exp is: the client refreshes, and a logout still
+// finds the login its sid names. Only a signature that verifies gets that
+// answer: a forged token under a retired key's kid is only invalid.
+func TestVerifyRetiredKey(t *testing.T) {
+	ctx := context.Background()
+	for _, cache := range []int{0, -1} {
+		t.Run(fmt.Sprintf("cache %d", cache), func(t *testing.T) {
+			clock := newClock()
+			retires := t0.Add(time.Minute)
+			set, a, b := retiredSet(t, retires)
+			v := mustVerifier(t, set, token.VerifierOptions{Now: clock.Now, CacheSize: cache})
+
+			// Issued by a, with a's own set, just before it retired; valid
+			// for 15 minutes by its exp.
+			clock.Set(retires.Add(-time.Second))
+			tok, issued := issue(t, mustIssuer(t, keySetOf(t, a), token.IssuerOptions{Now: clock.Now}), "alice", "login-1")
+			mustVerify(t, v, tok) // and remembered, with a cache
+			clock.Set(retires)
+
+			_, attacker, _ := ed25519.GenerateKey(rand.Reader)
+			now := clock.Now()
+			for _, row := range []struct {
+				name    string
+				tok     string
+				expired bool   // ErrExpired, with claims
+				why     string // what the error says
+			}{
+				{"signed by the retired key", tok, true, "retired"},
+				{"signed by the retired key, past its exp too", sign(t, method(token.EdDSA), material(t, a), accessHeader(a.ID, nil),
+					accessClaims(now.Add(-20*time.Minute), map[string]any{"sid": "login-1"})), true, "retired"},
+				{"signed by the retired key, without kid", sign(t, method(token.EdDSA), material(t, a), accessHeader(a.ID, map[string]any{"kid": nil}),
+					accessClaims(now, map[string]any{"sid": "login-1"})), false, "no kid"},
+				{"retired key's kid, signed by another key", sign(t, method(token.EdDSA), attacker, accessHeader(a.ID, nil),
+					accessClaims(now, map[string]any{"sid": "login-1"})), false, "signature"},
+				{"retired key's kid, signature changed", flipBit(t, tok, 2, 5), false, "signature"},
+				{"retired key's kid, payload changed", flipBit(t, tok, 1, 3), false, ""},
+				{"signed by the retired key for another audience", sign(t, method(token.EdDSA), material(t, a), accessHeader(a.ID, nil),
+					accessClaims(now, map[string]any{"sid": "login-1", "aud": "another-api"})), false, "audience"},
+				{"signed by the retired key, not yet valid", sign(t, method(token.EdDSA), material(t, a), accessHeader(a.ID, nil),
+					accessClaims(now, map[string]any{"sid": "login-1", "nbf": now.Add(time.Hour).Unix()})), false, "not valid yet"},
+				{"unknown kid", sign(t, method(token.EdDSA), material(t, a), accessHeader("no-such-key", nil),
+					accessClaims(now, map[string]any{"sid": "login-1"})), false, "unknown kid"},
+			} {
+				t.Run(row.name, func(t *testing.T) {
+					c, err := v.Verify(ctx, row.tok)
+					if row.expired {
+						wantRejected(t, err, row.why, token.ErrExpired)
+						if c.Session != "login-1" || c.Subject != "alice" || c.KeyID != a.ID {
+							t.Errorf("claims %+v; want alice's, of login-1, kid %s", c, a.ID)
+						}
+						return
+					}
+					wantRejected(t, err, row.why)
+					if errors.Is(err, token.ErrExpired) || !isZero(c) {
+						t.Errorf("%+v, %v; want only ErrInvalid, without claims", c, err)
+					}
+				})
+			}
+			if c, err := v.Verify(ctx, tok); c.ID != issued.ID || !errors.Is(err, token.ErrExpired) {
+				t.Errorf("again: %+v, %v; want the issued claims and ErrExpired", c, err)
+			}
+
+			// A JWS that is not an access token has no expiry to report:
+			// VerifySignature refuses the retired key.
+			if _, err := v.VerifySignature(ctx, tok); !errors.Is(err, token.ErrInvalid) || errors.Is(err, token.ErrExpired) {
+				t.Errorf("VerifySignature of the retired key's token: %v; want ErrInvalid only", err)
+			}
+			// The control: the live key's tokens verify.
+			mustVerify(t, v, issueWith(t, b, clock))
+		})
+	}
+}
+
+// issueWith returns a token signed by sk at the clock's now.
+func issueWith(t *testing.T, sk store.Key, clock *fakeclock.Clock) string {
+	t.Helper()
+	tok, _ := issue(t, mustIssuer(t, keySetOf(t, sk), token.IssuerOptions{Now: clock.Now}), "alice", "login-1")
+	return tok
+}
+
+// TestKeyPublicKey: a service can verify tokens with golang-jwt itself,
+// given a key's public key and method; the key it gets is a copy.
+func TestKeyPublicKey(t *testing.T) {
+	clock := newClock()
+	for _, alg := range token.Algorithms() {
+		t.Run(string(alg), func(t *testing.T) {
+			sk := cachedKey(t, alg, 0, t0)
+			tok, _ := issue(t, mustIssuer(t, keySetOf(t, sk), token.IssuerOptions{Now: clock.Now}), "alice", "login-1")
+			for _, k := range publicAndPrivate(t, sk) {
+				if got := k.Method(); got == nil || got.Alg() != string(alg) {
+					t.Fatalf("Method() = %v; want %s", got, alg)
+				}
+				pub := k.PublicKey()
+				if alg == token.HS256 {
+					if pub != nil {
+						t.Errorf("PublicKey of an HS256 key = %T; want nil", pub)
+					}
+					continue
+				}
+				if want := publicOf(t, material(t, sk)); !reflect.DeepEqual(pub, want) {
+					t.Fatalf("PublicKey() = %T %v; want %v", pub, pub, want)
+				}
+				parsed, err := jwt.Parse(tok, func(*jwt.Token) (any, error) { return pub, nil },
+					jwt.WithValidMethods([]string{k.Method().Alg()}), jwt.WithTimeFunc(clock.Now))
+				if err != nil || !parsed.Valid {
+					t.Fatalf("jwt.Parse with PublicKey: %v", err)
+				}
+				// Spoil the copy: the key still verifies.
+				switch p := pub.(type) {
+				case ed25519.PublicKey:
+					p[0] ^= 1
+				case *ecdsa.PublicKey:
+					*p = ecdsa.PublicKey{}
+				case *rsa.PublicKey:
+					p.N.SetInt64(1) // the big.Int, shared by a shallow copy
+				}
+				if _, err := jwt.Parse(tok, func(*jwt.Token) (any, error) { return k.PublicKey(), nil },
+					jwt.WithValidMethods([]string{k.Method().Alg()}), jwt.WithTimeFunc(clock.Now)); err != nil {
+					t.Errorf("after changing the key PublicKey returned: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// publicAndPrivate returns sk's key as ParseKey reads it and, unless it
+// is symmetric, as ParseJWKS reads it from a JWKS.
+func publicAndPrivate(t *testing.T, sk store.Key) []*token.Key {
+	t.Helper()
+	k := parsedKey(t, sk)
+	if k.Algorithm == token.HS256 {
+		return []*token.Key{k}
+	}
+	set := keySetOf(t, sk)
+	jwks, err := set.JWKS(t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	public, err := token.ParseJWKS(jwks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []*token.Key{k, public.Keys()[0]}
 }
