@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -37,15 +38,15 @@ var (
 const tagDomain = "sessionkit/cookie/v1 key tag\x00"
 
 // A KeyRing seals and opens values with a list of keys: the newest key seals,
-// and every key opens. Rotating keys means building a new ring with one more
-// key at the end; values sealed with older keys keep opening until their key
-// is dropped from the ring.
+// and every key opens. Rotating keys means giving the ring one more key at
+// the end ([KeyRing.SetKeys], or a new ring); values sealed with older keys
+// keep opening until their key is dropped from the ring.
 //
-// A KeyRing is safe for concurrent use. It holds the keys' secrets in memory;
-// it never reveals them.
+// A KeyRing is safe for concurrent use, SetKeys included. It holds the keys'
+// secrets in memory; it never reveals them.
 type KeyRing struct {
-	keys []ringKey        // oldest first; the last one seals
-	enc  *base64.Encoding // base64url without padding, strict
+	keys atomic.Pointer[[]ringKey] // oldest first; the last one seals
+	enc  *base64.Encoding          // base64url without padding, strict
 }
 
 // ringKey is a key ready for use: its AEAD is built once, and its tag is
@@ -64,29 +65,39 @@ type ringKey struct {
 // when two keys share an ID. It also fails when the process runs in FIPS
 // 140-only mode, which forbids XChaCha20-Poly1305.
 func NewKeyRing(keys ...store.Key) (*KeyRing, error) {
+	r := &KeyRing{enc: base64.RawURLEncoding.Strict()}
+	if err := r.SetKeys(keys...); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// SetKeys replaces the keys of the ring, oldest first, for every caller at
+// once: a server that reloads its keys from the store calls it. Values
+// sealed with a key no longer in the ring stop opening. It fails, and the
+// ring keeps the keys it had, for the same reasons as [NewKeyRing].
+func (r *KeyRing) SetKeys(keys ...store.Key) error {
 	if len(keys) == 0 {
-		return nil, ErrNoKeys
+		return ErrNoKeys
 	}
-	r := &KeyRing{
-		keys: make([]ringKey, 0, len(keys)),
-		enc:  base64.RawURLEncoding.Strict(),
-	}
+	ring := make([]ringKey, 0, len(keys))
 	seen := make(map[string]bool, len(keys))
 	for _, k := range keys {
 		if len(k.Secret) != KeySize {
-			return nil, fmt.Errorf("%w: key %q has %d bytes", ErrKeySize, k.ID, len(k.Secret))
+			return fmt.Errorf("%w: key %q has %d bytes", ErrKeySize, k.ID, len(k.Secret))
 		}
 		if seen[k.ID] {
-			return nil, fmt.Errorf("%w: %q", ErrDuplicateKey, k.ID)
+			return fmt.Errorf("%w: %q", ErrDuplicateKey, k.ID)
 		}
 		seen[k.ID] = true
 		aead, err := chacha20poly1305.NewX(k.Secret)
 		if err != nil {
-			return nil, fmt.Errorf("cookie: key %q: %w", k.ID, err)
+			return fmt.Errorf("cookie: key %q: %w", k.ID, err)
 		}
-		r.keys = append(r.keys, ringKey{tag: keyTag(k.Secret), aead: aead})
+		ring = append(ring, ringKey{tag: keyTag(k.Secret), aead: aead})
 	}
-	return r, nil
+	r.keys.Store(&ring)
+	return nil
 }
 
 // keyTag returns the first bytes of SHA-256 over tagDomain and secret: it
@@ -121,5 +132,6 @@ func GenerateKey(now time.Time) (store.Key, error) {
 
 // sealer returns the key that seals: the newest.
 func (r *KeyRing) sealer() *ringKey {
-	return &r.keys[len(r.keys)-1]
+	keys := *r.keys.Load()
+	return &keys[len(keys)-1]
 }

@@ -72,3 +72,37 @@ func TestGenerateKey(t *testing.T) {
 		t.Errorf("NewKeyRing of generated keys: %v", err)
 	}
 }
+
+// TestSetKeys checks that a ring given new keys seals with the newest at
+// once, keeps opening what the keys it still holds sealed, stops opening
+// what a dropped key sealed, and keeps its keys when given bad ones.
+func TestSetKeys(t *testing.T) {
+	a, b := testKey("a", 1), testKey("b", 2)
+	r := mustRing(t, a)
+	byA := mustSeal(t, r, "n", []byte("v"))
+	if err := r.SetKeys(a, b); err != nil {
+		t.Fatal(err)
+	}
+	byB := mustSeal(t, r, "n", []byte("v"))
+	only := mustRing(t, b)
+	if _, err := only.Open("n", byB, testNow()); err != nil {
+		t.Errorf("the value sealed after SetKeys does not open with the new key alone: %v", err)
+	}
+	if _, err := r.Open("n", byA, testNow()); err != nil {
+		t.Errorf("a value of the key kept does not open: %v", err)
+	}
+	for _, bad := range [][]store.Key{nil, {{ID: "c", Secret: make([]byte, 3)}}, {b, b}} {
+		if err := r.SetKeys(bad...); err == nil {
+			t.Errorf("SetKeys(%d bad keys) succeeded", len(bad))
+		}
+	}
+	if _, err := r.Open("n", byB, testNow()); err != nil {
+		t.Errorf("after refused SetKeys, the ring lost its keys: %v", err)
+	}
+	if err := r.SetKeys(b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Open("n", byA, testNow()); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a value of a dropped key: %v; want ErrInvalid", err)
+	}
+}

@@ -153,16 +153,17 @@ func (r *KeyRing) open(name, sealed string, now time.Time) (value []byte, expire
 	nonce := raw[1+tagSize : headerSize]
 	ciphertext := raw[headerSize:]
 
+	keys := *r.keys.Load()
 	tries := 0
-	for i := range r.keys {
-		if r.keys[i].tag == tag {
+	for i := range keys {
+		if keys[i].tag == tag {
 			tries++
 		}
 	}
 	var plain []byte
 	opened := false
-	for i := range r.keys {
-		k := &r.keys[i]
+	for i := range keys {
+		k := &keys[i]
 		if k.tag != tag {
 			continue
 		}
