@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
@@ -93,7 +95,7 @@ func startProcessWith(t *testing.T, addr string, opts processOptions, flags ...s
 	t.Helper()
 	args := append([]string{"serve", "--addr", addr}, flags...)
 	cmd := exec.Command(binary(t), args...)
-	cmd.Env = append(append(os.Environ(), "SESSIONKIT_LOG_LEVEL=warn"), opts.env...)
+	cmd.Env = append(append(append(os.Environ(), "SESSIONKIT_LOG_LEVEL=warn"), kekEnv(args)...), opts.env...)
 	log := &lockedWriter{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if opts.stdout != nil {
@@ -196,4 +198,28 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
+}
+
+// testKEK is the key-encryption key of the processes a test run starts on
+// shared stores (Redis, PostgreSQL), which refuse to start without one:
+// one random key for the run, so every instance and command opens the
+// keys the others stored.
+var testKEK = sync.OnceValue(func() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return "base64key://" + base64.URLEncoding.EncodeToString(b[:])
+})
+
+// kekEnv returns SESSIONKIT_KEK for a command line whose --store is a
+// shared store, and nothing for SQLite and memory, which keep their
+// default KEK (for SQLite, the file beside the database).
+func kekEnv(args []string) []string {
+	for i, a := range args {
+		if a == "--store" && i+1 < len(args) {
+			if spec := args[i+1]; !strings.HasPrefix(spec, "sqlite:") && !strings.HasPrefix(spec, "memory:") {
+				return []string{"SESSIONKIT_KEK=" + testKEK()}
+			}
+		}
+	}
+	return nil
 }

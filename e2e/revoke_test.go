@@ -116,7 +116,7 @@ func sessionkit(t *testing.T, args ...string) string {
 func sessionkitWithInput(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
-	cmd.Env = os.Environ()
+	cmd.Env = append(os.Environ(), kekEnv(args)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

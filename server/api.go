@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sessionkit/sessionkit/auth"
 	"github.com/sessionkit/sessionkit/token"
@@ -26,6 +27,11 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/logout", s.apiLogout)
 	mux.HandleFunc("DELETE /api/me", s.apiDeleteAccount)
 	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
+	if s.cfg.IntrospectionSecret != "" {
+		// Without a secret the route does not exist: 404, whatever the
+		// method.
+		mux.HandleFunc(introspectionRoute, s.introspectionHandler(s.cfg.IntrospectionSecret))
+	}
 }
 
 // tokenResponse is the body of a successful login or refresh (RFC 6749
@@ -199,9 +205,11 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/jwk-set+json")
-	// Short enough that a rotated key is published before tokens signed by
-	// it are common; verifiers also refetch on an unknown kid.
-	h.Set("Cache-Control", "public, max-age=300")
+	// A rotated key is published for longer than this before it signs
+	// (token.Ring.PublishDelay), so a cache that honours it always has
+	// the key of a token it is shown; verifiers also refetch on an
+	// unknown kid.
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(s.tokens.ring.JWKSMaxAge()/time.Second)))
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sessionkit/sessionkit/server"
 )
 
 // headerCase is one request to one route, in the state (logged in or not)
@@ -40,6 +42,10 @@ type headerWalk struct {
 	access, refresh      string
 	spareAccess, spareRT string
 }
+
+// walkerIntrospectionSecret enables POST /api/introspect on the walk's
+// server.
+const walkerIntrospectionSecret = "walker's introspection secret"
 
 // headerCases lists every route of the server (TestEveryRouteIsListed
 // keeps the list complete) and a few answers from outside the routes.
@@ -99,6 +105,12 @@ func headerCases() []headerCase {
 		{pattern: "GET /api/me", name: "API me", status: 200, send: apiCall("GET", "/api/me", nil, func(w *headerWalk) string { return w.access })},
 		{pattern: "GET /api/me", name: "API me without a token", status: 401, send: apiCall("GET", "/api/me", nil, nil)},
 		{pattern: "POST /api/logout", name: "API logout", status: 204, send: apiCall("POST", "/api/logout", nil, func(w *headerWalk) string { return w.spareAccess })},
+		{pattern: "POST /api/introspect", name: "token introspection", status: 200, send: func(w *headerWalk) response {
+			req, _ := http.NewRequest("POST", w.url+"/api/introspect", strings.NewReader("token="+w.access))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("walker-service", walkerIntrospectionSecret)
+			return w.anon.do(req)
+		}},
 		{pattern: "POST /session/logout-all", name: "log out everywhere", status: 303, send: post(fresh("session"), "/session/logout-all", noForm)},
 		{pattern: "GET /jwt/refresh", name: "JWT refresh", status: 303, send: get(user, "/jwt/refresh")},
 		{name: "unknown page", send: get(anon, "/no/such/page"), status: 404},
@@ -204,7 +216,7 @@ func headerCases() []headerCase {
 // the public files. Pages must also work under that CSP: no inline script,
 // event handler or style.
 func TestSecurityHeaders(t *testing.T) {
-	ts := newMemServer(t)
+	ts := newServer(t, newMem(t), server.Config{IntrospectionSecret: walkerIntrospectionSecret})
 	w := &headerWalk{t: t, url: ts.URL, anon: newBrowser(t, ts.URL), user: newBrowser(t, ts.URL)}
 	w.user.register("walker", "walker's password")
 	w.anon.register("leaver", "leaver's password")

@@ -22,10 +22,13 @@ import (
 	"github.com/sessionkit/sessionkit/server"
 	"github.com/sessionkit/sessionkit/store"
 	"github.com/sessionkit/sessionkit/store/memstore"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // TestJWTCookies: login sets the access token for the whole site and the
-// refresh token only for the refresh route, both HttpOnly and SameSite.
+// refresh token only for /jwt (the refresh and logout routes need it),
+// both HttpOnly and SameSite, and expires any refresh cookie left at its
+// former path, /jwt/refresh.
 func TestJWTCookies(t *testing.T) {
 	f := newJWTFixture(t, server.Config{})
 	b := newBrowser(t, f.url)
@@ -34,21 +37,53 @@ func TestJWTCookies(t *testing.T) {
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("login: %d", r.Status)
 	}
-	got := map[string]*http.Cookie{}
-	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
-		got[c.Name] = c
-	}
-	for name, path := range map[string]string{"sk_access": "/", "sk_refresh": "/jwt/refresh"} {
-		c := got[name]
+	got := setCookies(r)
+	for _, want := range []struct {
+		name, path string
+		set        bool // set with a value, else expired
+	}{
+		{"sk_access", "/", true},
+		{"sk_refresh", "/jwt", true},
+		{"sk_refresh", "/jwt/refresh", false},
+	} {
+		c := got[want.name+" "+want.path]
 		if c == nil {
-			t.Errorf("no %s cookie", name)
+			t.Errorf("no %s cookie for path %s (Set-Cookie: %q)", want.name, want.path, r.Header.Values("Set-Cookie"))
 			continue
 		}
-		if c.Path != path || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.MaxAge <= 0 {
-			t.Errorf("%s: path %q, HttpOnly %v, SameSite %v, Max-Age %d; want path %q, HttpOnly, Lax, positive",
-				name, c.Path, c.HttpOnly, c.SameSite, c.MaxAge, path)
+		if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+			t.Errorf("%s at %s: HttpOnly %v, SameSite %v; want HttpOnly, Lax", want.name, want.path, c.HttpOnly, c.SameSite)
+		}
+		if set := c.MaxAge > 0 && c.Value != ""; set != want.set {
+			t.Errorf("%s at %s: Max-Age %d, value %q; want it set: %v", want.name, want.path, c.MaxAge, c.Value, want.set)
 		}
 	}
+	if len(got) != 3 {
+		t.Errorf("login set %d cookies, want 3: %q", len(got), r.Header.Values("Set-Cookie"))
+	}
+}
+
+// setCookies returns the cookies a response sets, by name and path.
+func setCookies(r response) map[string]*http.Cookie {
+	got := map[string]*http.Cookie{}
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		got[c.Name+" "+c.Path] = c
+	}
+	return got
+}
+
+// refreshCookie returns the browser's refresh token, as it sends it to
+// /jwt/refresh, failing the test when it has none.
+func (b *browser) refreshCookie() string {
+	b.t.Helper()
+	u, _ := url.Parse(b.base + "/jwt/refresh")
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == "sk_refresh" {
+			return c.Value
+		}
+	}
+	b.t.Fatal("the browser holds no refresh cookie for /jwt/refresh")
+	return ""
 }
 
 // TestJWTSilentRefresh: when the access token has expired, the profile
@@ -135,29 +170,123 @@ func TestJWTStolenRefreshToken(t *testing.T) {
 }
 
 // TestJWTLogoutWithExpiredAccessToken: logout works after the access token
-// expired (its signature still names the login), and ends the login.
+// expired (its signature still names the login), and ends the login: the
+// refresh token is refused afterwards, whoever presents it. The logout
+// clears both cookies, the refresh cookie at its former path too.
 func TestJWTLogoutWithExpiredAccessToken(t *testing.T) {
 	f := newJWTFixture(t, server.Config{})
 	b := newBrowser(t, f.url)
 	b.register("erin", "password five")
 	b.login("jwt", "erin", "password five")
-	refreshURL, _ := url.Parse(f.url + "/jwt/refresh")
-	refresh := b.c.Jar.Cookies(refreshURL)
+	refresh := b.refreshCookie()
 	f.clock.Advance(20 * time.Minute)
+	r := b.post("/jwt/logout", nil)
+	if r.Status != http.StatusSeeOther || r.Location != "/jwt/login" {
+		t.Fatalf("logout: %d %q", r.Status, r.Location)
+	}
+	cleared := setCookies(r)
+	for _, c := range []string{"sk_access /", "sk_refresh /jwt", "sk_refresh /jwt/refresh"} {
+		if cleared[c] == nil || cleared[c].MaxAge >= 0 {
+			t.Errorf("logout did not expire %s (Set-Cookie: %q)", c, r.Header.Values("Set-Cookie"))
+		}
+	}
+	if r := withCookie(t, f.url, "/jwt/refresh", "sk_refresh="+refresh); !strings.HasPrefix(r.Location, "/jwt/login") {
+		t.Errorf("the refresh token after logout: %d %q, want 303 to login", r.Status, r.Location)
+	}
+}
+
+// TestJWTLogoutAfterKeyRetired: an access token whose signing key has
+// retired since (rotated, then past every token's lifetime) still names
+// its login at logout, which ends it: the refresh token is refused
+// afterwards. (The ring deletes a retired key at its next reload, a
+// minute at most later; from then on the token names no key, and only
+// the refresh cookie could name the login: see jwtLogout.)
+func TestJWTLogoutAfterKeyRetired(t *testing.T) {
+	ctx := context.Background()
+	f := newJWTFixture(t, server.Config{})
+	b := newBrowser(t, f.url)
+	b.register("erin", "password five")
+	b.login("jwt", "erin", "password five")
+	refresh := b.refreshCookie()
+	oldKid := header(t, b.cookie("sk_access"))["kid"]
+
+	// The command line rotates; the store records when the old key retires.
+	ring, err := token.OpenRing(ctx, f.store, token.RingOptions{Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newKey, err := ring.Rotate(ctx, token.EdDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := f.store.Keys(ctx, token.DefaultKeyPurpose)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var retires time.Time
+	for _, k := range keys {
+		if k.ID == oldKid {
+			retires = k.Retires
+		}
+	}
+	if retires.IsZero() {
+		t.Fatalf("the old key %v has no retirement time in the store: %+v", oldKid, keys)
+	}
+	// The server reloads its keys just before the retirement, then the
+	// retirement passes: it still knows the key, and knows it retired.
+	f.clock.Set(retires.Add(-time.Second))
+	jwks := newBrowser(t, f.url).get("/.well-known/jwks.json").Body
+	if set, err := token.ParseJWKS([]byte(jwks)); err != nil || len(set.Keys()) != 2 {
+		t.Fatalf("JWKS just before the old key retires: %v, %s; want both keys", err, jwks)
+	}
+	f.clock.Advance(2 * time.Second)
+	jwks = newBrowser(t, f.url).get("/.well-known/jwks.json").Body
+	if set, err := token.ParseJWKS([]byte(jwks)); err != nil || len(set.Keys()) != 1 || set.Keys()[0].ID != newKey.ID {
+		t.Fatalf("the old key %v has not retired (JWKS %s): the test would prove nothing", oldKid, jwks)
+	}
+
 	if r := b.post("/jwt/logout", nil); r.Status != http.StatusSeeOther || r.Location != "/jwt/login" {
 		t.Fatalf("logout: %d %q", r.Status, r.Location)
 	}
-	for _, c := range refresh {
-		if c.Name != "sk_refresh" {
-			continue
-		}
-		r := withCookie(t, f.url, "/jwt/refresh", "sk_refresh="+c.Value)
-		if !strings.HasPrefix(r.Location, "/jwt/login") {
-			t.Errorf("the refresh token after logout: %d %q, want 303 to login", r.Status, r.Location)
-		}
-		return
+	if r := withCookie(t, f.url, "/jwt/refresh", "sk_refresh="+refresh); !strings.HasPrefix(r.Location, "/jwt/login") {
+		t.Errorf("the refresh token after logout: %d %q, want 303 to login: the login did not end", r.Status, r.Location)
 	}
-	t.Fatal("no refresh cookie")
+}
+
+// TestJWTRefreshCookieAtTheFormerPath: a browser that still holds a
+// refresh cookie at /jwt/refresh, as set before the path was widened,
+// refreshes with it; the answer moves it to /jwt, so that the browser
+// holds one refresh cookie afterwards, and the next refresh works too.
+func TestJWTRefreshCookieAtTheFormerPath(t *testing.T) {
+	f := newJWTFixture(t, server.Config{})
+	b := newBrowser(t, f.url)
+	b.register("gail", "password seven")
+	b.login("jwt", "gail", "password seven")
+	refresh := b.refreshCookie()
+	jwtURL, _ := url.Parse(f.url + "/jwt")
+	refreshURL, _ := url.Parse(f.url + "/jwt/refresh")
+	// As the former server left it: the refresh cookie at /jwt/refresh.
+	b.c.Jar.SetCookies(jwtURL, []*http.Cookie{{Name: "sk_refresh", Path: "/jwt", MaxAge: -1}})
+	b.c.Jar.SetCookies(refreshURL, []*http.Cookie{{Name: "sk_refresh", Value: refresh, Path: "/jwt/refresh", MaxAge: 3600}})
+
+	for i := range 2 {
+		f.clock.Advance(16 * time.Minute)
+		if r := b.get("/jwt/refresh"); r.Status != http.StatusSeeOther || r.Location != "/jwt/profile" {
+			t.Fatalf("refresh %d: %d %q, want 303 to the profile", i+1, r.Status, r.Location)
+		}
+		n := 0
+		for _, c := range b.c.Jar.Cookies(refreshURL) {
+			if c.Name == "sk_refresh" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("after refresh %d the browser sends %d refresh cookies to /jwt/refresh, want 1", i+1, n)
+		}
+	}
+	if got := b.profile("jwt"); got != "welcome gail with the count: 1" {
+		t.Errorf("after the refreshes: %q", got)
+	}
 }
 
 // TestSessionLogoutAllEndsJWTLogins: "log out everywhere" in session mode

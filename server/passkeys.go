@@ -83,10 +83,16 @@ func (s *Server) setPasskeyState(w http.ResponseWriter, r *http.Request, state s
 }
 
 // takePasskeyState returns the browser's ceremony state and clears the
-// cookie: a state is good for one finish, whatever its outcome.
+// cookie: a state is good for one finish, whatever its outcome. Two state
+// cookies (one planted from a sibling domain beside ours) give none:
+// finishing spends the state, so neither is tried, and the ceremony is
+// refused as having no challenge.
 func (s *Server) takePasskeyState(w http.ResponseWriter, r *http.Request) string {
 	name := s.cfg.Cookies.Name(passkeyStateCookie, r)
-	state := s.cookieValue(r, name)
+	state := ""
+	if values := cookieValues(r, name); len(values) == 1 {
+		state = values[0]
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: s.cfg.Cookies.IsSecure(r), SameSite: http.SameSiteStrictMode,

@@ -360,6 +360,36 @@ func TestPasskeyBrowserChallengeIsSingleUse(t *testing.T) {
 	}
 }
 
+// TestPasskeyStateOfOneName sends a passkey login's answer with two
+// ceremony cookies, as when a sibling domain planted one: neither is
+// spent, nobody is logged in; the same answer with its own cookie alone
+// then logs in.
+func TestPasskeyStateOfOneName(t *testing.T) {
+	f := newPasskeyFixture(t)
+	planter := newBrowser(t, f.url)
+	loginBegin(t, planter)
+	planted := planter.cookie("sk_passkey")
+	b := newBrowser(t, f.url)
+	resp, _ := f.authn.Get(loginBegin(t, b), f.cred)
+	state := b.cookie("sk_passkey")
+	finish := func(states ...string) response {
+		req, _ := http.NewRequest("POST", f.url+"/session/passkey/login", bytes.NewReader(resp))
+		req.Header.Set("Content-Type", "application/json")
+		for _, s := range states {
+			req.AddCookie(&http.Cookie{Name: "sk_passkey", Value: s})
+		}
+		return newBrowser(t, f.url).do(req)
+	}
+	for _, order := range [][]string{{planted, state}, {state, planted}} {
+		if r := finish(order...); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "challenge") {
+			t.Errorf("two ceremony cookies: %d %q; want 400 for the challenge", r.Status, r.Body)
+		}
+	}
+	if r := finish(state); r.Status != http.StatusOK {
+		t.Errorf("the answer with its own cookie alone, after the refusals: %d %q; want 200 (nothing was spent)", r.Status, r.Body)
+	}
+}
+
 // TestPasskeyRegistration: adding a passkey needs a recent proof of
 // identity, and a registration's state is bound to the login that began
 // it; the account page lists, renames and removes passkeys.

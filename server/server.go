@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/sessionkit/sessionkit/auth"
 	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/kek"
 	"github.com/sessionkit/sessionkit/passkey"
 	"github.com/sessionkit/sessionkit/session"
 	"github.com/sessionkit/sessionkit/store"
@@ -138,6 +140,24 @@ type Config struct {
 	// address of "sessionkit serve" by name.
 	WebAuthnOrigins []string
 
+	// KEK is the key-encryption key every key the server keeps in the
+	// store (cookie keys, signing keys) is encrypted under, so that a copy
+	// of the store alone can neither seal a cookie nor sign a token. Keys
+	// the store holds in plaintext are encrypted at start. PreviousKEKs
+	// still open keys during a change of KEK (see "sessionkit keys
+	// rewrap"); they never encrypt. Nil keeps the keys in plaintext, and
+	// New logs a warning: for tests and programs that encrypt the store
+	// themselves.
+	KEK          *kek.KEK
+	PreviousKEKs []*kek.KEK
+
+	// IntrospectionSecret, when set, enables POST /api/introspect (RFC
+	// 7662): a service that presents it with HTTP Basic authentication
+	// (any client id, this secret as the password) learns whether an
+	// access token is active: its signature holds, it has not expired and
+	// its login still stands. Empty means the endpoint answers 404.
+	IntrospectionSecret string
+
 	// PasswordParams are the argon2id parameters for new hashes; the zero
 	// value means auth.DefaultParams().
 	PasswordParams auth.Params
@@ -188,6 +208,13 @@ type Server struct {
 	profiles *profileSkeletons
 	log      *slog.Logger
 	handler  http.Handler
+
+	// keys is where the server's keys are kept: the backend's, encrypted
+	// under Config.KEK when one is given.
+	keys       store.Keys
+	cookieKeys *cookieKeys
+	clock      *storeClock // nil when Config.Now was given
+	upkeep     sync.Mutex  // held while the keys and the clock are read again
 }
 
 // New builds a Server on backend. On first start it generates the keys the
@@ -198,6 +225,7 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if backend == nil {
 		return nil, errors.New("server: nil backend")
 	}
+	followStore := cfg.Now == nil
 	cfg = withDefaults(cfg)
 	s := &Server{cfg: cfg, log: cfg.Logger, logins: newLoginGate(cfg.MaxConcurrentLogins)}
 
@@ -209,6 +237,16 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	// Every store call, whoever makes it, shows in the store metrics.
 	backend = s.metrics.instrument(backend)
 	s.backend = backend
+	if followStore {
+		if s.clock, err = newStoreClock(ctx, backend); err != nil {
+			return nil, err
+		}
+		cfg.Now = s.clock.Now
+		s.cfg = cfg
+	}
+	if s.keys, err = openKeys(ctx, backend, cfg, s.log); err != nil {
+		return nil, err
+	}
 	throttle, err := auth.NewThrottle(backend, cfg.Throttle, cfg.Now)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -222,10 +260,11 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	ring, err := loadKeyRing(ctx, backend, cookieKeyPurpose)
+	s.cookieKeys, err = openCookieKeys(ctx, s.keys, s.storeTime, cfg.Now)
 	if err != nil {
 		return nil, err
 	}
+	ring := s.cookieKeys.ring
 	// No deny list: every cookie login is recorded in the store's
 	// sessions, and ending the record ends it (cookielogins.go, ADR 011).
 	s.sealed, err = cookie.New(ring, cookie.Options{
@@ -249,7 +288,7 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.tokens, err = newTokens(ctx, backend, s.accounts, cfg, s.metrics)
+	s.tokens, err = newTokens(ctx, backend, s.keys, storeTimeFunc(s.storeTime), s.accounts, cfg, s.metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +382,42 @@ func (s *Server) MetricsHandler() http.Handler {
 
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cookieKeys.stale() {
+		s.keepUp(r.Context())
+	}
 	s.handler.ServeHTTP(w, r)
+}
+
+// keepUp reads the store's clock and the cookie keys again, once every
+// keyReloadInterval: the request that finds them stale does it (bounded by
+// StoreTimeout), and requests arriving meanwhile go on with what is known.
+// A failure is logged, and the server keeps the keys and offset it has.
+func (s *Server) keepUp(ctx context.Context) {
+	if !s.upkeep.TryLock() {
+		return
+	}
+	defer s.upkeep.Unlock()
+	if !s.cookieKeys.stale() {
+		return // done by the request before
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.StoreTimeout)
+	defer cancel()
+	if s.clock != nil {
+		if err := s.clock.measure(ctx); err != nil {
+			s.log.WarnContext(ctx, "reading the store's clock", "err", err)
+		}
+	}
+	if err := s.cookieKeys.reload(ctx); err != nil {
+		s.log.WarnContext(ctx, "reloading the cookie keys", "err", err)
+	}
+}
+
+// storeTime returns the store's time: the time new keys are created at.
+func (s *Server) storeTime(ctx context.Context) (time.Time, error) {
+	if s.clock == nil {
+		return s.cfg.Now(), nil
+	}
+	return s.clock.StoreTime(ctx)
 }
 
 // routes builds the handler: every route, wrapped in a bound on

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sessionkit/sessionkit/auth"
 	"github.com/sessionkit/sessionkit/store"
@@ -31,11 +32,22 @@ type tokens struct {
 	accounts *auth.Accounts
 }
 
-func newTokens(ctx context.Context, backend Backend, accounts *auth.Accounts, cfg Config, m *metrics) (*tokens, error) {
-	ring, err := token.OpenRing(ctx, backend, token.RingOptions{
+// storeTimeFunc is a store.Clock made of a function.
+type storeTimeFunc func(context.Context) (time.Time, error)
+
+// StoreTime returns f(ctx).
+func (f storeTimeFunc) StoreTime(ctx context.Context) (time.Time, error) { return f(ctx) }
+
+// newTokens opens the signing keys kept in keys (the backend's, possibly
+// encrypted), with key times from clock, and builds the issuer, verifiers
+// and refresher on backend.
+func newTokens(ctx context.Context, backend Backend, keys store.Keys, clock store.Clock, accounts *auth.Accounts, cfg Config, m *metrics) (*tokens, error) {
+	ring, err := token.OpenRing(ctx, keys, token.RingOptions{
 		Algorithm:     cfg.TokenAlgorithm,
 		TokenLifetime: cfg.AccessTokenLifetime,
 		Leeway:        cfg.TokenLeeway,
+		KeepRetired:   cfg.RefreshIdleTimeout,
+		Clock:         clock,
 		Now:           cfg.Now,
 	})
 	if err != nil {

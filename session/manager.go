@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -287,11 +288,27 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	return s, nil
 }
 
+// maxSessionCookies bounds how many distinct well-formed cookies of the
+// session's name one request may make loadStored look up. A browser sends
+// ours and, at worst, one or two planted beside it; more is an attack on
+// the store (each look-up is a read), answered as an ambiguity.
+const maxSessionCookies = 4
+
 // loadStored fills s with the stored session the request's cookie names,
 // if there is one and it is live; otherwise it leaves s empty.
+//
+// A request may carry several cookies of the session's name: a sibling
+// subdomain can set one for the whole domain (Domain=.example.com), and the
+// browser sends it beside ours, in an order the Cookie header does not
+// explain. Each is tried, and the one that names a live session wins. Two
+// that name two live sessions are ambiguous: neither is adopted, neither
+// record is deleted, and the request starts a new, empty session without
+// removing the browser's cookies, as removing ours could leave the other
+// to be adopted on the next request. One cookie, the common case, costs
+// what it always did: a single read.
 func (m *Manager) loadStored(r *http.Request, s *Session) error {
-	c, err := r.Cookie(m.opts.Policy.Name(m.opts.CookieName, r))
-	if err != nil {
+	cookies := r.CookiesNamed(m.opts.Policy.Name(m.opts.CookieName, r))
+	if len(cookies) == 0 {
 		return nil // no cookie: a new, empty session
 	}
 	s.hadCookie = true
@@ -300,7 +317,23 @@ func (m *Manager) loadStored(r *http.Request, s *Session) error {
 	// The read is bounded by Timeout, not canceled with the request:
 	// tying a context to the request's costs more than the read it bounds
 	// (a fifth of the session's CPU on a memory store).
-	rec, st, err := m.find(context.WithoutCancel(ctx), c.Value, s.now)
+	ctx = context.WithoutCancel(ctx)
+	token := cookies[0].Value
+	var rec store.Record
+	var st state
+	var err error
+	if len(cookies) == 1 {
+		rec, st, err = m.find(ctx, token, s.now)
+	} else {
+		var ambiguous bool
+		token, rec, st, ambiguous, err = m.findAmong(ctx, cookies, s.now)
+		if ambiguous {
+			// Keep the browser's cookies: see above.
+			s.hadCookie = false
+			m.opts.Logger.WarnContext(ctx, "several session cookies name live sessions: none adopted (a cookie may have been planted from another site of the domain)",
+				"cookies", len(cookies))
+		}
+	}
 	switch {
 	case errors.Is(err, ErrNoSession):
 		tracing.Set(span, attrOutcome.String("none"))
@@ -318,8 +351,45 @@ func (m *Manager) loadStored(r *http.Request, s *Session) error {
 		return err
 	}
 	tracing.Set(span, attrOutcome.String("found"))
-	s.token, s.rec, s.state = c.Value, rec, st
+	s.token, s.rec, s.state = token, rec, st
 	return nil
+}
+
+// findAmong is find for a request that carried several cookies of the
+// session's name: it looks up each distinct well-formed value and returns
+// the one live session they name, with its token. When none names a live
+// session the error wraps ErrNoSession. When two name live sessions, or
+// there are more than maxSessionCookies to look up, ambiguous is true and
+// the error wraps ErrNoSession: nothing is adopted. Any other error means
+// the store failed for one of them, and then whether another is live (so
+// the choice ambiguous) cannot be told.
+func (m *Manager) findAmong(ctx context.Context, cookies []*http.Cookie, now time.Time) (token string, rec store.Record, st state, ambiguous bool, err error) {
+	var tried [maxSessionCookies]string
+	n, found := 0, false
+	for _, c := range cookies {
+		if !validToken(c.Value) || slices.Contains(tried[:n], c.Value) {
+			continue // malformed (never read), or looked up already
+		}
+		if n == len(tried) {
+			return "", store.Record{}, state{}, true, fmt.Errorf("%w: more than %d session cookies", ErrNoSession, maxSessionCookies)
+		}
+		tried[n] = c.Value
+		n++
+		crec, cst, err := m.find(ctx, c.Value, now)
+		switch {
+		case errors.Is(err, ErrNoSession):
+			continue
+		case err != nil:
+			return "", store.Record{}, state{}, false, err
+		case found:
+			return "", store.Record{}, state{}, true, fmt.Errorf("%w: several cookies name live sessions", ErrNoSession)
+		}
+		token, rec, st, found = c.Value, crec, cst, true
+	}
+	if !found {
+		return "", store.Record{}, state{}, false, fmt.Errorf("%w: no cookie names a live session", ErrNoSession)
+	}
+	return token, rec, st, false, nil
 }
 
 // checkAuth asks Options.CheckAuth whether the login of rec, whose

@@ -49,6 +49,13 @@ type serveConfig struct {
 	// MaxConcurrentLogins and MaxSessionsPerUser: 0 means no limit.
 	MaxConcurrentLogins int
 	MaxSessionsPerUser  int
+
+	// KEK is where the key-encryption key is (kekUsage); "" means the
+	// store's default (kekfile.go).
+	KEK kekConfig
+
+	// IntrospectionSecret enables POST /api/introspect; see server.Config.
+	IntrospectionSecret string
 }
 
 // tokenConfig is the JWT configuration, shared by "serve" and "keys".
@@ -77,10 +84,12 @@ func defaultTokenConfig() tokenConfig {
 }
 
 // lifetimeFlags registers the flags that decide how long tokens live,
-// which "keys" needs too (a key retires when its tokens have expired).
+// which "keys" needs too (a key retires when its tokens have expired, and
+// is deleted when no login idle since could still present one).
 func (c *tokenConfig) lifetimeFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.AccessLifetime, "access-token-lifetime", c.AccessLifetime, "how long a JWT access token is valid")
 	fs.DurationVar(&c.Leeway, "token-leeway", c.Leeway, "clock skew allowed when checking token times (0: none)")
+	fs.DurationVar(&c.RefreshIdle, "refresh-idle-timeout", c.RefreshIdle, "how long a JWT login lasts without a refresh (a retired signing key is kept, no longer verifying, as long, so an old token still sends its holder to refresh)")
 }
 
 // flags registers every token flag.
@@ -93,7 +102,6 @@ func (c *tokenConfig) flags(fs *flag.FlagSet) {
 		c.Algorithm = a
 		return err
 	})
-	fs.DurationVar(&c.RefreshIdle, "refresh-idle-timeout", c.RefreshIdle, "how long a JWT login lasts without a refresh")
 	fs.DurationVar(&c.RefreshLifetime, "refresh-lifetime", c.RefreshLifetime, "how long a JWT login lasts at most, however active")
 	fs.DurationVar(&c.RefreshGrace, "refresh-grace", c.RefreshGrace, "how long a spent refresh token is still honoured, for clients that refresh twice at once (0: none)")
 }
@@ -192,6 +200,8 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 		return nil
 	})
 	cfg.Tokens.flags(fs)
+	cfg.KEK.flags(fs)
+	fs.StringVar(&cfg.IntrospectionSecret, "introspection-secret", "", "enables POST /api/introspect (RFC 7662) for services that present this `secret` as the password of HTTP Basic authentication; give it by SESSIONKIT_INTROSPECTION_SECRET rather than on the command line")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: sessionkit serve [flags]\n\nStarts the web server. Each flag may also be set by its SESSIONKIT_* variable (--log-level: SESSIONKIT_LOG_LEVEL).\n\nFlags:\n")
 		fs.PrintDefaults()

@@ -2,12 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/sessionkit/sessionkit/kek"
+	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/store"
 	"github.com/sessionkit/sessionkit/token"
 )
 
@@ -17,6 +23,9 @@ const keysUsage = `Usage:
   sessionkit keys retire [flags]   delete the keys that no longer verify
   sessionkit keys retire --id KID --force [flags]
                                    delete one key that is not the primary
+  sessionkit keys rewrap --new-kek URL [flags]
+                                   encrypt every key of the store under a new key-encryption key
+  sessionkit keys new-kek PATH     write a new key-encryption key to the file PATH (mode 0600), for --kek file:PATH
 
 All work on the store the server uses (--store, or SESSIONKIT_STORE), and
 may run while servers run on it. A rotated key verifies at once, is
@@ -29,6 +38,15 @@ that still verifies, such as one that leaked: tokens it signed are refused
 once each server reloads its keys (within a minute while it issues tokens),
 and their holders must refresh or log in again. The primary is never
 deleted: rotate first, and retire the old key once the new one signs.
+Servers also delete retired keys themselves.
+
+Every key in the store is encrypted under the key-encryption key (--kek,
+or SESSIONKIT_KEK; for sqlite:PATH the file PATH.kek by default), which
+the store never holds. To change it while servers run: run rewrap with the
+old --kek and the --new-kek, then restart the servers one by one with
+--kek NEW (servers still running keep the keys they loaded; give them
+--old-kek OLD too if they may rotate keys meanwhile, and run rewrap again
+once every server has restarted).
 `
 
 // keysCommand runs "sessionkit keys ...": it reads the subcommand's flags,
@@ -40,7 +58,9 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 	}
 	sub := args[0]
 	switch sub {
-	case "list", "rotate", "retire":
+	case "new-kek":
+		return keysNewKEK(args[1:], stdout)
+	case "list", "rotate", "retire", "rewrap":
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, keysUsage)
 		return nil
@@ -57,18 +77,101 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer st.Close()
-	have, err := st.Keys(ctx, token.DefaultKeyPurpose)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	current, olds, err := openKEKs(ctx, kf.store, kf.kek, log)
+	if err != nil {
+		return err
+	}
+	defer closeKEKs(current, olds)
+	if sub == "rewrap" {
+		return keysRewrap(ctx, st, current, olds, kf, stdout)
+	}
+	keys := kek.Wrap(st, current, olds...)
+	if _, err := keys.Migrate(ctx, server.KeyPurposes()...); err != nil {
+		return fmt.Errorf("encrypting the store's plaintext keys: %w", err)
+	}
+	have, err := keys.Keys(ctx, token.DefaultKeyPurpose)
 	if err != nil {
 		return fmt.Errorf("reading keys: %w", err)
 	}
+	kc := keysContext{keys: keys, clock: st, n: len(have), flags: kf}
 	switch sub {
 	case "list":
-		return keysList(ctx, st, len(have), kf, stdout)
+		return kc.list(ctx, stdout)
 	case "retire":
-		return keysRetire(ctx, st, len(have), kf, stdout)
+		return kc.retire(ctx, stdout)
 	default:
-		return keysRotate(ctx, st, len(have), kf, stdout)
+		return kc.rotate(ctx, stdout)
 	}
+}
+
+// keysContext is what list, rotate and retire work on: the store's keys
+// (decrypted), its clock, how many signing keys it holds, and the flags.
+type keysContext struct {
+	keys  store.Keys
+	clock store.Clock
+	n     int
+	flags keysFlags
+}
+
+// now is the store's time, which decides the keys' states.
+func (kc keysContext) now(ctx context.Context) (time.Time, error) {
+	t, err := kc.clock.StoreTime(ctx)
+	if err != nil {
+		return t, fmt.Errorf("reading the store's clock: %w", err)
+	}
+	return t, nil
+}
+
+// ring opens the signing keys, with the servers' retirement rules and the
+// store's clock.
+func (kc keysContext) ring(ctx context.Context) (*token.Ring, time.Time, error) {
+	now, err := kc.now(ctx)
+	if err != nil {
+		return nil, now, err
+	}
+	opts := kc.flags.ringOptions()
+	opts.Clock = kc.clock
+	opts.Now = func() time.Time { return now }
+	ring, err := token.OpenRing(ctx, kc.keys, opts)
+	return ring, now, err
+}
+
+// keysRewrap encrypts every key of the store under the new KEK.
+func keysRewrap(ctx context.Context, st backend, current *kek.KEK, olds []*kek.KEK, kf keysFlags, stdout io.Writer) error {
+	if kf.newKEK == "" {
+		return fmt.Errorf("%w: rewrap needs --new-kek URL", errUsage)
+	}
+	to, err := kek.Open(ctx, kf.newKEK)
+	if err != nil {
+		return fmt.Errorf("--new-kek: %w", err)
+	}
+	defer to.Close()
+	n := 0
+	for _, from := range append([]*kek.KEK{current}, olds...) {
+		m, err := kek.Rewrap(ctx, st, from, to, server.KeyPurposes()...)
+		n += m
+		if err == nil {
+			fmt.Fprintf(stdout, "re-encrypted %d keys under the new key-encryption key; start servers with --kek %s\n", n, kf.newKEK)
+			return nil
+		}
+		if !errors.Is(err, kek.ErrWrongKEK) {
+			return err
+		}
+	}
+	return fmt.Errorf("some keys of the store open under neither --kek nor --old-kek: %w", kek.ErrWrongKEK)
+}
+
+// keysNewKEK writes a new file KEK.
+func keysNewKEK(args []string, stdout io.Writer) error {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		return fmt.Errorf("%w: keys new-kek needs one argument, the file to write", errUsage)
+	}
+	if err := kek.CreateFile(args[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote a new key-encryption key to %s (mode 0600); use --kek file:%s\n", args[0], args[0])
+	return nil
 }
 
 // keysFlags are the flags of every keys subcommand.
@@ -79,6 +182,8 @@ type keysFlags struct {
 	id        string          // retire
 	force     bool            // retire
 	output    string          // list
+	kek       kekConfig
+	newKEK    string // rewrap
 }
 
 func parseKeysFlags(name string, args []string, getenv func(string) string, stdout, stderr io.Writer) (keysFlags, error) {
@@ -87,6 +192,10 @@ func parseKeysFlags(name string, args []string, getenv func(string) string, stdo
 	fs.SetOutput(stderr)
 	fs.StringVar(&kf.store, "store", kf.store, "the server's store: sqlite:PATH, memory:, redis://… or postgres://…")
 	kf.tokens.lifetimeFlags(fs)
+	kf.kek.flags(fs)
+	if name == "rewrap" {
+		fs.StringVar(&kf.newKEK, "new-kek", "", "the `URL` of the key-encryption key to encrypt every key under (see --kek)")
+	}
 	if name == "retire" {
 		fs.StringVar(&kf.id, "id", "", "delete only the key `KID`, if it is retired (or, with --force, whatever its state but primary)")
 		fs.BoolVar(&kf.force, "force", false, "with --id: delete the key even though it still verifies")
@@ -133,27 +242,29 @@ func (kf keysFlags) ringOptions() token.RingOptions {
 		Algorithm:     kf.algorithm,
 		TokenLifetime: kf.tokens.AccessLifetime,
 		Leeway:        zeroMeansNone(kf.tokens.Leeway),
+		KeepRetired:   kf.tokens.RefreshIdle,
 	}
 }
 
 // keysList prints the keys of a store that has n of them, as a table or
 // (kf.output json) a JSON array.
-func keysList(ctx context.Context, st backend, n int, kf keysFlags, stdout io.Writer) error {
-	if n == 0 {
+func (kc keysContext) list(ctx context.Context, stdout io.Writer) error {
+	kf := kc.flags
+	if kc.n == 0 {
 		if kf.output == outputJSON {
 			return writeJSON(stdout, []listedKey{})
 		}
 		fmt.Fprintln(stdout, "no signing keys yet: the server makes the first one when it starts")
 		return nil
 	}
-	ring, err := token.OpenRing(ctx, st, kf.ringOptions())
+	ring, now, err := kc.ring(ctx)
 	if err != nil {
 		return err
 	}
 	if kf.output == outputJSON {
-		return writeJSON(stdout, listKeys(ring.KeySet(), time.Now()))
+		return writeJSON(stdout, listKeys(ring.KeySet(), now))
 	}
-	printKeys(stdout, ring.KeySet(), time.Now())
+	printKeys(stdout, ring.KeySet(), now)
 	return nil
 }
 
@@ -190,13 +301,14 @@ func listKeys(set *token.KeySet, now time.Time) []listedKey {
 // keysRotate adds a key to a store that has n of them. On a store without
 // keys, opening the ring makes the first key, of the algorithm asked for:
 // that is the rotation.
-func keysRotate(ctx context.Context, st backend, n int, kf keysFlags, stdout io.Writer) error {
-	ring, err := token.OpenRing(ctx, st, kf.ringOptions())
+func (kc keysContext) rotate(ctx context.Context, stdout io.Writer) error {
+	kf := kc.flags
+	ring, now, err := kc.ring(ctx)
 	if err != nil {
 		return err
 	}
-	k := ring.KeySet().Primary(time.Now())
-	if n > 0 {
+	k := ring.KeySet().Primary(now)
+	if kc.n > 0 {
 		if k, err = ring.Rotate(ctx, kf.algorithm); err != nil {
 			return err
 		}
@@ -207,7 +319,7 @@ func keysRotate(ctx context.Context, st backend, n int, kf keysFlags, stdout io.
 		fmt.Fprintf(stdout, "new key %s (%s): it verifies now and becomes the primary at %s, once every server publishes it\n",
 			k.ID, k.Algorithm, k.SignsFrom.UTC().Format(time.RFC3339))
 	}
-	printKeys(stdout, ring.KeySet(), time.Now())
+	printKeys(stdout, ring.KeySet(), now)
 	return nil
 }
 
@@ -215,25 +327,25 @@ func keysRotate(ctx context.Context, st backend, n int, kf keysFlags, stdout io.
 // retired (no longer verify), or only the key kf.id: when it is retired,
 // or with kf.force when it is not the primary. It never deletes the
 // primary, and says so.
-func keysRetire(ctx context.Context, st backend, n int, kf keysFlags, stdout io.Writer) error {
-	if n == 0 {
+func (kc keysContext) retire(ctx context.Context, stdout io.Writer) error {
+	kf := kc.flags
+	if kc.n == 0 {
 		if kf.id != "" {
 			return fmt.Errorf("no key %q: the store has no signing keys yet", kf.id)
 		}
 		fmt.Fprintln(stdout, "no signing keys yet: the server makes the first one when it starts")
 		return nil
 	}
-	ring, err := token.OpenRing(ctx, st, kf.ringOptions())
+	ring, now, err := kc.ring(ctx)
 	if err != nil {
 		return err
 	}
-	now := time.Now()
 	doomed, err := keysToRetire(ring.KeySet(), now, kf)
 	if err != nil {
 		return err
 	}
 	for _, k := range doomed {
-		if err := st.DeleteKey(ctx, token.DefaultKeyPurpose, k.ID); err != nil {
+		if err := kc.keys.DeleteKey(ctx, token.DefaultKeyPurpose, k.ID); err != nil {
 			return fmt.Errorf("deleting key %s: %w", k.ID, err)
 		}
 		fmt.Fprintf(stdout, "deleted key %s (%s)\n", k.ID, k.Algorithm)

@@ -7,7 +7,7 @@
 //	sessionkit users add|list|delete|passwd [USER] [flags]
 //	sessionkit sessions list [--user USER] [flags]
 //	sessionkit sessions revoke --user USER | --id PREFIX [flags]
-//	sessionkit keys list|rotate|retire [flags]
+//	sessionkit keys list|rotate|retire|rewrap|new-kek [flags]
 //	sessionkit version
 //
 // Run "sessionkit COMMAND --help" (or "sessionkit help COMMAND") for a
@@ -68,7 +68,7 @@ Usage:
   sessionkit sessions list [--user USER]          list logins of every kind
   sessionkit sessions revoke --user USER          end every login of USER
   sessionkit sessions revoke --id PREFIX          end one login
-  sessionkit keys list|rotate|retire              manage the JWT signing keys
+  sessionkit keys list|rotate|retire|rewrap|new-kek  manage the JWT signing keys and the key-encryption key
   sessionkit version                              print the version and build
 
 Every command works on the store given by --store (or SESSIONKIT_STORE),

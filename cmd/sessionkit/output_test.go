@@ -59,7 +59,7 @@ func TestListJSON(t *testing.T) {
 	for _, rec := range logins {
 		secrets = append(secrets, rec.ID.String(), hex.EncodeToString(rec.ID[:16]), string(rec.Data))
 	}
-	keys, err := st.Keys(ctx, token.DefaultKeyPurpose)
+	keys, err := openSpecKeys(t, st, spec).Keys(ctx, token.DefaultKeyPurpose)
 	if err != nil || len(keys) != 2 {
 		t.Fatalf("the store's keys: %d, %v", len(keys), err)
 	}

@@ -56,9 +56,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer backend.Close()
+	current, olds, err := openKEKs(ctx, cfg.Store, cfg.KEK, logger)
+	if err != nil {
+		return err
+	}
+	defer closeKEKs(current, olds)
 
 	initCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	srv, err := server.New(initCtx, backend, server.Config{
+		KEK:                 current,
+		PreviousKEKs:        olds,
+		IntrospectionSecret: cfg.IntrospectionSecret,
 		Cookies:             cookie.Policy{Secure: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies},
 		CookieLifetime:      cfg.CookieLifetime,
 		SessionIdleTimeout:  cfg.SessionIdle,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/auth"
+	"github.com/sessionkit/sessionkit/kek"
 	"github.com/sessionkit/sessionkit/store"
 	"github.com/sessionkit/sessionkit/store/sqlitestore"
 )
@@ -184,4 +185,16 @@ func addLogins(t *testing.T, st store.Sessions, user string, n int) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// openSpecKeys returns the keys of the SQLite store spec as a server
+// reads them: decrypted with the key-encryption key beside the database.
+func openSpecKeys(t *testing.T, st store.Keys, spec string) store.Keys {
+	t.Helper()
+	k, err := kek.Open(context.Background(), "file:"+strings.TrimPrefix(spec, "sqlite:")+".kek")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.Close() })
+	return kek.Wrap(st, k)
 }
