@@ -259,3 +259,13 @@ func TestIntrospectionDisabled(t *testing.T) {
 		}
 	}
 }
+
+// TestIntrospectionSecretTooShort: the endpoint has no throttle, so a
+// secret short enough to guess is refused at start.
+func TestIntrospectionSecretTooShort(t *testing.T) {
+	short := strings.Repeat("s", server.MinIntrospectionSecret-1)
+	if _, err := server.New(context.Background(), newMem(t), server.Config{IntrospectionSecret: short, PasswordParams: cheapParams}); err == nil {
+		t.Errorf("New with a %d-byte introspection secret succeeded", len(short))
+	}
+	newServer(t, newMem(t), server.Config{IntrospectionSecret: strings.Repeat("s", server.MinIntrospectionSecret)})
+}

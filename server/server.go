@@ -53,6 +53,10 @@ const (
 	DefaultTokenAudience  = "sessionkit"
 )
 
+// MinIntrospectionSecret is the shortest Config.IntrospectionSecret New
+// accepts, in bytes.
+const MinIntrospectionSecret = 16
+
 // Config configures a Server. The zero value is usable: it gives the
 // defaults above, SecureAuto cookies and no trusted proxies.
 type Config struct {
@@ -155,7 +159,9 @@ type Config struct {
 	// 7662): a service that presents it with HTTP Basic authentication
 	// (any client id, this secret as the password) learns whether an
 	// access token is active: its signature holds, it has not expired and
-	// its login still stands. Empty means the endpoint answers 404.
+	// its login still stands. Empty means the endpoint answers 404. The
+	// endpoint is not throttled: New refuses a secret shorter than
+	// MinIntrospectionSecret bytes; use a long random one.
 	IntrospectionSecret string
 
 	// PasswordParams are the argon2id parameters for new hashes; the zero
@@ -224,6 +230,9 @@ type Server struct {
 func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if backend == nil {
 		return nil, errors.New("server: nil backend")
+	}
+	if n := len(cfg.IntrospectionSecret); n > 0 && n < MinIntrospectionSecret {
+		return nil, fmt.Errorf("server: the introspection secret has %d bytes, fewer than %d: POST /api/introspect is not throttled, so its secret must not be guessable", n, MinIntrospectionSecret)
 	}
 	followStore := cfg.Now == nil
 	cfg = withDefaults(cfg)
