@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -217,6 +218,17 @@ func checkDump(t *testing.T, st sharedStore, when, user, sessionToken string, se
 	}
 	t.Logf("%s dump %s: %d bytes", st.name, when, len(dump))
 	assertNoSecrets(t, st.name+" dump "+when, dump, secrets)
+	// The keys are in the dump, encrypted under the KEK, which is not: no
+	// private JWK, no key material a copy of the store could sign with.
+	sealed := "skkek1."
+	if !strings.Contains(dump, sealed) && !strings.Contains(dump, hex.EncodeToString([]byte(sealed))) {
+		t.Fatalf("%s dump %s holds no encrypted key (%q): the dump misses the keys\n%s", st.name, when, sealed, truncate(dump, 4000))
+	}
+	for _, private := range []string{`"d":"`, `"kty":`} {
+		if strings.Contains(dump, private) || strings.Contains(dump, hex.EncodeToString([]byte(private))) {
+			t.Errorf("%s dump %s holds %s: a private key in plaintext", st.name, when, private)
+		}
+	}
 }
 
 // burst sends perInstance GET path requests with cookie to each instance

@@ -93,6 +93,31 @@ type processOptions struct {
 // startProcessWith is startProcess with opts.
 func startProcessWith(t *testing.T, addr string, opts processOptions, flags ...string) *process {
 	t.Helper()
+	p := launch(t, addr, opts, flags...)
+	p.waitLive()
+	return p
+}
+
+// startTogether starts a "sessionkit serve" on each of addrs with the
+// same flags, all launched before any is waited for, so that they start
+// at about the same instant (within milliseconds), as a deployment's
+// instances do.
+func startTogether(t *testing.T, addrs []string, flags ...string) []*process {
+	t.Helper()
+	procs := make([]*process, len(addrs))
+	for i, addr := range addrs {
+		procs[i] = launch(t, addr, processOptions{}, flags...)
+	}
+	for _, p := range procs {
+		p.waitLive()
+	}
+	return procs
+}
+
+// launch starts "sessionkit serve" on addr, killed when the test ends,
+// without waiting for it to answer.
+func launch(t *testing.T, addr string, opts processOptions, flags ...string) *process {
+	t.Helper()
 	args := append([]string{"serve", "--addr", addr}, flags...)
 	cmd := exec.Command(binary(t), args...)
 	cmd.Env = append(append(append(os.Environ(), "SESSIONKIT_LOG_LEVEL=warn"), kekEnv(args)...), opts.env...)
@@ -110,22 +135,28 @@ func startProcessWith(t *testing.T, addr string, opts processOptions, flags ...s
 		p.kill()
 		p.checkRaces()
 	})
+	return p
+}
 
+// waitLive waits up to 30 seconds for the process to answer /livez, and
+// fails the test if it exits or does not.
+func (p *process) waitLive() {
+	p.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
-		resp, err := http.Get("http://" + addr + "/livez")
+		resp, err := http.Get("http://" + p.addr + "/livez")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return p
+				return
 			}
 		}
 		select {
 		case <-p.done:
-			t.Fatalf("sessionkit serve exited at start: %s", log.String())
+			p.t.Fatalf("sessionkit serve exited at start: %s", p.log.String())
 		case <-ctx.Done():
-			t.Fatalf("sessionkit serve did not answer /livez within 30s: %s", log.String())
+			p.t.Fatalf("sessionkit serve did not answer /livez within 30s: %s", p.log.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

@@ -19,11 +19,19 @@ import (
 // each with an access token of its own. Replayed after the grace window,
 // the spent token revokes the login, and the new token with it.
 func TestRefreshRaceAcrossInstances(t *testing.T) {
+	for name, open := range map[string]func(t *testing.T) server.Backend{
+		"memory": func(t *testing.T) server.Backend { return newMem(t) },
+		"redis":  openRedis,
+	} {
+		t.Run(name, func(t *testing.T) { refreshRace(t, open(t)) })
+	}
+}
+
+func refreshRace(t *testing.T, st server.Backend) {
 	clk := newClock()
-	mem := newMem(t)
 	var instances []*httptest.Server
 	for range 3 {
-		instances = append(instances, newServer(t, mem, server.Config{Now: clk.Now}))
+		instances = append(instances, newServer(t, st, server.Config{Now: clk.Now}))
 	}
 	newBrowser(t, instances[0].URL).register("kim", "password one")
 	_, refresh := apiLogin(t, instances[0].URL, "kim", "password one")

@@ -301,6 +301,7 @@ func FuzzRotate(f *testing.F) {
 	fam, tok := start(f, r, "alice")
 	var mu sync.Mutex
 	issued := map[string]bool{tok: true}
+	successor := map[string]string{} // a spent token's successor
 	f.Add(tok)
 	f.Add(fam.ID)
 	ctx := context.Background()
@@ -317,10 +318,17 @@ func FuzzRotate(f *testing.F) {
 			if !issued[s] {
 				t.Fatalf("Rotate accepted %q, never issued", s)
 			}
-			if got.ID != fam.ID || len(next) != 64 || issued[next] {
+			// A token spent again within the grace window (the clock
+			// never moves here) gets the successor its first use got;
+			// any other answer is a token never issued before.
+			if got.ID != fam.ID || len(next) != 64 || (issued[next] && successor[s] != next) {
 				t.Fatalf("Rotate(%q) = %+v, %q", s, got, next)
 			}
+			if was := successor[s]; was != "" && was != next {
+				t.Fatalf("Rotate(%q) again = %q; its first use got %q", s, next, was)
+			}
 			issued[next] = true
+			successor[s] = next
 		}
 		if got, err := r.Family(ctx, s); err == nil {
 			if s != fam.ID || got.User != "alice" {
