@@ -109,7 +109,7 @@ func (s *Server) cookieProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
-	s.renderProfile(w, "Profile: sealed cookie", profilePage{
+	s.render(w, http.StatusOK, "profile", "Profile: sealed cookie", profilePage{
 		Username: p.Username, Count: p.Count, LogoutHref: "/cookie/logout",
 	})
 }

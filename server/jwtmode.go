@@ -159,7 +159,7 @@ func (s *Server) jwtProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
-	s.renderProfile(w, "Profile: JWT", profilePage{
+	s.render(w, http.StatusOK, "profile", "Profile: JWT", profilePage{
 		Username: c.Subject, Count: count, LogoutHref: jwtLogoutPath,
 	})
 }

@@ -211,7 +211,6 @@ type Server struct {
 	pages    *pages
 	metrics  *metrics
 	logins   *loginGate
-	profiles *profileSkeletons
 	log      *slog.Logger
 	handler  http.Handler
 
@@ -305,7 +304,6 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.profiles = newProfileSkeletons(s.pages.byName["profile"])
 	s.handler = s.routes()
 	return s, nil
 }

@@ -126,7 +126,7 @@ func (s *Server) sessionProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	count := ss.Increment("count", 1)
 	noStore(w)
-	s.renderProfile(w, "Profile: server-side session", profilePage{
+	s.render(w, http.StatusOK, "profile", "Profile: server-side session", profilePage{
 		Username:     user,
 		Count:        count,
 		LogoutHref:   "/session/logout",
