@@ -108,6 +108,11 @@ func (s *Server) startCookieLogin(ctx context.Context, p auth.Proof, r *http.Req
 // isLoggedOut. Any other error means the store could not answer.
 func (s *Server) readCookieLogin(ctx context.Context, r *http.Request) (cookie.Value, profileData, error) {
 	v, err := s.sealed.Read(r)
+	if errors.Is(err, cookie.ErrInvalid) && s.cookieKeys.reloadForUnknown(ctx) {
+		// Perhaps sealed with a key another instance added since this one
+		// last read the store.
+		v, err = s.sealed.Read(r)
+	}
 	if err != nil {
 		return cookie.Value{}, profileData{}, err
 	}

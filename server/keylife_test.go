@@ -243,3 +243,43 @@ func TestPlaintextKeysMigrate(t *testing.T) {
 		t.Errorf("a token signed before the migration: %d", r.Status)
 	}
 }
+
+// TestCookieKeyAddedElsewhere: an instance that has not read its cookie
+// keys since another instance started sealing with a new one opens that
+// instance's cookies all the same: a cookie no key opens makes it read
+// the keys again (at most once a second).
+func TestCookieKeyAddedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	mem := newMem(t)
+	old := newServer(t, mem, server.Config{Now: clk.Now}) // loads the first key
+	newBrowser(t, old.URL).register("kim", "password one")
+
+	// A key added to the store (a rotation, or another instance's first
+	// key after a wipe) and an instance started since, which seals with it.
+	k, err := cookie.GenerateKey(clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.AddKey(ctx, "cookie", k); err != nil {
+		t.Fatal(err)
+	}
+	fresh := newServer(t, mem, server.Config{Now: clk.Now})
+	b := newBrowser(t, fresh.URL)
+	b.login("cookie", "kim", "password one")
+	sealed := b.cookieValue()
+	if only, _ := cookie.NewKeyRing(k); only != nil {
+		if _, err := only.Open("sk_cookie", sealed, clk.Now()); err != nil {
+			t.Fatalf("test bug: the new instance did not seal with the new key: %v", err)
+		}
+	}
+
+	clk.Advance(unknownKeyGap) // well within the minute between reloads
+	if r := withCookie(t, old.URL, "/cookie/profile", "sk_cookie="+sealed); r.Status != http.StatusOK {
+		t.Errorf("the older instance, given a cookie of the new key: %d %q; want 200 after reading its keys again", r.Status, r.Location)
+	}
+}
+
+// unknownKeyGap is server.unknownKeyGap: a cookie no key opens makes the
+// server read its keys again at most this often.
+const unknownKeyGap = time.Second

@@ -60,8 +60,14 @@ type cookieKeys struct {
 	clock   func(context.Context) (time.Time, error) // the store's time, for a new key
 	now     func() time.Time
 	loaded  atomic.Int64 // Unix nanoseconds of the last successful load
+	tried   atomic.Int64 // Unix nanoseconds of the last load for a cookie that did not open
 	loading sync.Mutex   // serialises loads
 }
+
+// unknownKeyGap bounds how often cookies that do not open make the server
+// read its cookie keys again: a stream of forged cookies costs one read of
+// the store per gap.
+const unknownKeyGap = time.Second
 
 // openCookieKeys reads the cookie keys from keys, storing a first key when
 // there is none: of instances that start at once on an empty store,
@@ -122,6 +128,22 @@ func (c *cookieKeys) read(ctx context.Context) ([]store.Key, error) {
 // more.
 func (c *cookieKeys) stale() bool {
 	return time.Duration(c.now().UnixNano()-c.loaded.Load()) >= keyReloadInterval
+}
+
+// reloadForUnknown reads the keys again for a cookie that no key of the
+// ring opens (it may be sealed with a key another instance added since the
+// last reload), unless the keys were read less than unknownKeyGap ago. It
+// reports whether it read them, so that the caller tries the cookie again.
+func (c *cookieKeys) reloadForUnknown(ctx context.Context) bool {
+	now := c.now().UnixNano()
+	tried := c.tried.Load()
+	if time.Duration(now-max(c.loaded.Load(), tried)) < unknownKeyGap {
+		return false
+	}
+	if !c.tried.CompareAndSwap(tried, now) {
+		return false // another request is trying now
+	}
+	return c.reload(ctx) == nil
 }
 
 // reload reads the keys again and gives them to the ring. On failure the
