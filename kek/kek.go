@@ -91,7 +91,8 @@ var (
 	ErrInsecureFile = errors.New("kek: key-encryption key file is readable by group or others")
 
 	// ErrMalformedFile reports a KEK file that does not hold one line of
-	// standard base64 encoding 32 bytes.
+	// base64url with padding encoding 32 bytes (the form of the key of a
+	// base64key:// URL).
 	ErrMalformedFile = errors.New("kek: malformed key-encryption key file")
 )
 
@@ -122,8 +123,9 @@ type KEK struct {
 // Open opens the KEK that rawURL names:
 //
 //   - file:PATH (or file:///ABSOLUTE/PATH): a file holding a 32-byte key as
-//     one line of standard base64, as [CreateFile] writes. Open refuses a
-//     file that group or others may read (on systems with Unix permissions).
+//     one line of base64url with padding, as [CreateFile] writes it (the
+//     key of a base64key:// URL). Open refuses a file that group or others
+//     may read (on systems with Unix permissions).
 //   - base64key://KEY: the 32-byte key KEY, base64url-encoded with padding,
 //     in the URL itself. Fit for tests; in production the key ends up in
 //     process listings and shell histories.
@@ -183,14 +185,15 @@ func FromKeeper(name string, keeper *secrets.Keeper) *KEK {
 }
 
 // CreateFile writes a new random 32-byte KEK to a file at path, readable
-// and writable by its owner only (mode 0600), as one line of standard
-// base64. It never overwrites: when path exists it returns an error
+// and writable by its owner only (mode 0600), as one line of base64url
+// with padding: the form a base64key:// URL takes (gocloud.dev's
+// localsecrets.Base64Key reads it). It never overwrites: when path exists it returns an error
 // wrapping [fs.ErrExist]. The file is synced to disk before CreateFile
 // returns: losing it loses every secret encrypted under it.
 func CreateFile(path string) error {
 	var key [keyFileSize]byte
 	rand.Read(key[:]) // never returns an error: it crashes the program instead
-	data := []byte(base64.StdEncoding.EncodeToString(key[:]) + "\n")
+	data := []byte(base64.URLEncoding.EncodeToString(key[:]) + "\n")
 	if err := createExclusive(path, data); err != nil {
 		return fmt.Errorf("kek: creating key-encryption key file: %w", err)
 	}
@@ -358,7 +361,7 @@ func openFile(path string) (*KEK, error) {
 	}
 	key, ok := parseKeyFile(data)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s must hold one line of standard base64 encoding %d bytes (as sessionkit creates it)",
+		return nil, fmt.Errorf("%w: %s must hold one line of base64url with padding encoding %d bytes, as a base64key:// URL holds it (sessionkit keys new-kek writes one)",
 			ErrMalformedFile, path, keyFileSize)
 	}
 	return localKEK(fileScheme+":"+path, key), nil
@@ -373,11 +376,10 @@ func parseKeyFile(data []byte) (key [keyFileSize]byte, ok bool) {
 	if strings.ContainsAny(line, " \t\r\n") {
 		return key, false
 	}
-	b, err := base64.StdEncoding.Strict().DecodeString(line)
-	if err != nil || len(b) != keyFileSize {
+	key, err := localsecrets.Base64Key(line)
+	if err != nil {
 		return key, false
 	}
-	copy(key[:], b)
 	return key, true
 }
 

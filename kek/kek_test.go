@@ -58,9 +58,10 @@ func TestCreateFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(string(data), "\n"))
+	// The form a base64key:// URL takes: base64url with padding.
+	key, err := base64.URLEncoding.Strict().DecodeString(strings.TrimSuffix(string(data), "\n"))
 	if err != nil || len(key) != 32 || !strings.HasSuffix(string(data), "\n") || strings.Count(string(data), "\n") != 1 {
-		t.Errorf("file holds %q; want one line of base64 of 32 bytes", data)
+		t.Errorf("file holds %q; want one line of base64url of 32 bytes", data)
 	}
 	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
 		t.Errorf("CreateFile left %d files in the directory, want 1", len(entries))
@@ -96,7 +97,7 @@ func TestCreateFile(t *testing.T) {
 }
 
 func TestOpenFileRefusesBadFiles(t *testing.T) {
-	good := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	good := base64.URLEncoding.EncodeToString(bytes.Repeat([]byte{0xfb}, 32)) // has URL-only characters
 	tests := []struct {
 		name     string
 		contents string
@@ -108,8 +109,9 @@ func TestOpenFileRefusesBadFiles(t *testing.T) {
 		{"readable by others", good + "\n", 0o644, kek.ErrInsecureFile},
 		{"readable by group", good + "\n", 0o640, kek.ErrInsecureFile},
 		{"empty", "", 0o600, kek.ErrMalformedFile},
-		{"31 bytes", base64.StdEncoding.EncodeToString(make([]byte, 31)) + "\n", 0o600, kek.ErrMalformedFile},
-		{"33 bytes", base64.StdEncoding.EncodeToString(make([]byte, 33)) + "\n", 0o600, kek.ErrMalformedFile},
+		{"31 bytes", base64.URLEncoding.EncodeToString(make([]byte, 31)) + "\n", 0o600, kek.ErrMalformedFile},
+		{"33 bytes", base64.URLEncoding.EncodeToString(make([]byte, 33)) + "\n", 0o600, kek.ErrMalformedFile},
+		{"standard base64", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xfb}, 32)) + "\n", 0o600, kek.ErrMalformedFile},
 		{"not base64", strings.Repeat("!", 44) + "\n", 0o600, kek.ErrMalformedFile},
 		{"two lines", good + "\n" + good + "\n", 0o600, kek.ErrMalformedFile},
 		{"raw bytes", string(bytes.Repeat([]byte{7}, 32)), 0o600, kek.ErrMalformedFile},
@@ -276,7 +278,7 @@ func TestStringNeverShowsTheKey(t *testing.T) {
 	ctx := t.Context()
 	raw := bytes.Repeat([]byte{0xa5}, 32)
 	path := filepath.Join(t.TempDir(), "kek")
-	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(raw)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(base64.URLEncoding.EncodeToString(raw)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

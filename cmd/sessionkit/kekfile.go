@@ -21,7 +21,7 @@ type kekConfig struct {
 }
 
 // kekUsage explains --kek, for flag help and errors.
-const kekUsage = "the key-encryption key every key in the store is encrypted under, as a `URL`: file:PATH (a 0600 file holding 32 random bytes in base64), base64key://KEY, awskms://…, gcpkms://…, azurekeyvault://… or hashivault://… (default: for sqlite:PATH the file PATH.kek, created on first start; for memory: a key of the process; Redis and PostgreSQL need one)"
+const kekUsage = "the key-encryption key every key in the store is encrypted under, as a `URL`: file:PATH (a 0600 file holding 32 random bytes in base64url, as a base64key:// URL does), base64key://KEY, awskms://…, gcpkms://…, azurekeyvault://… or hashivault://… (default: for sqlite:PATH the file PATH.kek, created on first start; for memory: a key of the process; Redis and PostgreSQL need one)"
 
 func (c *kekConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.URL, "kek", "", kekUsage)
