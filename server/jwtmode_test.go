@@ -289,25 +289,6 @@ func TestJWTRefreshCookieAtTheFormerPath(t *testing.T) {
 	}
 }
 
-// TestSessionLogoutAllEndsJWTLogins: "log out everywhere" in session mode
-// ends the user's JWT and API logins too: they are listed with the
-// sessions, and they go with them.
-func TestSessionLogoutAllEndsJWTLogins(t *testing.T) {
-	f := newJWTFixture(t, server.Config{})
-	b := newBrowser(t, f.url)
-	b.register("frank", "password six")
-	access, _ := apiLogin(t, f.url, "frank", "password six")
-	b.login("session", "frank", "password six")
-	page := b.get("/session/sessions")
-	if !strings.Contains(page.Body, "<td>JWT login</td>") {
-		t.Errorf("the API login is not listed with the sessions")
-	}
-	if r := b.post("/session/logout-all", nil); r.Status != http.StatusSeeOther {
-		t.Fatalf("logout-all: %d", r.Status)
-	}
-	wantInvalidToken(t, "the API token after log out everywhere", api(t, f.url, "GET", "/api/me", "", access))
-}
-
 // TestTokenAttacks presents forged, tampered and malformed access tokens
 // to the API (401) and to the JWT profile page (303 to the login page, or
 // for an authentic expired token to refresh, which without a refresh token

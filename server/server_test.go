@@ -307,46 +307,6 @@ var errDown = errors.New("store is down")
 func (failingStore) Denied(context.Context, string) (bool, error) { return false, errDown }
 func (failingStore) Ping(context.Context) error                   { return errDown }
 
-// TestStoreDown checks that a store that cannot answer gives 503, never
-// "logged out", and that the readiness check says so while the liveness
-// checks (/healthz, /livez) do not: restarting would not mend the store.
-func TestStoreDown(t *testing.T) {
-	mem := newMem(t)
-	up := newServer(t, mem, server.Config{})
-	b := newBrowser(t, up.URL)
-	b.register("erin", "password five")
-	b.login("cookie", "erin", "password five")
-	value := b.cookieValue()
-
-	down := newServer(t, failingSessions{failingStore{mem}}, server.Config{})
-	r := withCookie(t, down.URL, "/cookie/profile", "sk_cookie="+value)
-	if r.Status != http.StatusServiceUnavailable {
-		t.Errorf("profile with the store down: %d %q, want 503", r.Status, r.Location)
-	}
-	if r.Header.Get("Set-Cookie") != "" {
-		t.Error("profile with the store down touched the cookie")
-	}
-	for _, c := range []struct {
-		path     string
-		downWant int
-	}{
-		{"/readyz", http.StatusServiceUnavailable},
-		{"/healthz", http.StatusOK},
-		{"/livez", http.StatusOK},
-	} {
-		if r := withCookie(t, down.URL, c.path, ""); r.Status != c.downWant {
-			t.Errorf("%s with the store down: %d, want %d", c.path, r.Status, c.downWant)
-		}
-		if r := withCookie(t, up.URL, c.path, ""); r.Status != http.StatusOK {
-			t.Errorf("%s with the store up: %d, want 200", c.path, r.Status)
-		}
-	}
-	// Nothing was lost: the same cookie works once the store is back.
-	if r := withCookie(t, up.URL, "/cookie/profile", "sk_cookie="+value); r.Status != http.StatusOK {
-		t.Errorf("profile with the store back: %d, want 200", r.Status)
-	}
-}
-
 // TestCookieForgedWithServerKey seals values with the server's own key, to
 // show that even a correctly keyed value is refused when it was sealed for
 // another cookie name, has expired, names no recorded login, or names

@@ -490,9 +490,11 @@ func (m *Manager) deleteRecord(ctx context.Context, id store.SessionID) error {
 	return m.store.DeleteSession(ctx, id)
 }
 
-// Sessions returns the live sessions of user, most recent first, for a
-// "where you are logged in" page. The records' Data is the package's
-// encoding; their IDs are safe to show.
+// Sessions returns the live logins of user, most recent first, for a
+// "where you are logged in" page: this package's sessions and every other
+// kind of login kept in the same store (cookie logins, refresh families),
+// each record's Kind saying which (see [store.Kind]). Only a session's Data
+// is this package's encoding. The records' IDs are safe to show.
 func (m *Manager) Sessions(ctx context.Context, user string) ([]store.Record, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
 	defer cancel()
