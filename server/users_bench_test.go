@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sessionkit/sessionkit/auth"
@@ -15,6 +17,7 @@ import (
 	"github.com/sessionkit/sessionkit/server"
 	"github.com/sessionkit/sessionkit/store/memstore"
 	"github.com/sessionkit/sessionkit/store/redisstore"
+	"github.com/sessionkit/sessionkit/store/sqlitestore"
 )
 
 // benchUsers is how many distinct logged-in users BenchmarkProfileUsers
@@ -24,15 +27,37 @@ const benchUsers = 200
 // BenchmarkProfileUsers measures profile views as users load a server:
 // benchUsers distinct accounts, each logged in once, each request carrying
 // the next user's cookies, on a memory store and on Redis (one round trip
-// costs what it costs on loopback). Unlike BenchmarkProfile, no cache or
+// costs what it costs on loopback), and on SQLite (a durable save). Unlike BenchmarkProfile, no cache or
 // combining of one session's requests can help.
 func BenchmarkProfileUsers(b *testing.B) {
+	benchProfileUsers(b, benchViews)
+}
+
+// BenchmarkProfileUsersParallel is BenchmarkProfileUsers with 32 requests
+// in flight at once (16 goroutines a processor), as a loaded server has
+// them: what the store can do for requests that arrive together (group
+// commit, on SQLite) shows only here.
+func BenchmarkProfileUsersParallel(b *testing.B) {
+	benchProfileUsers(b, benchViewsParallel)
+}
+
+// benchProfileUsers logs in benchUsers users to each mode on each store
+// and measures their profile views with views.
+func benchProfileUsers(b *testing.B, views func(b *testing.B, srv http.Handler, reqs ...*http.Request)) {
 	stores := []struct {
 		name string
 		open func(b *testing.B) server.Backend
 	}{
 		{"memory", func(b *testing.B) server.Backend {
 			st := memstore.New(memstore.Options{})
+			b.Cleanup(func() { st.Close() })
+			return st
+		}},
+		{"sqlite", func(b *testing.B) server.Backend {
+			st, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlitestore.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
 			b.Cleanup(func() { st.Close() })
 			return st
 		}},
@@ -62,10 +87,30 @@ func BenchmarkProfileUsers(b *testing.B) {
 				for i := range reqs {
 					reqs[i] = profileRequest("/"+mode+"/profile", benchUserLogin(b, srv, fmt.Sprintf("user%03d", i), mode))
 				}
-				benchViews(b, srv, reqs...)
+				views(b, srv, reqs...)
 			})
 		}
 	}
+}
+
+// benchViewsParallel sends the requests round robin from 16 goroutines a
+// processor, each request a copy (handlers may change a request's
+// fields), and fails on any answer but 200.
+func benchViewsParallel(b *testing.B, srv http.Handler, reqs ...*http.Request) {
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r := reqs[int(next.Add(1))%len(reqs)]
+			w := httptest.NewRecorder()
+			srv.ServeHTTP(w, r.Clone(r.Context()))
+			if w.Code != http.StatusOK {
+				b.Errorf("status %d: %s", w.Code, w.Body)
+				return
+			}
+		}
+	})
 }
 
 // benchUserLogin registers user and logs in to mode's form, in process,

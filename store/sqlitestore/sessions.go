@@ -31,51 +31,70 @@ func (s *Store) Session(ctx context.Context, id store.SessionID) (store.Record, 
 
 // SaveSession stores r if the stored record still has version r.Version (0:
 // no live record named r.ID exists) and returns the new version, r.Version+1.
-// Otherwise it changes nothing and returns store.ErrConflict. Each case is a
-// single statement, so of concurrent saves naming the same version exactly
-// one succeeds, across connections and processes. Any other error means the
-// database did not answer (or ctx ended first) and nothing was saved.
+// Otherwise it changes nothing and returns store.ErrConflict. Of concurrent
+// saves naming the same version exactly one succeeds, across connections
+// and processes.
+//
+// Saves that arrive together share one transaction (see the package
+// documentation): SaveSession returns once the transaction that holds its
+// save has committed, so a save it reports is as durable as a commit is.
+// Any other error means nothing was saved: the database did not answer,
+// the transaction failed, or ctx ended before the save's turn came. Once
+// its turn has come, the save is made or not with the others of its
+// transaction, whatever ctx does meanwhile.
 func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error) {
+	if r.Version >= math.MaxInt64 {
+		// No stored record reaches this version: versions are SQLite
+		// integers, and this one could not be incremented.
+		return 0, store.ErrConflict
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("sqlitestore: save session: %w", err)
+	}
+	return s.commitSave(&save{ctx: ctx, r: r})
+}
+
+// compareAndSwap runs the statements of one save of r at time now (Unix
+// nanoseconds) in st's transaction, and returns the new version, or
+// store.ErrConflict when the stored record is not at r.Version, or a
+// statement's error. Each case changes the record, if at all, in one
+// statement, so the check and the change are one step, across connections
+// and processes. r.Version must be below math.MaxInt64.
+func (st txStatements) compareAndSwap(ctx context.Context, r store.Record, now int64) (uint64, error) {
 	data := r.Data
 	if data == nil {
 		data = []byte{} // the column is NOT NULL; nil and empty mean the same
 	}
-	now := s.now().UnixNano()
 	authTime := zeroOrUnixNano(r.AuthTime)
 	var res sql.Result
 	var err error
-	switch {
-	case r.Version == 0:
+	if r.Version == 0 {
 		// Insert, or take over the row of an expired record that cleanup
 		// has not deleted yet.
-		res, err = s.stmts.insertSession.ExecContext(ctx,
+		res, err = st.insertSession.ExecContext(ctx,
 			r.ID[:], r.User, data, r.Created.UnixNano(), r.LastSeen.UnixNano(),
 			r.Expires.UnixNano(), r.UserAgent, string(r.Kind), r.AccountID, authTime, now)
-	case r.Version < math.MaxInt64:
-		res, err = s.stmts.touchSession.ExecContext(ctx,
+	} else {
+		res, err = st.touchSession.ExecContext(ctx,
 			data, r.LastSeen.UnixNano(), r.Expires.UnixNano(), string(r.Kind), r.AccountID, authTime,
 			r.ID[:], int64(r.Version), now, r.User, r.Created.UnixNano(), r.UserAgent)
 		if err == nil {
 			if n, nerr := res.RowsAffected(); nerr == nil && n == 0 {
 				// A conflict, or a save that changes the owner, the creation
 				// time or the user agent: the statement that sets them all.
-				res, err = s.stmts.updateSession.ExecContext(ctx,
+				res, err = st.updateSession.ExecContext(ctx,
 					r.User, data, r.Created.UnixNano(), r.LastSeen.UnixNano(),
 					r.Expires.UnixNano(), r.UserAgent, string(r.Kind), r.AccountID, authTime,
 					r.ID[:], int64(r.Version), now)
 			}
 		}
-	default:
-		// No stored record reaches this version: versions are SQLite
-		// integers, and this one could not be incremented.
-		return 0, store.ErrConflict
 	}
 	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: save session: %w", err)
+		return 0, err
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: save session: %w", err)
+		return 0, err
 	}
 	if n == 0 {
 		return 0, store.ErrConflict

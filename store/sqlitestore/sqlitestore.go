@@ -8,6 +8,29 @@
 // password hashes, the server's keys and session data. Expired rows
 // (deny-list entries, counters and sessions) are deleted periodically in
 // small batches; Close stops that and closes the database.
+//
+// # Durability
+//
+// Every connection runs with PRAGMA synchronous=NORMAL. In WAL mode a
+// commit is then written to the WAL file but not synced: a write the store
+// has acknowledged survives a crash of the process, but the last ones may
+// be lost (never half-made: the database stays consistent) if the machine
+// loses power or the operating system crashes before the next checkpoint
+// syncs the WAL. Each write is acknowledged only after the transaction
+// that holds it has committed.
+//
+// # Group commit
+//
+// Session saves (SaveSession, on every request of a logged-in user) that
+// arrive together share one write transaction: the first caller to find no
+// batch under way runs its save at once, and the saves that arrive
+// meanwhile wait for it and then go, up to 64, in the next transaction, in
+// the order they arrived. Each keeps its own compare-and-swap result (a new
+// version, store.ErrConflict, or its own error, after which the others go
+// on), and no caller hears before the transaction commits. If it does not
+// commit, every save of the batch fails and none is made. Other writes run
+// in transactions of their own, one at a time on the same connection, never
+// inside a batch.
 package sqlitestore
 
 import (
@@ -33,6 +56,11 @@ const DefaultCleanupInterval = 5 * time.Minute
 const cleanupBatch = 500
 
 // Options configures Open. The zero value is ready to use.
+//
+// Durability is not an option: every write is acknowledged once it has
+// committed with PRAGMA synchronous=NORMAL in WAL mode, which survives a
+// crash of the process but may lose the last writes to a power loss (see
+// the package documentation).
 type Options struct {
 	// CleanupInterval is how often expired rows are deleted. Expired rows
 	// are never returned, whatever the interval.
@@ -51,6 +79,7 @@ type Store struct {
 	db    *sql.DB
 	w     *sql.DB
 	stmts *statements
+	saves saveQueue // SaveSession's batches on w (groupcommit.go)
 
 	now  func() time.Time
 	stop chan struct{}

@@ -98,6 +98,61 @@ func TestReopen(t *testing.T) {
 	}
 }
 
+// TestConcurrentSavesReopen has many goroutines create records and then
+// update them, all at once, as the requests of many users do (their saves
+// share transactions), and checks that every save was made and survives
+// closing and reopening the database; a save after Close fails.
+func TestConcurrentSavesReopen(t *testing.T) {
+	const n = 100
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "saves.db")
+	s, err := sqlitestore.Open(ctx, path, sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	record := func(i int) store.Record {
+		return store.Record{ID: store.HashToken(fmt.Sprint("token-", i)), User: fmt.Sprint("user-", i),
+			Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
+	}
+	for _, version := range []uint64{0, 1} { // create, then update
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				r := record(i)
+				r.Version = version
+				r.Data = []byte(fmt.Sprintf("%d at %d", i, version))
+				var v uint64
+				v, errs[i] = s.SaveSession(ctx, r)
+				if errs[i] == nil && v != version+1 {
+					errs[i] = fmt.Errorf("SaveSession of version %d returned version %d", version, v)
+				}
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("saving record %d at version %d: %v", i, version, err)
+			}
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveSession(ctx, record(n)); err == nil {
+		t.Error("SaveSession after Close succeeded")
+	}
+
+	s = mustOpen(t, path)
+	for i := range n {
+		r, err := s.Session(ctx, record(i).ID)
+		if want := fmt.Sprintf("%d at 1", i); err != nil || string(r.Data) != want || r.Version != 2 {
+			t.Errorf("record %d after reopening: %q at version %d, %v; want %q at version 2", i, r.Data, r.Version, err, want)
+		}
+	}
+}
+
 func TestOpenRejectsNonDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "not.db")
 	if err := os.WriteFile(path, []byte("this is not a SQLite database, just some text that is long enough"), 0o600); err != nil {

@@ -22,6 +22,11 @@ type statements struct {
 	addCount      *sql.Stmt
 	count         *sql.Stmt
 	deleteCount   *sql.Stmt
+
+	// A batch of saves (groupcommit.go) runs each after a savepoint.
+	savepoint  *sql.Stmt
+	release    *sql.Stmt
+	rollbackTo *sql.Stmt
 }
 
 // The statements' SQL.
@@ -80,6 +85,10 @@ const (
 	countSQL = `SELECT count, expires FROM counters WHERE key = ? AND expires > ? AND count > 0`
 
 	deleteCountSQL = `DELETE FROM counters WHERE key = ?`
+
+	savepointSQL  = `SAVEPOINT save`
+	releaseSQL    = `RELEASE save`
+	rollbackToSQL = `ROLLBACK TO save`
 )
 
 // prepare prepares the statements, reads on r and writes on w.
@@ -100,6 +109,9 @@ func prepare(ctx context.Context, r, w *sql.DB) (*statements, error) {
 		{&st.addCount, w, addCountSQL},
 		{&st.count, r, countSQL},
 		{&st.deleteCount, w, deleteCountSQL},
+		{&st.savepoint, w, savepointSQL},
+		{&st.release, w, releaseSQL},
+		{&st.rollbackTo, w, rollbackToSQL},
 	} {
 		s, err := p.db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -115,10 +127,30 @@ func prepare(ctx context.Context, r, w *sql.DB) (*statements, error) {
 func (st *statements) close() error {
 	var errs []error
 	for _, s := range []*sql.Stmt{st.session, st.insertSession, st.updateSession, st.touchSession, st.denied, st.deny, st.user,
-		st.addCount, st.count, st.deleteCount} {
+		st.addCount, st.count, st.deleteCount, st.savepoint, st.release, st.rollbackTo} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// txStatements are the statements of a batch of saves, bound to its
+// transaction.
+type txStatements struct {
+	insertSession, touchSession, updateSession *sql.Stmt
+	savepoint, release, rollbackTo             *sql.Stmt
+}
+
+// inTx binds the statements of a batch of saves to tx. They are closed
+// when tx ends.
+func (st *statements) inTx(ctx context.Context, tx *sql.Tx) txStatements {
+	return txStatements{
+		insertSession: tx.StmtContext(ctx, st.insertSession),
+		touchSession:  tx.StmtContext(ctx, st.touchSession),
+		updateSession: tx.StmtContext(ctx, st.updateSession),
+		savepoint:     tx.StmtContext(ctx, st.savepoint),
+		release:       tx.StmtContext(ctx, st.release),
+		rollbackTo:    tx.StmtContext(ctx, st.rollbackTo),
+	}
 }
