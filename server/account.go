@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/sessionkit/sessionkit/auth"
@@ -80,7 +78,7 @@ type accountPage struct {
 func (s *Server) requireUser(w http.ResponseWriter, r *http.Request, back string) *session.Session {
 	ss := session.From(r)
 	if ss.User() == "" {
-		http.Redirect(w, r, "/session/login?next="+url.QueryEscape(back), http.StatusSeeOther)
+		redirectWithNext(w, r, "/session/login", back)
 		return nil
 	}
 	return ss
@@ -190,9 +188,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 func (s *Server) proveAgain(w http.ResponseWriter, r *http.Request, ss *session.Session, user, password string,
 	fail func(status int, msg string)) (auth.Proof, bool) {
 	p, err := s.checkCredentials(r, credentials{Username: user, Password: password})
-	var throttled *auth.ThrottledError
-	switch {
-	case err == nil:
+	if err == nil {
 		if p.User.ID != ss.Auth().AccountID {
 			// The name now belongs to another account: this session's
 			// login no longer stands.
@@ -201,12 +197,12 @@ func (s *Server) proveAgain(w http.ResponseWriter, r *http.Request, ss *session.
 			return auth.Proof{}, false
 		}
 		return p, true
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", strconv.FormatInt(throttled.Seconds(), 10))
+	}
+	switch loginRefused(w, err) {
+	case http.StatusTooManyRequests:
 		fail(http.StatusTooManyRequests, "Too many failed attempts. Wait a while and try again.")
-	case errors.Is(err, auth.ErrBadCredentials):
-		fail(http.StatusUnauthorized, "That is not your current password.")
-	case errors.Is(err, auth.ErrInvalidPassword), errors.Is(err, auth.ErrInvalidUsername):
+	case http.StatusUnauthorized, http.StatusBadRequest:
+		// A password that cannot be valid is not the current one either.
 		fail(http.StatusUnauthorized, "That is not your current password.")
 	default:
 		s.unavailable(w, r, "checking the password", err)

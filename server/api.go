@@ -57,25 +57,21 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := s.checkCredentials(r, credentials{Username: body.Username, Password: body.Password})
-	var throttled *auth.ThrottledError
-	switch {
-	case err == nil:
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", strconv.FormatInt(throttled.Seconds(), 10))
-		s.problem(w, http.StatusTooManyRequests, "too many failed logins; wait and try again")
-		return
-	case errors.Is(err, auth.ErrBadCredentials):
-		w.Header().Set("WWW-Authenticate", `Bearer realm="sessionkit"`)
-		s.problem(w, http.StatusUnauthorized, "invalid username or password")
-		return
-	case errors.Is(err, auth.ErrInvalidUsername), errors.Is(err, auth.ErrInvalidPassword):
-		s.problem(w, http.StatusBadRequest, invalidInputMessage(err))
-		return
-	default:
-		s.apiUnavailable(w, r, "logging in", err)
+	if err == nil {
+		s.startAPILogin(w, r, u)
 		return
 	}
-	s.startAPILogin(w, r, u)
+	switch status := loginRefused(w, err); status {
+	case http.StatusTooManyRequests:
+		s.problem(w, status, "too many failed logins; wait and try again")
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="sessionkit"`)
+		s.problem(w, status, "invalid username or password")
+	case http.StatusBadRequest:
+		s.problem(w, status, invalidInputMessage(err))
+	default:
+		s.apiUnavailable(w, r, "logging in", err)
+	}
 }
 
 // startAPILogin starts a new login (refresh family) for p and answers its

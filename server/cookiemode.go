@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 
 	"github.com/sessionkit/sessionkit/auth"
 	"github.com/sessionkit/sessionkit/cookie"
@@ -161,5 +160,5 @@ func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, loginPath strin
 	if errors.Is(why, cookie.ErrExpired) {
 		s.metrics.sessionsDestroyed(modeCookie, endExpired, 1)
 	}
-	http.Redirect(w, r, loginPath+"?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+	redirectWithNext(w, r, loginPath, r.URL.Path)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"time"
 
@@ -176,7 +175,7 @@ func (s *Server) jwtProfile(w http.ResponseWriter, r *http.Request) {
 func (s *Server) jwtAuthenticate(ctx context.Context, w http.ResponseWriter, r *http.Request) (token.Claims, bool) {
 	access := cookieValues(r, s.accessCookieName(r))
 	if len(access) == 0 {
-		http.Redirect(w, r, jwtLoginPath+"?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		redirectWithNext(w, r, jwtLoginPath, r.URL.Path)
 		return token.Claims{}, false
 	}
 	c, err := oneAccessToken(ctx, access, s.tokens.verifier.Verify)
@@ -184,7 +183,7 @@ func (s *Server) jwtAuthenticate(ctx context.Context, w http.ResponseWriter, r *
 	case err == nil:
 		return c, true
 	case errors.Is(err, token.ErrExpired):
-		http.Redirect(w, r, refreshPath+"?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		redirectWithNext(w, r, refreshPath, r.URL.Path)
 	case isRejected(err):
 		s.jwtToLogin(w, r, err)
 	default:
@@ -209,7 +208,7 @@ func (s *Server) jwtRefresh(w http.ResponseWriter, r *http.Request) {
 	refresh := cookieValues(r, s.refreshCookieName(r))
 	if len(refresh) == 0 {
 		s.clearTokenCookies(w, r)
-		http.Redirect(w, r, jwtLoginPath+"?next="+url.QueryEscape(next), http.StatusSeeOther)
+		redirectWithNext(w, r, jwtLoginPath, next)
 		return
 	}
 	ctx, cancel := s.storeContext(r)
@@ -226,7 +225,7 @@ func (s *Server) jwtRefresh(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.clearTokenCookies(w, r)
-		http.Redirect(w, r, jwtLoginPath+"?next="+url.QueryEscape(next), http.StatusSeeOther)
+		redirectWithNext(w, r, jwtLoginPath, next)
 		return
 	}
 	p, err := s.tokens.refresh(ctx, refresh[0])
@@ -237,7 +236,7 @@ func (s *Server) jwtRefresh(w http.ResponseWriter, r *http.Request) {
 		}
 		s.refreshRefused(r, p.family.User, err)
 		s.clearTokenCookies(w, r)
-		http.Redirect(w, r, jwtLoginPath+"?next="+url.QueryEscape(next), http.StatusSeeOther)
+		redirectWithNext(w, r, jwtLoginPath, next)
 		return
 	}
 	s.metrics.tokenRefresh(modeJWT)
@@ -410,7 +409,7 @@ func oneAccessToken(ctx context.Context, access []string, check func(context.Con
 func (s *Server) jwtToLogin(w http.ResponseWriter, r *http.Request, why error) {
 	s.log.InfoContext(r.Context(), "access token refused", "reason", why.Error(), "client", s.clientAddr(r))
 	s.clearTokenCookies(w, r)
-	http.Redirect(w, r, jwtLoginPath+"?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+	redirectWithNext(w, r, jwtLoginPath, r.URL.Path)
 }
 
 func (s *Server) accessCookieName(r *http.Request) string {

@@ -38,24 +38,43 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, action, title str
 	}
 	form.Username = c.Username
 	u, err := s.checkCredentials(r, c)
-	var throttled *auth.ThrottledError
-	switch {
-	case err == nil:
+	if err == nil {
 		return u, true
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", strconv.FormatInt(throttled.Seconds(), 10))
+	}
+	switch status := loginRefused(w, err); status {
+	case http.StatusTooManyRequests:
 		form.Error = "Too many failed logins. Wait a while and try again."
-		s.render(w, http.StatusTooManyRequests, "login", title, form)
-	case errors.Is(err, auth.ErrBadCredentials):
+		s.render(w, status, "login", title, form)
+	case http.StatusUnauthorized:
 		form.Error = "Invalid username or password."
-		s.render(w, http.StatusUnauthorized, "login", title, form)
-	case errors.Is(err, auth.ErrInvalidUsername), errors.Is(err, auth.ErrInvalidPassword):
+		s.render(w, status, "login", title, form)
+	case http.StatusBadRequest:
 		form.Error = invalidInputMessage(err)
-		s.render(w, http.StatusBadRequest, "login", title, form)
+		s.render(w, status, "login", title, form)
 	default:
 		s.unavailable(w, r, "logging in", err)
 	}
 	return auth.Proof{}, false
+}
+
+// loginRefused tells how every kind of login (the forms, the API, a
+// re-authentication) answers a password that auth.Accounts refused with
+// err: it sets Retry-After on w when the login was throttled, and returns
+// 429 (throttled), 401 (wrong username or password) or 400 (a username or
+// password that cannot be valid). It returns 0 when err is no refusal: the
+// store failed, and the caller answers 503.
+func loginRefused(w http.ResponseWriter, err error) int {
+	var throttled *auth.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", strconv.FormatInt(throttled.Seconds(), 10))
+		return http.StatusTooManyRequests
+	case errors.Is(err, auth.ErrBadCredentials):
+		return http.StatusUnauthorized
+	case errors.Is(err, auth.ErrInvalidUsername), errors.Is(err, auth.ErrInvalidPassword):
+		return http.StatusBadRequest
+	}
+	return 0
 }
 
 // checkCredentials checks a username and password within LoginTimeout,

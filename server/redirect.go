@@ -43,3 +43,9 @@ func loginAction(path string, r *http.Request) string {
 	}
 	return path + "?next=" + url.QueryEscape(next)
 }
+
+// redirectWithNext answers 303 to path (a mode's login page, "/jwt/refresh")
+// with next, the local path to come back to afterwards, as its query.
+func redirectWithNext(w http.ResponseWriter, r *http.Request, path, next string) {
+	http.Redirect(w, r, path+"?next="+url.QueryEscape(next), http.StatusSeeOther)
+}

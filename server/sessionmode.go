@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/sessionkit/sessionkit/auth"
@@ -121,7 +120,7 @@ func (s *Server) sessionProfile(w http.ResponseWriter, r *http.Request) {
 	ss := session.From(r)
 	user := ss.User()
 	if user == "" {
-		http.Redirect(w, r, "/session/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		redirectWithNext(w, r, "/session/login", r.URL.Path)
 		return
 	}
 	count := ss.Increment("count", 1)
@@ -140,7 +139,7 @@ func (s *Server) sessionList(w http.ResponseWriter, r *http.Request) {
 	ss := session.From(r)
 	user := ss.User()
 	if user == "" {
-		http.Redirect(w, r, "/session/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		redirectWithNext(w, r, "/session/login", r.URL.Path)
 		return
 	}
 	ctx, cancel := s.storeContext(r)
