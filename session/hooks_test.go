@@ -25,7 +25,7 @@ func TestOnRetry(t *testing.T) {
 	// The first request loads the session, then waits while another
 	// instance on the same store (a second Manager) loads and saves it: the
 	// first one's save conflicts once. (Within one Manager, overlapping
-	// saves of a session are combined and never conflict.)
+	// saves of a session take turns and never conflict.)
 	other := mustNew(t, f.store, session.Options{Now: f.clock.Now})
 	loaded, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {

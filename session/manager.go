@@ -158,7 +158,6 @@ type Options struct {
 type Manager struct {
 	store store.Sessions
 	opts  Options
-	reads *loadGroup
 
 	// locks serialize the saves of one session within this process, so
 	// that concurrent requests of this process do not collide in the
@@ -173,17 +172,11 @@ type Manager struct {
 // remembered record instead of losing a compare-and-swap, pausing and
 // reading the store again: under a burst of requests on one session, every
 // save then succeeds at the first try. The memory is only a hint: the
-// store's compare-and-swap still decides, and another process's save makes
-// the next one here conflict and reload as before.
-//
-// mu is held by the request that saves, during the store calls; qmu only
-// to read or change last and waiting, the saves that arrived meanwhile, to
-// be made together (combine.go).
+// store's compare-and-swap still decides, and another process's save, or
+// a deletion, makes the next save here conflict and read the store.
 type saveLock struct {
-	mu      sync.Mutex
-	qmu     sync.Mutex
-	last    store.Record // Version 0: nothing remembered
-	waiting []*pendingSave
+	mu   sync.Mutex   // held by the request that writes, during its compare-and-swap
+	last store.Record // guarded by mu; Version 0: nothing remembered
 }
 
 // lockFor returns the save lock of the session named id.
@@ -238,11 +231,7 @@ func New(st store.Sessions, opts Options) (*Manager, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	m := &Manager{store: st, opts: opts}
-	m.reads = newLoadGroup(st, func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.Background(), m.opts.Timeout)
-	})
-	return m, nil
+	return &Manager{store: st, opts: opts}, nil
 }
 
 // unavailable is the default ErrorHandler.
@@ -428,7 +417,7 @@ func (m *Manager) find(ctx context.Context, token string, now time.Time) (store.
 	}
 	rctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
 	defer cancel()
-	rec, err := m.reads.load(rctx, store.HashToken(token))
+	rec, err := m.store.Session(rctx, store.HashToken(token))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return store.Record{}, state{}, ErrNoSession
@@ -483,8 +472,9 @@ func (m *Manager) storeContext(ctx context.Context) (context.Context, context.Ca
 	return context.WithTimeout(context.WithoutCancel(ctx), m.opts.Timeout)
 }
 
+// deleteRecord deletes the record named id from the store. A save of it
+// that this process remembers is left to fail its compare-and-swap.
 func (m *Manager) deleteRecord(ctx context.Context, id store.SessionID) error {
-	m.lockFor(id).forget(id)
 	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
 	return m.store.DeleteSession(ctx, id)
@@ -525,7 +515,6 @@ func (m *Manager) DestroyAll(ctx context.Context, user string) (int, error) {
 		if !isSession(rec) {
 			continue
 		}
-		m.lockFor(rec.ID).forget(rec.ID)
 		if err := m.store.DeleteSession(ctx, rec.ID); err != nil {
 			return n, fmt.Errorf("session: destroying sessions of a user: %w", err)
 		}

@@ -23,9 +23,6 @@ const (
 	attrOutcome = attribute.Key("sessionkit.session.outcome")
 	// attrNew is true on a save that creates a session.
 	attrNew = attribute.Key("sessionkit.session.new")
-	// attrBatch is the number of requests whose changes one
-	// compare-and-swap stored (combine.go), when more than one.
-	attrBatch = attribute.Key("sessionkit.session.batch")
 	// eventConflict is added to the save span for each compare-and-swap
 	// another request won (or, creating, each token that collided); its
 	// attrAttempt is the attempt that lost, from 1.

@@ -71,12 +71,13 @@ func Pop[T any](s *Session, key string) (T, bool) {
 // updates are never lost. Fifty requests each appending an item to a cart
 // with Update leave fifty items.
 //
-// fn may therefore run more than once, and on another request's goroutine:
-// it must compute its result from its argument alone, without side effects,
-// and must not call the session. It is given a fresh copy each time, which
-// it may change in place. Update returns an error and changes nothing when
-// the result cannot be encoded ([ErrCodec]) or would make the session too
-// large ([ErrTooLarge]); a later re-application that fails fails the save.
+// fn may therefore run more than once, after Update returned, on the
+// goroutine that saves the session: it must compute its result from its
+// argument alone, without side effects, and must not call the session. It
+// is given a fresh copy each time, which it may change in place. Update
+// returns an error and changes nothing when the result cannot be encoded
+// ([ErrCodec]) or would make the session too large ([ErrTooLarge]); a later
+// re-application that fails fails the save.
 func Update[T any](s *Session, key string, fn func(T) T) (T, error) {
 	codec := s.m.opts.Codec
 	s.mu.Lock()
