@@ -25,19 +25,6 @@ const (
 	reauthPath  = "/session/reauth"
 )
 
-// accountRoutes adds the account pages to the session-mode routes.
-func (s *Server) accountRoutes(handle func(string, http.HandlerFunc)) {
-	handle("GET "+accountPath, s.accountPage)
-	handle("POST /session/password", s.changePassword)
-	handle("POST /session/sessions/revoke", s.revokeLogin)
-	handle("POST /session/logout-others", s.logoutOthers)
-	recent := s.sessions.RequireRecentAuth(s.cfg.ReauthWindow, reauthPath, accountPath)
-	handle("POST /session/account/delete", recent(http.HandlerFunc(s.deleteAccount)).ServeHTTP)
-	handle("GET "+reauthPath, s.reauthForm)
-	handle("POST "+reauthPath, s.reauth)
-	s.sessionPasskeyRoutes(handle, recent)
-}
-
 // sessionStands is the session manager's CheckAuth: whether a session's
 // login still stands against its account.
 func (s *Server) sessionStands(ctx context.Context, a session.Auth) (bool, error) {

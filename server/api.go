@@ -20,20 +20,6 @@ import (
 // the API needs no CSRF defence of its own beyond the cross-origin check
 // every POST gets. Errors are RFC 9457 problem details.
 
-func (s *Server) apiRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/login", s.apiLogin)
-	mux.HandleFunc("POST /api/refresh", s.apiRefresh)
-	mux.HandleFunc("GET /api/me", s.apiMe)
-	mux.HandleFunc("POST /api/logout", s.apiLogout)
-	mux.HandleFunc("DELETE /api/me", s.apiDeleteAccount)
-	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
-	if s.cfg.IntrospectionSecret != "" {
-		// Without a secret the route does not exist: 404, whatever the
-		// method.
-		mux.HandleFunc(introspectionRoute, s.introspectionHandler(s.cfg.IntrospectionSecret))
-	}
-}
-
 // tokenResponse is the body of a successful login or refresh (RFC 6749
 // section 5.1).
 type tokenResponse struct {

@@ -69,15 +69,6 @@ const (
 	maxCookiesOfOneName = 4
 )
 
-func (s *Server) jwtRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /jwt/login", s.jwtLoginForm)
-	mux.HandleFunc("POST /jwt/login", s.jwtLogin)
-	mux.HandleFunc("GET /jwt/profile", s.jwtProfile)
-	mux.HandleFunc("GET "+refreshPath, s.jwtRefresh)
-	mux.HandleFunc("GET "+jwtLogoutPath, s.jwtLogoutForm)
-	mux.HandleFunc("POST "+jwtLogoutPath, s.jwtLogout)
-}
-
 func (s *Server) jwtLoginForm(w http.ResponseWriter, r *http.Request) {
 	if access := cookieValues(r, s.accessCookieName(r)); len(access) > 0 {
 		ctx, cancel := s.storeContext(r)

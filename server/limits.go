@@ -74,30 +74,12 @@ func gateKey(client string) string {
 	return p.String()
 }
 
-// isLoginRequest reports whether r is one that checks or hashes a
-// password: a registration or a login in any mode or the API.
-func isLoginRequest(r *http.Request) bool {
-	if r.Method != http.MethodPost {
-		return false
-	}
-	switch r.URL.Path {
-	case "/register", "/cookie/login", "/session/login", "/jwt/login", "/api/login",
-		"/session/password", "/session/reauth":
-		return true
-	}
-	return false
-}
-
-// limitConcurrentLogins answers 429 with Retry-After to a login or
-// registration from a client address that has MaxConcurrentLogins of them
-// in flight already, before its body is read or a password hashed. Other
-// clients, and every other request, pass.
+// limitConcurrentLogins wraps the routes the route table marks as logins
+// (route.login): it answers 429 with Retry-After to a request from a
+// client address that has MaxConcurrentLogins of them in flight already,
+// before its body is read or a password hashed. Other clients pass.
 func (s *Server) limitConcurrentLogins(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isLoginRequest(r) {
-			next.ServeHTTP(w, r)
-			return
-		}
 		client := s.clientAddr(r)
 		key := gateKey(client)
 		if !s.logins.enter(key) {

@@ -35,34 +35,6 @@ const (
 	passkeyRegisterBegin = "/session/passkeys/begin"
 )
 
-// passkeyRoutes adds the passkey routes that live outside session mode:
-// the script, the login ceremony's start, the cookie and JWT logins and
-// the API. Session mode's are in sessionPasskeyRoutes.
-func (s *Server) passkeyRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /static/passkey.js", servePasskeyScript)
-	mux.HandleFunc("POST "+passkeyLoginBegin, s.passkeyLoginBegin)
-	mux.HandleFunc("POST /cookie/passkey/login", s.cookiePasskeyLogin)
-	mux.HandleFunc("POST /jwt/passkey/login", s.jwtPasskeyLogin)
-	mux.HandleFunc("POST /api/passkey/login/begin", s.apiPasskeyLoginBegin)
-	mux.HandleFunc("POST /api/passkey/login/finish", s.apiPasskeyLogin)
-	mux.HandleFunc("POST /api/passkeys/begin", s.apiPasskeyRegisterBegin)
-	mux.HandleFunc("POST /api/passkeys/finish", s.apiPasskeyRegister)
-	mux.HandleFunc("GET /api/passkeys", s.apiPasskeyList)
-	mux.HandleFunc("DELETE /api/passkeys/{id}", s.apiPasskeyDelete)
-}
-
-// sessionPasskeyRoutes adds session mode's passkey routes: the login, the
-// step-up, and the account page's registration (behind a recent
-// authentication), renaming and removal.
-func (s *Server) sessionPasskeyRoutes(handle func(string, http.HandlerFunc), recent func(http.Handler) http.Handler) {
-	handle("POST /session/passkey/login", s.sessionPasskeyLogin)
-	handle("POST /session/reauth/passkey", s.reauthPasskey)
-	handle("POST "+passkeyRegisterBegin, recent(http.HandlerFunc(s.passkeyRegisterBeginHandler)).ServeHTTP)
-	handle("POST /session/passkeys/finish", recent(http.HandlerFunc(s.passkeyRegister)).ServeHTTP)
-	handle("POST /session/passkeys/rename", s.renamePasskey)
-	handle("POST /session/passkeys/remove", s.removePasskey)
-}
-
 func servePasskeyScript(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/javascript; charset=utf-8")

@@ -433,32 +433,13 @@ func (s *Server) storeTime(ctx context.Context) (time.Time, error) {
 // recovery, request logging and metrics.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", s.index)
-	mux.HandleFunc("GET /static/style.css", serveStyle)
-	mux.HandleFunc("GET /register", s.registerForm)
-	mux.HandleFunc("POST /register", s.register)
-
-	mux.HandleFunc("GET /cookie/login", s.cookieLoginForm)
-	mux.HandleFunc("POST /cookie/login", s.cookieLogin)
-	mux.HandleFunc("GET /cookie/profile", s.cookieProfile)
-	mux.HandleFunc("GET /cookie/logout", s.cookieLogoutForm)
-	mux.HandleFunc("POST /cookie/logout", s.cookieLogout)
-
-	s.sessionRoutes(mux)
-	s.jwtRoutes(mux)
-	s.apiRoutes(mux)
-	s.passkeyRoutes(mux)
-
-	mux.HandleFunc("GET /healthz", live)
-	mux.HandleFunc("GET /livez", live)
-	mux.HandleFunc("GET /readyz", s.ready)
-	if !s.cfg.OmitMetricsRoute {
-		mux.Handle("GET /metrics", s.metrics.handler)
+	for _, rt := range s.routeTable() {
+		mux.Handle(rt.pattern, s.routeHandler(rt))
 	}
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginRefused))
-	var h http.Handler = cop.Handler(s.limitConcurrentLogins(mux))
+	var h http.Handler = cop.Handler(mux)
 	h = securityHeaders(h)
 	h = s.recoverPanics(h)
 	h = s.logRequests(h)

@@ -15,22 +15,6 @@ import (
 // live in the store, under the token's hash. Logout deletes the record, so a
 // copy of the cookie names nothing afterwards.
 
-// sessionRoutes registers the /session/ pages, each behind the session
-// manager's middleware.
-func (s *Server) sessionRoutes(mux *http.ServeMux) {
-	handle := func(pattern string, h http.HandlerFunc) {
-		mux.Handle(pattern, s.sessions.Handler(h))
-	}
-	handle("GET /session/login", s.sessionLoginForm)
-	handle("POST /session/login", s.sessionLogin)
-	handle("GET /session/profile", s.sessionProfile)
-	handle("GET /session/sessions", s.sessionList)
-	handle("GET /session/logout", s.sessionLogoutForm)
-	handle("POST /session/logout", s.sessionLogout)
-	handle("POST /session/logout-all", s.sessionLogoutAll)
-	s.accountRoutes(handle)
-}
-
 const sessionLoginTitle = "Log in: server-side session"
 
 func (s *Server) sessionLoginForm(w http.ResponseWriter, r *http.Request) {
