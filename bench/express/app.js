@@ -1,19 +1,23 @@
-// The tutorial's Express app, as bench/load.sh runs it: a login form posts
-// to /login, which records the user in an express-session session (its
-// default MemoryStore, resave false, saveUninitialized false); /profile
-// counts the view in req.session.count and greets the user. /jwt/login and
-// /jwt/profile are the tutorial's JWT variant: jsonwebtoken signs an HS256
-// token into an HttpOnly cookie, checked on every view; the count lives in
-// a plain object, as a hand-written app keeps it.
+// The tutorial's Express app, as bench/load.sh runs it: /register records
+// a user, a login form posts to /login, which records the user in an
+// express-session session (its default MemoryStore, resave false,
+// saveUninitialized false); /profile counts the view in
+// req.session.count and greets the user; /profile/read writes the same
+// page without changing the count. /jwt/login, /jwt/profile and
+// /jwt/profile/read are the tutorial's JWT variant: jsonwebtoken signs an
+// HS256 token into an HttpOnly cookie, checked on every view; the counts
+// live in a plain object, as a hand-written app keeps them.
 //
-// The page is sessionkit's /session/profile page, the same markup as
-// bench/peers/profile.html, so every server in the comparison writes the
-// same bytes. Keep profilePage in step with that file.
+// The page is sessionkit's /session/profile page, the same markup and
+// headers as bench/peers (profile.html, page.go), so every server in the
+// comparison writes the same bytes. Keep profilePage and sendProfile in
+// step with those files.
 //
-// The session secret and the JWT secret are made at start (the tutorial
-// writes them into the source; nothing here needs them to survive a
-// restart). The one account is bench / password-bench, as for every
-// server in bench/.
+// Passwords are kept in a Map and compared in constant time, not hashed:
+// Node 20 has no argon2id of its own (the npm packages fetch prebuilt
+// binaries), so load.sh leaves Express out of its login storm. The
+// session secret and the JWT secret are made at start. Every server in
+// bench/ has the account bench / password-bench from the start.
 'use strict';
 
 const crypto = require('crypto');
@@ -22,8 +26,7 @@ const cookieParser = require('cookie-parser');
 const session = require('express-session');
 const jwt = require('jsonwebtoken');
 
-const USER = 'bench';
-const PASSWORD = 'password-bench';
+const users = new Map([['bench', 'password-bench']]);
 const port = Number(process.env.PORT || 3000);
 const host = process.env.HOST || '127.0.0.1';
 
@@ -65,15 +68,42 @@ function profilePage(req, user, count) {
 </html>`;
 }
 
+// The headers sessionkit's server sends with every page.
+const securityHeaders = {
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'same-origin',
+  'Content-Security-Policy': "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+};
+
 function sendProfile(req, res, user, count) {
-  res.set('Cache-Control', 'no-store');
+  res.set(securityHeaders);
+  res.set('X-Request-Id', crypto.randomBytes(8).toString('hex'));
   res.type('html');
   res.send(profilePage(req, user, count));
 }
 
 function credentialsOK(body) {
-  return body && body.username === USER && body.password === PASSWORD;
+  if (!body || typeof body.username !== 'string' || typeof body.password !== 'string') {
+    return false;
+  }
+  const want = Buffer.from(users.get(body.username) || '');
+  const got = Buffer.from(body.password);
+  return users.has(body.username) && want.length === got.length && crypto.timingSafeEqual(want, got);
 }
+
+app.post('/register', (req, res) => {
+  const { username, password } = req.body || {};
+  if (typeof username !== 'string' || typeof password !== 'string' || !username || !password || username.length > 64) {
+    return res.status(400).send('username and password are both required');
+  }
+  if (users.has(username)) {
+    return res.status(409).send('that username is taken');
+  }
+  users.set(username, password);
+  res.redirect(303, '/');
+});
 
 // Server-side sessions (express-session).
 
@@ -94,6 +124,13 @@ app.get('/profile', sessions, (req, res) => {
   sendProfile(req, res, req.session.user, req.session.count);
 });
 
+app.get('/profile/read', sessions, (req, res) => {
+  if (!req.session.user) {
+    return res.redirect(303, '/login');
+  }
+  sendProfile(req, res, req.session.user, req.session.count || 0);
+});
+
 // JWT in a cookie (jsonwebtoken).
 
 const jwtSecret = crypto.randomBytes(32);
@@ -111,17 +148,31 @@ app.post('/jwt/login', (req, res) => {
   res.redirect(303, '/jwt/profile');
 });
 
-app.get('/jwt/profile', (req, res) => {
-  let claims;
+function verifyAccess(req) {
   try {
-    claims = jwt.verify(req.cookies.access || '', jwtSecret, {
+    return jwt.verify(req.cookies.access || '', jwtSecret, {
       algorithms: ['HS256'], issuer: 'sessionkit', audience: 'sessionkit', clockTolerance: 30,
     });
   } catch (err) {
+    return null;
+  }
+}
+
+app.get('/jwt/profile', (req, res) => {
+  const claims = verifyAccess(req);
+  if (!claims) {
     return res.redirect(303, '/jwt/login');
   }
   jwtCounts[claims.sub] = (jwtCounts[claims.sub] || 0) + 1;
   sendProfile(req, res, claims.sub, jwtCounts[claims.sub]);
+});
+
+app.get('/jwt/profile/read', (req, res) => {
+  const claims = verifyAccess(req);
+  if (!claims) {
+    return res.redirect(303, '/jwt/login');
+  }
+  sendProfile(req, res, claims.sub, jwtCounts[claims.sub] || 0);
 });
 
 app.listen(port, host, () => {

@@ -38,6 +38,7 @@ const (
 // mode.
 type golangJWT struct {
 	page    *Page
+	acc     *accounts
 	method  jwt.SigningMethod
 	signKey any
 	parser  *jwt.Parser
@@ -48,8 +49,8 @@ type golangJWT struct {
 }
 
 // newGolangJWT makes the keys for alg and returns the app.
-func newGolangJWT(page *Page, alg jwtAlgorithm) (http.Handler, error) {
-	g := &golangJWT{page: page, counts: map[string]int64{}}
+func newGolangJWT(page *Page, acc *accounts, alg jwtAlgorithm) (http.Handler, error) {
+	g := &golangJWT{page: page, acc: acc, counts: map[string]int64{}}
 	var verifyKey any
 	switch alg {
 	case jwtHS256:
@@ -76,15 +77,17 @@ func newGolangJWT(page *Page, alg jwtAlgorithm) (http.Handler, error) {
 	g.keyfunc = func(*jwt.Token) (any, error) { return verifyKey, nil }
 
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /register", acc.register)
 	mux.HandleFunc("POST /login", g.login)
 	mux.HandleFunc("GET /profile", g.profile)
+	mux.HandleFunc("GET /profile/read", g.profileRead)
 	return mux, nil
 }
 
-// login signs a token for the test user, sets it in the cookie, and starts
+// login signs a token for the user, sets it in the cookie, and starts
 // the user's count again.
 func (g *golangJWT) login(w http.ResponseWriter, r *http.Request) {
-	user, ok := checkLogin(w, r)
+	user, ok := g.acc.checkLogin(w, r)
 	if !ok {
 		return
 	}
@@ -111,24 +114,47 @@ func (g *golangJWT) login(w http.ResponseWriter, r *http.Request) {
 		Name: jwtCookie, Value: signed, Path: "/", MaxAge: int(jwtLifetime / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
-	http.Redirect(w, r, "/profile", http.StatusSeeOther)
+	redirect(w, r, "/profile")
 }
 
 // profile verifies the cookie's token and counts the view.
 func (g *golangJWT) profile(w http.ResponseWriter, r *http.Request) {
+	user, ok := g.verify(w, r)
+	if !ok {
+		return
+	}
+	g.mu.Lock()
+	g.counts[user]++
+	count := g.counts[user]
+	g.mu.Unlock()
+	g.page.Write(w, r, user, count)
+}
+
+// profileRead verifies the cookie's token and writes the page with the
+// count as it stands.
+func (g *golangJWT) profileRead(w http.ResponseWriter, r *http.Request) {
+	user, ok := g.verify(w, r)
+	if !ok {
+		return
+	}
+	g.mu.Lock()
+	count := g.counts[user]
+	g.mu.Unlock()
+	g.page.Write(w, r, user, count)
+}
+
+// verify returns the subject of the cookie's valid token, or sends the
+// browser to the login page and returns false.
+func (g *golangJWT) verify(w http.ResponseWriter, r *http.Request) (string, bool) {
 	c, err := r.Cookie(jwtCookie)
 	if err != nil {
 		toLogin(w, r)
-		return
+		return "", false
 	}
 	var claims jwt.RegisteredClaims
 	if _, err := g.parser.ParseWithClaims(c.Value, &claims, g.keyfunc); err != nil {
 		toLogin(w, r)
-		return
+		return "", false
 	}
-	g.mu.Lock()
-	g.counts[claims.Subject]++
-	count := g.counts[claims.Subject]
-	g.mu.Unlock()
-	g.page.Write(w, r, claims.Subject, count)
+	return claims.Subject, true
 }

@@ -17,7 +17,7 @@ const cookieLifetime = 24 * 60 * 60
 // AES-256 and authenticated with HMAC-SHA256 (random keys made at start).
 // The cookie is rewritten on every view. Over plain HTTP, as sessionkit
 // does, the cookie is not Secure.
-func newGorillaCookie(page *Page) (http.Handler, error) {
+func newGorillaCookie(page *Page, acc *accounts) (http.Handler, error) {
 	hashKey, blockKey := securecookie.GenerateRandomKey(32), securecookie.GenerateRandomKey(32)
 	if hashKey == nil || blockKey == nil {
 		return nil, errors.New("peers: no randomness for gorilla's keys")
@@ -30,8 +30,9 @@ func newGorillaCookie(page *Page) (http.Handler, error) {
 
 	const name = "session"
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /register", acc.register)
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		user, ok := checkLogin(w, r)
+		user, ok := acc.checkLogin(w, r)
 		if !ok {
 			return
 		}
@@ -43,7 +44,7 @@ func newGorillaCookie(page *Page) (http.Handler, error) {
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}
-		http.Redirect(w, r, "/profile", http.StatusSeeOther)
+		redirect(w, r, "/profile")
 	})
 	mux.HandleFunc("GET /profile", func(w http.ResponseWriter, r *http.Request) {
 		s, err := st.Get(r, name)
@@ -59,6 +60,17 @@ func newGorillaCookie(page *Page) (http.Handler, error) {
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}
+		page.Write(w, r, user, count)
+	})
+	// The same page read-only: the cookie is opened, not rewritten.
+	mux.HandleFunc("GET /profile/read", func(w http.ResponseWriter, r *http.Request) {
+		s, err := st.Get(r, name)
+		user, _ := s.Values["user"].(string)
+		if err != nil || user == "" {
+			toLogin(w, r)
+			return
+		}
+		count, _ := s.Values["count"].(int64)
 		page.Write(w, r, user, count)
 	})
 	return mux, nil

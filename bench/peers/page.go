@@ -8,7 +8,9 @@ package peers
 
 import (
 	"bytes"
+	"crypto/rand"
 	_ "embed"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -51,9 +53,12 @@ type profileData struct {
 	LogoutHref string
 }
 
-// Write renders the page for user and count and writes it with status 200,
-// with the headers sessionkit sets on it (Content-Type, Content-Length,
-// Cache-Control: no-store). A template error answers 500.
+// Write renders the page for user and count and writes it with status 200
+// and the headers sessionkit's server sends with its profile page: the
+// page's own (Content-Type, Content-Length, Cache-Control: no-store), the
+// security headers its middleware sets on every answer, and an
+// X-Request-Id made as its request log makes one. A template error
+// answers 500.
 func (p *Page) Write(w http.ResponseWriter, r *http.Request, user string, count int64) {
 	data := pageData{Title: ProfileTitle, Data: profileData{
 		Username:   user,
@@ -66,9 +71,23 @@ func (p *Page) Write(w http.ResponseWriter, r *http.Request, user string, count 
 		return
 	}
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
+	setSecurityHeaders(h)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(http.StatusOK)
 	w.Write(buf.Bytes())
+}
+
+// setSecurityHeaders sets the headers sessionkit's server puts on every
+// answer (its securityHeaders and logRequests middleware), so that each
+// peer's page is as long on the wire as sessionkit's.
+func setSecurityHeaders(h http.Header) {
+	var id [8]byte
+	rand.Read(id[:])
+	h.Set("X-Request-Id", hex.EncodeToString(id[:]))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 }

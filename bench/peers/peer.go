@@ -39,9 +39,12 @@ type Options struct {
 	RedisPrefix string
 }
 
-// Peer is one peer's web app: POST /login (form fields username and
-// password) and GET /profile, which counts the view and writes the
-// profile page. Close releases what the peer holds (a Redis pool).
+// Peer is one peer's web app: POST /register and POST /login (form
+// fields username and password; the test account exists from the start),
+// GET /profile, which counts the view and writes the profile page, and
+// GET /profile/read, which writes the same page with the count as it
+// stands, changing nothing. Close releases what the peer holds (a Redis
+// pool).
 type Peer struct {
 	http.Handler
 	closer io.Closer
@@ -65,28 +68,29 @@ func New(kind string, opts Options) (*Peer, error) {
 	if err != nil {
 		return nil, err
 	}
+	acc := newAccounts()
 	switch kind {
 	case Bare:
 		return &Peer{Handler: newBare(page)}, nil
 	case SCSMem:
-		return &Peer{Handler: newSCSMem(page)}, nil
+		return &Peer{Handler: newSCSMem(page, acc)}, nil
 	case SCSRedis:
-		h, pool := newSCSRedis(page, opts)
+		h, pool := newSCSRedis(page, acc, opts)
 		return &Peer{Handler: h, closer: pool}, nil
 	case GorillaCookie:
-		h, err := newGorillaCookie(page)
+		h, err := newGorillaCookie(page, acc)
 		if err != nil {
 			return nil, err
 		}
 		return &Peer{Handler: h}, nil
 	case GolangJWTHS256:
-		h, err := newGolangJWT(page, jwtHS256)
+		h, err := newGolangJWT(page, acc, jwtHS256)
 		if err != nil {
 			return nil, err
 		}
 		return &Peer{Handler: h}, nil
 	case GolangJWTEdDSA:
-		h, err := newGolangJWT(page, jwtEdDSA)
+		h, err := newGolangJWT(page, acc, jwtEdDSA)
 		if err != nil {
 			return nil, err
 		}

@@ -146,3 +146,61 @@ func TestPeersRefuseStrangers(t *testing.T) {
 		})
 	}
 }
+
+// Every peer with logins registers users with argon2id and logs each in
+// under its own name: a taken name answers 409, a wrong password or an
+// unknown name 401; the read-only page shows the count without changing
+// it.
+func TestPeersRegisterUsers(t *testing.T) {
+	for _, kind := range peers.Kinds() {
+		if kind == peers.Bare {
+			continue // no passwords at all
+		}
+		t.Run(kind, func(t *testing.T) {
+			srv := httptest.NewServer(newPeer(t, kind))
+			defer srv.Close()
+			form := func(path, user, password string) int {
+				resp, err := client().PostForm(srv.URL+path, url.Values{"username": {user}, "password": {password}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			if code := form("/register", "alice", "alice-password"); code != http.StatusSeeOther {
+				t.Fatalf("register: %d, want 303", code)
+			}
+			if code := form("/register", "alice", "other-password"); code != http.StatusConflict {
+				t.Errorf("register a taken name: %d, want 409", code)
+			}
+			if code := form("/login", "alice", "password-bench"); code != http.StatusUnauthorized {
+				t.Errorf("login with another's password: %d, want 401", code)
+			}
+			if code := form("/login", "nobody", "alice-password"); code != http.StatusUnauthorized {
+				t.Errorf("login of an unknown name: %d, want 401", code)
+			}
+
+			c := client()
+			resp, err := c.PostForm(srv.URL+"/login", url.Values{"username": {"alice"}, "password": {"alice-password"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("login: %d, want 303", resp.StatusCode)
+			}
+			for i, want := range []struct{ path, text string }{
+				{"/profile/read", "welcome alice with the count: 0<"},
+				{"/profile", "welcome alice with the count: 1<"},
+				{"/profile/read", "welcome alice with the count: 1<"},
+				{"/profile/read", "welcome alice with the count: 1<"},
+				{"/profile", "welcome alice with the count: 2<"},
+			} {
+				a := get(t, c, srv.URL+want.path)
+				if a.status != http.StatusOK || !strings.Contains(a.body, want.text) {
+					t.Errorf("request %d, GET %s: %d, %s; want 200 and %q", i+1, want.path, a.status, welcome.FindString(a.body), want.text)
+				}
+			}
+		})
+	}
+}

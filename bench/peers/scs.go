@@ -14,7 +14,7 @@ import (
 // sessionkit's session policy where scs has the setting: a one-hour idle
 // timeout, a 24-hour lifetime, tokens hashed in the store. A nil st keeps
 // scs's default, its memstore.
-func newSCS(page *Page, st scs.Store) http.Handler {
+func newSCS(page *Page, acc *accounts, st scs.Store) http.Handler {
 	sm := scs.New()
 	if st != nil {
 		sm.Store = st
@@ -24,8 +24,9 @@ func newSCS(page *Page, st scs.Store) http.Handler {
 	sm.HashTokenInStore = true
 
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /register", acc.register)
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		user, ok := checkLogin(w, r)
+		user, ok := acc.checkLogin(w, r)
 		if !ok {
 			return
 		}
@@ -35,7 +36,7 @@ func newSCS(page *Page, st scs.Store) http.Handler {
 		}
 		sm.Put(r.Context(), "user", user)
 		sm.Put(r.Context(), "count", int64(0))
-		http.Redirect(w, r, "/profile", http.StatusSeeOther)
+		redirect(w, r, "/profile")
 	})
 	mux.HandleFunc("GET /profile", func(w http.ResponseWriter, r *http.Request) {
 		user := sm.GetString(r.Context(), "user")
@@ -47,18 +48,27 @@ func newSCS(page *Page, st scs.Store) http.Handler {
 		sm.Put(r.Context(), "count", count)
 		page.Write(w, r, user, count)
 	})
+	// The same page read-only: nothing is Put, so scs saves nothing.
+	mux.HandleFunc("GET /profile/read", func(w http.ResponseWriter, r *http.Request) {
+		user := sm.GetString(r.Context(), "user")
+		if user == "" {
+			toLogin(w, r)
+			return
+		}
+		page.Write(w, r, user, sm.GetInt64(r.Context(), "count"))
+	})
 	return sm.LoadAndSave(mux)
 }
 
 // newSCSMem is scs on its own in-memory store.
-func newSCSMem(page *Page) http.Handler {
-	return newSCS(page, nil)
+func newSCSMem(page *Page, acc *accounts) http.Handler {
+	return newSCS(page, acc, nil)
 }
 
 // newSCSRedis is scs on its Redis store, through a redigo pool as large as
 // go-redis's default (ten connections per CPU), which sessionkit's Redis
 // store uses.
-func newSCSRedis(page *Page, opts Options) (http.Handler, *redis.Pool) {
+func newSCSRedis(page *Page, acc *accounts, opts Options) (http.Handler, *redis.Pool) {
 	addr := opts.RedisAddr
 	if addr == "" {
 		addr = "127.0.0.1:6379"
@@ -80,5 +90,5 @@ func newSCSRedis(page *Page, opts Options) (http.Handler, *redis.Pool) {
 	} else {
 		st = redisstore.NewWithPrefix(pool, opts.RedisPrefix)
 	}
-	return newSCS(page, st), pool
+	return newSCS(page, acc, st), pool
 }

@@ -16,7 +16,7 @@ const (
 	noteWidth   = 290 // pair targets, right of the bars
 	rowHeight   = 26
 	barHeight   = 16
-	chartTop    = 64
+	chartTop    = 80
 	chartBottom = 56
 )
 
@@ -59,7 +59,8 @@ func (s Summary) SVG() ([]byte, error) {
 		chartWidth, height, chartWidth, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#fff"/>`+"\n")
 	fmt.Fprintf(&b, `<text x="%d" y="22" font-size="15" font-weight="bold">The profile page under wrk: req/s relative to a bare net/http handler</text>`+"\n", 10)
-	fmt.Fprintf(&b, `<text x="%d" y="40" fill="#555">blue: sessionkit, grey: its peers; median of the per-round ratios over %d round(s); red ticks: targets against bare; right: targets against a peer</text>`+"\n", 10, rounds)
+	fmt.Fprintf(&b, `<text x="%d" y="40" fill="#555">%s</text>`+"\n", 10, html.EscapeString(ScenarioTitle(s.Scenario, s.Users)))
+	fmt.Fprintf(&b, `<text x="%d" y="56" fill="#555">blue: sessionkit, grey: its peers; median of the per-round ratios over %d round(s); red ticks: targets against bare; right: targets against a peer</text>`+"\n", 10, rounds)
 
 	// Grid every 0.1 (every 0.5 when the scale is wide), labelled below.
 	step := 0.1

@@ -3,8 +3,9 @@
 //
 //	peer -kind scs-mem -addr 127.0.0.1:9001
 //
-// Each peer answers POST /login (username=bench, password=password-bench)
-// and GET /profile.
+// Each peer answers POST /register and POST /login (form fields username
+// and password; bench / password-bench exists from the start), GET
+// /profile (counts the view) and GET /profile/read (changes nothing).
 package main
 
 import (

@@ -1,7 +1,8 @@
-// Command report prints the markdown tables of a load.sh run: the load
-// table with its targets (-load) and the lost-update table (-lost).
+// Command report prints the markdown tables of a load.sh run: one load
+// table per scenario with the targets (-load), the login storm (-logins)
+// and the lost-update check (-lost).
 //
-//	report -load results/load-X.csv -lost results/lostupdate-X.csv
+//	report -load results/load-X.csv -logins results/logins-X.csv -lost results/lostupdate-X.csv
 package main
 
 import (
@@ -21,29 +22,45 @@ func main() {
 
 func run() error {
 	load := flag.String("load", "", "the load `CSV` load.sh wrote")
+	logins := flag.String("logins", "", "the login-storm `CSV` load.sh wrote")
 	lost := flag.String("lost", "", "the lost-update `CSV` load.sh wrote")
 	flag.Parse()
-	if *load == "" && *lost == "" {
-		return fmt.Errorf("give -load, -lost or both")
+	if *load == "" && *logins == "" && *lost == "" {
+		return fmt.Errorf("give -load, -logins, -lost or several")
 	}
+	var runs []report.Run
 	if *load != "" {
-		f, err := os.Open(*load)
+		var err error
+		if runs, err = readRuns(*load); err != nil {
+			return err
+		}
+	}
+	sep := ""
+	for _, scenario := range report.Scenarios(runs) {
+		sum := report.Summarize(report.OfScenario(runs, scenario))
+		fmt.Printf("%s#### %s\n\n", sep, report.ScenarioTitle(scenario, sum.Users))
+		if err := sum.WriteLoadTable(os.Stdout); err != nil {
+			return err
+		}
+		sep = "\n"
+	}
+	if *logins != "" {
+		f, err := os.Open(*logins)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		runs, err := report.ReadRuns(f)
+		lr, err := report.ReadLogins(f)
 		if err != nil {
-			return fmt.Errorf("%s: %w", *load, err)
+			return fmt.Errorf("%s: %w", *logins, err)
 		}
-		if err := report.Summarize(runs).WriteLoadTable(os.Stdout); err != nil {
+		fmt.Printf("%s#### logins: a login storm (argon2id) while logged-in users view their pages\n\n", sep)
+		if err := report.WriteLoginTable(os.Stdout, lr, runs); err != nil {
 			return err
 		}
+		sep = "\n"
 	}
 	if *lost != "" {
-		if *load != "" {
-			fmt.Println()
-		}
 		f, err := os.Open(*lost)
 		if err != nil {
 			return err
@@ -53,9 +70,24 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", *lost, err)
 		}
+		fmt.Printf("%s#### lost-update check: concurrent views of one session\n\n", sep)
 		if err := report.WriteLostUpdateTable(os.Stdout, results); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// readRuns reads a load CSV.
+func readRuns(path string) ([]report.Run, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	runs, err := report.ReadRuns(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return runs, nil
 }
