@@ -2,11 +2,8 @@ package pgstore_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +15,7 @@ import (
 	"github.com/sessionkit/sessionkit/session"
 	"github.com/sessionkit/sessionkit/store"
 	"github.com/sessionkit/sessionkit/store/pgstore"
+	"github.com/sessionkit/sessionkit/store/storetest"
 )
 
 // TestTokensAreNeverStored runs a session.Manager on the store as browsers
@@ -41,7 +39,7 @@ func TestTokensAreNeverStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	const marker = "marker-value-7f3a"
-	given, live := browse(t, m, marker)
+	given, live := storetest.BrowseSessions(t, m, marker)
 	if recs, err := m.Sessions(ctx, "alice"); err != nil || len(recs) != 2 {
 		t.Fatalf("alice's sessions: %d, %v; want the 2 she logged in with", len(recs), err)
 	}
@@ -59,7 +57,7 @@ func TestTokensAreNeverStored(t *testing.T) {
 		t.Errorf("the value put in the sessions (%q, in hex %s) is not in the database: the dump does not show the sessions' data", marker, h)
 	}
 	for i, tok := range given {
-		for _, form := range spellings(t, tok) {
+		for _, form := range storetest.TokenSpellings(t, tok) {
 			if strings.Contains(all, form) {
 				t.Errorf("the database holds token %d of %d (as %q)", i+1, len(given), form)
 				break
@@ -140,92 +138,4 @@ func dumpSchema(t *testing.T, pool *pgxpool.Pool, schema string) (string, map[st
 		}
 	}
 	return dump.String(), counts
-}
-
-// browse drives m through its HTTP middleware as browsers would, each
-// session holding the value marker: a visitor's session; a session whose
-// user logs in (Renew, then SetAuth) and views again; a login in a fresh
-// browser; and a session that is ended (Destroy). It returns every token
-// the browsers were given in a cookie, and the tokens of the sessions that
-// are still live (the visitor's and alice's two logins).
-func browse(t *testing.T, m *session.Manager, marker string) (given, live []string) {
-	t.Helper()
-	put := func(w http.ResponseWriter, r *http.Request) {
-		if err := session.Put(session.From(r), "note", marker); err != nil {
-			t.Errorf("Put: %v", err)
-		}
-	}
-	login := func(w http.ResponseWriter, r *http.Request) {
-		s := session.From(r)
-		if err := s.Renew(r.Context()); err != nil {
-			t.Errorf("Renew: %v", err)
-		}
-		s.SetAuth(session.Auth{User: "alice", AccountID: "account-alice"})
-		put(w, r)
-	}
-	view := func(w http.ResponseWriter, r *http.Request) { session.From(r).Increment("views", 1) }
-	logout := func(w http.ResponseWriter, r *http.Request) {
-		if err := session.From(r).Destroy(r.Context()); err != nil {
-			t.Errorf("Destroy: %v", err)
-		}
-	}
-	serve := func(h http.HandlerFunc, token string) string {
-		t.Helper()
-		r := httptest.NewRequest("GET", "http://example.com/", nil)
-		r.Header.Set("User-Agent", "test-browser/1.0")
-		if token != "" {
-			r.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: token})
-		}
-		w := httptest.NewRecorder()
-		m.Handler(h).ServeHTTP(w, r)
-		if w.Code != http.StatusOK {
-			t.Fatalf("the manager answered %d: %s", w.Code, w.Body)
-		}
-		for _, c := range w.Result().Cookies() {
-			if c.Name == session.DefaultCookieName && c.Value != "" {
-				if !slices.Contains(given, c.Value) {
-					given = append(given, c.Value)
-				}
-				token = c.Value
-			}
-		}
-		return token
-	}
-
-	visitor := serve(put, "")
-	anonymous := serve(put, "")
-	loggedIn := serve(login, anonymous)
-	serve(view, loggedIn)
-	second := serve(login, "")
-	ended := serve(put, "")
-	serve(logout, ended)
-
-	if loggedIn == anonymous {
-		t.Fatal("the login kept the visitor's token: Renew did not renew")
-	}
-	if len(given) != 5 {
-		t.Fatalf("the browsers were given %d tokens, want 5 (one per session made or renewed): %q", len(given), given)
-	}
-	return given, []string{visitor, loggedIn, second}
-}
-
-// spellings returns the ways a token could be written into a store: its
-// bytes (the 32 random ones the cookie's text encodes, and that text) raw,
-// in hex of either case and in base64 of either alphabet, unpadded so that
-// a padded copy is found too. The cookie's text is among them (raw text,
-// and the random bytes in base64url).
-func spellings(t *testing.T, tok string) []string {
-	t.Helper()
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(raw) != 32 {
-		t.Fatalf("token %q is not 32 bytes in unpadded base64url (%d bytes, %v)", tok, len(raw), err)
-	}
-	var forms []string
-	for _, b := range [][]byte{raw, []byte(tok)} {
-		h := hex.EncodeToString(b)
-		forms = append(forms, string(b), h, strings.ToUpper(h),
-			base64.RawStdEncoding.EncodeToString(b), base64.RawURLEncoding.EncodeToString(b))
-	}
-	slices.Sort(forms)
-	return slices.Compact(forms)
 }
