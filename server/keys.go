@@ -57,8 +57,7 @@ const keyReloadInterval = time.Minute
 type cookieKeys struct {
 	ring    *cookie.KeyRing
 	keys    store.Keys
-	clock   func(context.Context) (time.Time, error) // the store's time, for a new key
-	now     func() time.Time
+	clock   *storeClock  // the time of a new key, and now
 	loaded  atomic.Int64 // Unix nanoseconds of the last successful load
 	tried   atomic.Int64 // Unix nanoseconds of the last load for a cookie that did not open
 	loading sync.Mutex   // serialises loads
@@ -72,8 +71,8 @@ const unknownKeyGap = time.Second
 // openCookieKeys reads the cookie keys from keys, storing a first key when
 // there is none: of instances that start at once on an empty store,
 // exactly one adds it, and all seal with it.
-func openCookieKeys(ctx context.Context, keys store.Keys, clock func(context.Context) (time.Time, error), now func() time.Time) (*cookieKeys, error) {
-	c := &cookieKeys{keys: keys, clock: clock, now: now}
+func openCookieKeys(ctx context.Context, keys store.Keys, clock *storeClock) (*cookieKeys, error) {
+	c := &cookieKeys{keys: keys, clock: clock}
 	have, err := c.read(ctx)
 	if err != nil {
 		return nil, err
@@ -81,7 +80,7 @@ func openCookieKeys(ctx context.Context, keys store.Keys, clock func(context.Con
 	if c.ring, err = cookie.NewKeyRing(have...); err != nil {
 		return nil, fmt.Errorf("server: %s keys: %w", cookieKeyPurpose, err)
 	}
-	c.loaded.Store(now().UnixNano())
+	c.loaded.Store(clock.Now().UnixNano())
 	return c, nil
 }
 
@@ -95,9 +94,9 @@ func (c *cookieKeys) read(ctx context.Context) ([]store.Key, error) {
 		return nil, fmt.Errorf("server: reading %s keys: %w", cookieKeyPurpose, err)
 	}
 	if len(have) == 0 {
-		created, err := c.clock(ctx)
+		created, err := c.clock.StoreTime(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("server: reading the store's clock: %w", err)
+			return nil, err
 		}
 		k, err := cookie.GenerateKey(created)
 		if err != nil {
@@ -110,7 +109,7 @@ func (c *cookieKeys) read(ctx context.Context) ([]store.Key, error) {
 			return nil, fmt.Errorf("server: reading %s keys: %w", cookieKeyPurpose, err)
 		}
 	}
-	now := c.now()
+	now := c.clock.Now()
 	live := make([]store.Key, 0, len(have))
 	for _, k := range have {
 		if now.Before(k.SignsFrom) || (!k.Retires.IsZero() && !now.Before(k.Retires)) {
@@ -127,7 +126,7 @@ func (c *cookieKeys) read(ctx context.Context) ([]store.Key, error) {
 // stale reports whether the keys were last loaded keyReloadInterval ago or
 // more.
 func (c *cookieKeys) stale() bool {
-	return time.Duration(c.now().UnixNano()-c.loaded.Load()) >= keyReloadInterval
+	return time.Duration(c.clock.Now().UnixNano()-c.loaded.Load()) >= keyReloadInterval
 }
 
 // reloadForUnknown reads the keys again for a cookie that no key of the
@@ -135,7 +134,7 @@ func (c *cookieKeys) stale() bool {
 // last reload), unless the keys were read less than unknownKeyGap ago. It
 // reports whether it read them, so that the caller tries the cookie again.
 func (c *cookieKeys) reloadForUnknown(ctx context.Context) bool {
-	now := c.now().UnixNano()
+	now := c.clock.Now().UnixNano()
 	tried := c.tried.Load()
 	if time.Duration(now-max(c.loaded.Load(), tried)) < unknownKeyGap {
 		return false
@@ -158,6 +157,6 @@ func (c *cookieKeys) reload(ctx context.Context) error {
 	if err := c.ring.SetKeys(have...); err != nil {
 		return fmt.Errorf("server: %s keys: %w", cookieKeyPurpose, err)
 	}
-	c.loaded.Store(c.now().UnixNano())
+	c.loaded.Store(c.clock.Now().UnixNano())
 	return nil
 }

@@ -218,7 +218,7 @@ type Server struct {
 	// under Config.KEK when one is given.
 	keys       store.Keys
 	cookieKeys *cookieKeys
-	clock      *storeClock // nil when Config.Now was given
+	clock      *storeClock // the store's, or Config.Now when given
 	upkeep     sync.Mutex  // held while the keys and the clock are read again
 }
 
@@ -233,7 +233,7 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if n := len(cfg.IntrospectionSecret); n > 0 && n < MinIntrospectionSecret {
 		return nil, fmt.Errorf("server: the introspection secret has %d bytes, fewer than %d: POST /api/introspect is not throttled, so its secret must not be guessable", n, MinIntrospectionSecret)
 	}
-	followStore := cfg.Now == nil
+	given := cfg.Now
 	cfg = withDefaults(cfg)
 	s := &Server{cfg: cfg, log: cfg.Logger, logins: newLoginGate(cfg.MaxConcurrentLogins)}
 
@@ -245,13 +245,11 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	// Every store call, whoever makes it, shows in the store metrics.
 	backend = s.metrics.instrument(backend)
 	s.backend = backend
-	if followStore {
-		if s.clock, err = newStoreClock(ctx, backend); err != nil {
-			return nil, err
-		}
-		cfg.Now = s.clock.Now
-		s.cfg = cfg
+	if s.clock, err = newStoreClock(ctx, backend, given); err != nil {
+		return nil, err
 	}
+	cfg.Now = s.clock.Now
+	s.cfg = cfg
 	if s.keys, err = openKeys(ctx, backend, cfg, s.log); err != nil {
 		return nil, err
 	}
@@ -268,7 +266,7 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.cookieKeys, err = openCookieKeys(ctx, s.keys, s.storeTime, cfg.Now)
+	s.cookieKeys, err = openCookieKeys(ctx, s.keys, s.clock)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +294,7 @@ func New(ctx context.Context, backend Backend, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.tokens, err = newTokens(ctx, backend, s.keys, storeTimeFunc(s.storeTime), s.accounts, cfg, s.metrics)
+	s.tokens, err = newTokens(ctx, backend, s.keys, s.clock, s.accounts, cfg, s.metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -409,22 +407,12 @@ func (s *Server) keepUp(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.StoreTimeout)
 	defer cancel()
-	if s.clock != nil {
-		if err := s.clock.measure(ctx); err != nil {
-			s.log.WarnContext(ctx, "reading the store's clock", "err", err)
-		}
+	if _, err := s.clock.StoreTime(ctx); err != nil {
+		s.log.WarnContext(ctx, "reading the store's clock", "err", err)
 	}
 	if err := s.cookieKeys.reload(ctx); err != nil {
 		s.log.WarnContext(ctx, "reloading the cookie keys", "err", err)
 	}
-}
-
-// storeTime returns the store's time: the time new keys are created at.
-func (s *Server) storeTime(ctx context.Context) (time.Time, error) {
-	if s.clock == nil {
-		return s.cfg.Now(), nil
-	}
-	return s.clock.StoreTime(ctx)
 }
 
 // routes builds the handler: every route, wrapped in a bound on

@@ -17,15 +17,23 @@ import (
 // own clock says. The offset is measured at start and again every
 // keyReloadInterval; between measurements the machine's monotonic clock
 // carries it.
+//
+// A server given Config.Now (a test's clock) tells the time by that
+// instead, for keys as for everything else.
 type storeClock struct {
-	store  store.Clock
-	offset atomic.Int64 // nanoseconds to add to the machine's clock
+	store  store.Clock      // nil when now is set
+	now    func() time.Time // Config.Now, when given
+	offset atomic.Int64     // nanoseconds to add to the machine's clock
 }
 
-// newStoreClock measures the offset of the store's clock once.
-func newStoreClock(ctx context.Context, s store.Clock) (*storeClock, error) {
+// newStoreClock returns the clock of a server: now when it is not nil,
+// else the store's, whose offset it measures once.
+func newStoreClock(ctx context.Context, s store.Clock, now func() time.Time) (*storeClock, error) {
+	if now != nil {
+		return &storeClock{now: now}, nil
+	}
 	c := &storeClock{store: s}
-	if err := c.measure(ctx); err != nil {
+	if _, err := c.StoreTime(ctx); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -33,12 +41,18 @@ func newStoreClock(ctx context.Context, s store.Clock) (*storeClock, error) {
 
 // Now returns the store's time, as last measured.
 func (c *storeClock) Now() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
 	return time.Now().Add(time.Duration(c.offset.Load()))
 }
 
 // StoreTime asks the store for its time, and takes the offset from the
 // answer.
 func (c *storeClock) StoreTime(ctx context.Context) (time.Time, error) {
+	if c.now != nil {
+		return c.now(), nil
+	}
 	sent := time.Now()
 	t, err := c.store.StoreTime(ctx)
 	if err != nil {
@@ -50,10 +64,4 @@ func (c *storeClock) StoreTime(ctx context.Context) (time.Time, error) {
 	mid := sent.Add(received.Sub(sent) / 2)
 	c.offset.Store(int64(t.Sub(mid)))
 	return t, nil
-}
-
-// measure reads the store's clock and keeps its offset.
-func (c *storeClock) measure(ctx context.Context) error {
-	_, err := c.StoreTime(ctx)
-	return err
 }

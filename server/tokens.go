@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/sessionkit/sessionkit/auth"
 	"github.com/sessionkit/sessionkit/store"
@@ -31,12 +30,6 @@ type tokens struct {
 	// accounts says whether a family's login still stands.
 	accounts *auth.Accounts
 }
-
-// storeTimeFunc is a store.Clock made of a function.
-type storeTimeFunc func(context.Context) (time.Time, error)
-
-// StoreTime returns f(ctx).
-func (f storeTimeFunc) StoreTime(ctx context.Context) (time.Time, error) { return f(ctx) }
 
 // newTokens opens the signing keys kept in keys (the backend's, possibly
 // encrypted), with key times from clock, and builds the issuer, verifiers
