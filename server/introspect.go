@@ -150,18 +150,15 @@ func introspectionClient(r *http.Request, want [sha256.Size]byte) (string, bool)
 }
 
 // activeToken returns the claims of tok when it is an active access token:
-// tokens.check (signature, times, the login and its account, as GET
-// /api/me) and the deny list both accept it. tokens.check leaves the deny
-// list out, because every logout ends the login before it deny-lists the
+// what tokens.check accepts (signature, times, the login and its account,
+// as GET /api/me), and not deny-listed. tokens.check leaves the deny list
+// out, because every logout ends the login before it deny-lists the
 // token; introspection reads it too, so that a token deny-listed on its
 // own is never reported active. Errors are those of check: wrapping
 // token.ErrInvalid for a token that is not active, any other when the
 // store could not answer.
 func (s *Server) activeToken(ctx context.Context, tok string) (token.Claims, error) {
-	if _, err := s.tokens.verifier.Verify(ctx, tok); err != nil {
-		return token.Claims{}, err
-	}
-	return s.tokens.check(ctx, tok)
+	return s.tokens.checkWith(ctx, s.tokens.verifier, tok)
 }
 
 // introspectionAnswer writes v as JSON with status, never to be cached

@@ -141,7 +141,14 @@ func (t *tokens) issue(ctx context.Context, fam token.Family, refresh string) (p
 // ErrExpired or ErrRevoked) when the client must log in or refresh again,
 // anything else when the store could not answer.
 func (t *tokens) check(ctx context.Context, access string) (token.Claims, error) {
-	c, err := t.signatures.Verify(ctx, access)
+	return t.checkWith(ctx, t.signatures, access)
+}
+
+// checkWith is check with v verifying the token: t.verifier reads the deny
+// list too, for an answer that must also refuse a token deny-listed on
+// its own (introspection).
+func (t *tokens) checkWith(ctx context.Context, v *token.Verifier, access string) (token.Claims, error) {
+	c, err := v.Verify(ctx, access)
 	if err != nil {
 		return c, err
 	}
