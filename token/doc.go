@@ -9,8 +9,8 @@
 // Signing and verifying use github.com/golang-jwt/jwt/v5; JWK and JWKS
 // (keys at rest, /.well-known/jwks.json) use github.com/go-jose/go-jose/v4.
 //
-//   - A [Ring] keeps signing keys in a [store.Keys] (encrypted, through
-//     kek.Wrap), generates the first one, rotates to a new primary that
+//   - A [Ring] keeps signing keys in a [store.Keys] (encrypted there when
+//     the store is wrapped by kek.Wrap, as the server does), generates the first one, rotates to a new primary that
 //     signs once every instance and JWKS cache has it, and stops trusting
 //     an old key at the retirement time the rotation stored: a token it
 //     signed is then refused as expired. A [KeySet] is a fixed set of

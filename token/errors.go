@@ -20,7 +20,9 @@ var (
 	// too, even if its clock says otherwise. [Verifier.Verify] returns the
 	// token's claims with it, so that the caller can send the client to
 	// refresh, or end the login its "sid" names. A token whose signature
-	// does not verify, or whose key is unknown, never gives ErrExpired.
+	// does not verify, or whose key is unknown, never gives ErrExpired. (A
+	// Verifier of [RemoteKeys] knows only the published keys, which leave
+	// retired ones out: there a retired key's token is unknown, ErrInvalid.)
 	//
 	// A refresh token past its family's idle or absolute lifetime gives
 	// ErrRevoked instead: the store forgets an expired family, so it

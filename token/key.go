@@ -41,10 +41,11 @@ type Key struct {
 	// Created is when the key was generated (zero for a key from a JWKS).
 	Created time.Time
 
-	// SignsFrom is when the key may start signing. A key added by a
-	// rotation waits a reload interval, until every instance has loaded
-	// (and publishes) it, before any of them signs with it; until then it
-	// only verifies. Zero means at once.
+	// SignsFrom is when the key may start signing. A key added by
+	// Ring.Rotate waits the ring's PublishDelay, until every instance has
+	// loaded (and publishes) it and every JWKS cache may have fetched it,
+	// before any of them signs with it; until then it only verifies. Zero
+	// means at once (a Ring's first key, or a key from a JWKS).
 	SignsFrom time.Time
 
 	// Expires is when the key stops verifying: once a newer key has taken

@@ -100,9 +100,11 @@ type Family struct {
 // (so a user's families are listed, and ended, with the user's sessions).
 // Tokens are never stored: only their SHA-256, and the current token's
 // secret sealed (AES-256-GCM) under a key derived from the token it
-// replaced, which only that token's holder can derive, for the grace
-// window (see Rotate). A copy of the store holds nothing a client could
-// present. It is safe for concurrent use, across processes sharing the
+// replaced, so that a second use of that token within the grace window
+// gets the same successor (see Rotate). A copy of the store alone holds
+// nothing a client could present; a copy of the store together with the
+// token the last rotation spent opens the current one, until the family
+// rotates again. It is safe for concurrent use, across processes sharing the
 // store.
 type Refresher struct {
 	store store.Sessions

@@ -22,7 +22,7 @@ const (
 	// a key the server rotates to is normally known before a token names
 	// it. (A token that names a key not known yet makes RemoteKeys fetch
 	// at once anyway.)
-	DefaultRemoteRefreshInterval = 5 * time.Minute
+	DefaultRemoteRefreshInterval = DefaultJWKSMaxAge
 
 	// DefaultRemoteUnknownKIDInterval is the least time between two
 	// fetches of the JWKS for tokens that name a kid it does not have.
@@ -70,7 +70,8 @@ type RemoteOptions struct {
 // the background, and at once (at most once per UnknownKIDInterval) when a
 // token names a kid it does not have. Each fetch is read as [ParseJWKS]
 // reads a JWKS: a set with a private or symmetric key, or a key without
-// kid or alg, is refused whole, and the keys known before stay in use.
+// kid or alg, is refused whole, and the keys known before stay in use
+// (keys of a type the JWK library does not know are left out first).
 // When the server cannot be reached, the keys known keep verifying.
 //
 // A Verifier of RemoteKeys checks what a token proves by itself: it

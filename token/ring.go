@@ -83,8 +83,9 @@ type RingOptions struct {
 // the primary, the key that signs, only after PublishDelay, when every
 // instance and every JWKS cache knows it. The key it replaced keeps
 // verifying until every token it may have signed has expired: Rotate
-// stores that retirement time with the key, from the store's clock, and
-// any ring that reloads after it deletes the retired key from the store.
+// stores that retirement time with the key, from the store's clock. A
+// retired key no longer verifies (a token it signed is expired); KeepRetired
+// after its retirement, the first ring to reload deletes it from the store.
 //
 // A Ring reads the store again when its keys are older than ReloadInterval
 // and it is used (to sign, verify or publish), and at once (rate-limited)
@@ -99,6 +100,10 @@ type Ring struct {
 	loaded atomic.Int64          // Unix nanoseconds of the last load (or failed try)
 	failed atomic.Pointer[error] // why the last try failed; nil after a success
 	mu     sync.Mutex            // serialises loads
+
+	// secrets are the stored secrets of the keys installed last, by ID,
+	// to tell an unchanged key (written under mu).
+	secrets map[string][]byte
 }
 
 // OpenRing loads the keys of opts.Purpose from keys, generating and storing
@@ -177,21 +182,14 @@ func (r *Ring) storeTime(ctx context.Context) (time.Time, error) {
 // when the store has lost its keys, the reload adds a first one.
 func (r *Ring) Check(ctx context.Context) error {
 	now := r.opts.Now()
+	var err error
 	if time.Duration(now.UnixNano()-r.loaded.Load()) >= minReloadGap {
-		r.mu.Lock()
-		err := r.reload(ctx)
-		if err != nil {
-			r.loaded.Store(now.UnixNano())
-			r.failed.Store(&err)
-		} else {
-			r.failed.Store(nil)
-		}
-		r.mu.Unlock()
-		if err != nil {
-			return err
-		}
-	} else if err := r.failed.Load(); err != nil {
-		return *err
+		err = r.Reload(ctx)
+	} else if failed := r.failed.Load(); failed != nil {
+		err = *failed
+	}
+	if err != nil {
+		return err
 	}
 	if r.KeySet().Primary(now) == nil {
 		return ErrNoKey
@@ -209,7 +207,23 @@ func (r *Ring) Reload(ctx context.Context) error {
 	return r.reload(ctx)
 }
 
+// reload reads the keys and installs them, and notes when it tried and,
+// when it failed, why: until the next try, a kid the set lacks may be one
+// that could not be loaded. The caller holds r.mu.
 func (r *Ring) reload(ctx context.Context) error {
+	err := r.load(ctx)
+	r.loaded.Store(r.opts.Now().UnixNano())
+	if err != nil {
+		r.failed.Store(&err)
+	} else {
+		r.failed.Store(nil)
+	}
+	return err
+}
+
+// load is reload's work: read the keys (adding a first key to a store that
+// has none), delete those retired long ago, and install the others.
+func (r *Ring) load(ctx context.Context) error {
 	have, err := r.store.Keys(ctx, r.opts.Purpose)
 	if err != nil {
 		return fmt.Errorf("token: reading keys: %w", err)
@@ -247,16 +261,15 @@ func (r *Ring) addFirst(ctx context.Context) error {
 
 // deleteRetired deletes from the store the keys retired more than
 // KeepRetired ago (every token they signed expired long since), and
-// returns the others. A key that cannot be deleted now is left out all the same; the
-// next reload tries again. The newest key is never deleted.
+// returns the others. A key that cannot be deleted now (a store that
+// fails, or that this process may only read) is left out all the same,
+// and the next reload tries again. The newest key is never deleted.
 func (r *Ring) deleteRetired(ctx context.Context, have []store.Key) []store.Key {
 	now := r.opts.Now()
 	kept := have[:0:0]
 	for i, sk := range have {
 		if i < len(have)-1 && !sk.Retires.IsZero() && !now.Before(sk.Retires.Add(r.opts.KeepRetired)) {
-			if err := r.store.DeleteKey(ctx, r.opts.Purpose, sk.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-				continue // retired all the same: Expires refuses it
-			}
+			_ = r.store.DeleteKey(ctx, r.opts.Purpose, sk.ID)
 			continue
 		}
 		kept = append(kept, sk)
@@ -264,38 +277,63 @@ func (r *Ring) deleteRetired(ctx context.Context, have []store.Key) []store.Key 
 	return kept
 }
 
-// install parses stored keys and makes them the current set.
+// install makes stored the current set. A key that is as it was at the
+// last install (secret and times) keeps its *Key, so that it is not
+// parsed again and the tokens a Verifier remembers for it stay
+// remembered: a reload every minute throws nothing away.
 func (r *Ring) install(stored []store.Key) error {
+	signsFrom, expires := r.times(stored)
+	prev := r.set.Load()
 	keys := make([]*Key, 0, len(stored))
-	for _, sk := range stored {
+	for i, sk := range stored {
+		if prev != nil {
+			if k := prev.byID[sk.ID]; k != nil && string(r.secrets[sk.ID]) == string(sk.Secret) &&
+				k.Created.Equal(sk.Created) && k.SignsFrom.Equal(signsFrom[i]) && k.Expires.Equal(expires[i]) {
+				keys = append(keys, k)
+				continue
+			}
+		}
 		k, err := ParseKey(sk)
 		if err != nil {
 			return err
 		}
-		k.SignsFrom = sk.SignsFrom
-		k.Expires = sk.Retires
+		k.SignsFrom, k.Expires = signsFrom[i], expires[i]
 		keys = append(keys, k)
-	}
-	// Keys stored before retirement times were stored have neither time:
-	// such a key, unless it is the first, signed a reload interval after
-	// its creation, and its predecessor retired the token lifetime and
-	// leeway after that.
-	retire := r.opts.TokenLifetime + r.opts.Leeway
-	for i := 1; i < len(keys); i++ {
-		if keys[i].SignsFrom.IsZero() {
-			keys[i].SignsFrom = keys[i].Created.Add(r.opts.ReloadInterval)
-		}
-		if keys[i-1].Expires.IsZero() {
-			keys[i-1].Expires = keys[i].SignsFrom.Add(retire)
-		}
 	}
 	set, err := NewKeySet(keys...)
 	if err != nil {
 		return err
 	}
+	secrets := make(map[string][]byte, len(stored))
+	for _, sk := range stored {
+		secrets[sk.ID] = sk.Secret
+	}
+	r.secrets = secrets
 	r.set.Store(set)
-	r.loaded.Store(r.opts.Now().UnixNano())
 	return nil
+}
+
+// times returns when each stored key starts signing and stops verifying.
+// Keys stored before retirement times were stored have neither time: such
+// a key, unless it is the first, signed a reload interval after its
+// creation, and its predecessor retired the token lifetime and leeway
+// after that.
+func (r *Ring) times(stored []store.Key) (signsFrom, expires []time.Time) {
+	signsFrom = make([]time.Time, len(stored))
+	expires = make([]time.Time, len(stored))
+	for i, sk := range stored {
+		signsFrom[i], expires[i] = sk.SignsFrom, sk.Retires
+	}
+	retire := r.opts.TokenLifetime + r.opts.Leeway
+	for i := 1; i < len(stored); i++ {
+		if signsFrom[i].IsZero() {
+			signsFrom[i] = stored[i].Created.Add(r.opts.ReloadInterval)
+		}
+		if expires[i-1].IsZero() {
+			expires[i-1] = signsFrom[i].Add(retire)
+		}
+	}
+	return signsFrom, expires
 }
 
 // Rotate generates a key for alg and stores it, with times read from the
@@ -336,19 +374,21 @@ func (r *Ring) Rotate(ctx context.Context, alg Algorithm) (*Key, error) {
 // keySet returns the current set. It reloads when the set is older than
 // the reload interval, whatever it is asked for (a ring that only verifies
 // learns of deleted keys too), and for a kid the set does not know unless
-// it did so less than a second ago. When a reload
-// fails it returns the set it had with the error: a signer may go on with
-// the keys it knows (and is not slowed by retries until the next interval),
-// while a verifier cannot tell an unknown kid from one it failed to load.
+// it did so less than a second ago. Only a caller that needs the answer (a
+// kid the set lacks) waits for a reload another caller has begun; the
+// others go on with the set they have. When a reload fails it returns the
+// set it had with the error: a signer may go on with the keys it knows
+// (and is not slowed by retries until the next interval), while a verifier
+// cannot tell an unknown kid from one it failed to load.
 func (r *Ring) keySet(ctx context.Context, kid string) (*KeySet, error) {
 	set := r.set.Load()
 	loaded := r.loaded.Load()
-	now := r.opts.Now().UnixNano()
-	age := time.Duration(now - loaded)
+	age := time.Duration(r.opts.Now().UnixNano() - loaded)
+	known := kid == "" || set.byID[kid] != nil
 	switch {
-	case age < r.opts.ReloadInterval && (kid == "" || set.byID[kid] != nil):
+	case known && age < r.opts.ReloadInterval:
 		return set, nil
-	case kid != "" && age < minReloadGap:
+	case !known && age < minReloadGap:
 		// Too soon to try again; if the last try failed, the kid may be
 		// one we could not load rather than an unknown one.
 		if err := r.failed.Load(); err != nil {
@@ -356,16 +396,23 @@ func (r *Ring) keySet(ctx context.Context, kid string) (*KeySet, error) {
 		}
 		return set, nil
 	}
-	r.mu.Lock()
+	if known {
+		if !r.mu.TryLock() {
+			return set, nil // another caller is reloading
+		}
+	} else {
+		r.mu.Lock()
+	}
 	defer r.mu.Unlock()
 	if r.loaded.Load() != loaded {
-		return r.set.Load(), nil // another caller reloaded meanwhile
+		// Another caller reloaded meanwhile.
+		if err := r.failed.Load(); err != nil {
+			return r.set.Load(), *err
+		}
+		return r.set.Load(), nil
 	}
 	if err := r.reload(ctx); err != nil {
-		r.loaded.Store(now) // back off until the next interval or gap
-		r.failed.Store(&err)
 		return set, err
 	}
-	r.failed.Store(nil)
 	return r.set.Load(), nil
 }

@@ -167,3 +167,49 @@ func TestRingStoreClock(t *testing.T) {
 			k.Created, k.SignsFrom, storeNow, storeNow.Add(publishDelay))
 	}
 }
+
+// TestRingReloadKeepsUnchangedKeys: reading the store again keeps the
+// *Key of a key that did not change, so that a Verifier's remembered
+// tokens stay remembered; a key whose times changed (a rotation retired
+// it) is a new *Key.
+func TestRingReloadKeepsUnchangedKeys(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	r := openRing(t, newMemstore(t, clock), clock, rotationOpts)
+	before := r.KeySet().Keys()[0]
+	if err := r.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.KeySet().Keys()[0]; got != before {
+		t.Errorf("a reload of an unchanged store made a new *Key for %s", before.ID)
+	}
+	if _, err := r.Rotate(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.KeySet().Keys()[0]; got == before || got.Expires.IsZero() {
+		t.Errorf("after a rotation the retired key is %+v; want a new *Key with its retirement", got)
+	}
+}
+
+// TestRingReloadClearsFailure: once a reload succeeds, a kid the store
+// does not have is unknown (invalid), not "the store failed", even within
+// the second before the ring may read the store again.
+func TestRingReloadClearsFailure(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	keys := &failingKeys{inner: newMemstore(t, clock)}
+	r := openRing(t, keys, clock, rotationOpts)
+	v := mustVerifier(t, r, token.VerifierOptions{Now: clock.Now})
+	keys.down.Store(true)
+	if err := r.Reload(ctx); err == nil {
+		t.Fatal("Reload with the store down succeeded")
+	}
+	keys.down.Store(false)
+	if err := r.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	priv := material(t, cachedKey(t, token.EdDSA, 0, t0))
+	unknown := sign(t, method(token.EdDSA), priv, accessHeader("no-such-kid", nil), accessClaims(clock.Now(), nil))
+	_, err := v.Verify(ctx, unknown)
+	wantRejected(t, err, "unknown kid")
+}
