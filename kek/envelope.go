@@ -121,6 +121,16 @@ func seal(ctx context.Context, k *KEK, purpose, id string, secret []byte) ([]byt
 		return nil, fmt.Errorf("kek: sealing key %q of purpose %q: %w", id, purpose, err)
 	}
 	sealed := aead.Seal(nil, nil, secret, additionalData(purpose, id))
+	wrapped, err := wrapDEK(ctx, k, dek, purpose, id)
+	if err != nil {
+		return nil, err
+	}
+	return envelope{kekID: k.id, wrapped: wrapped, sealed: sealed}.encode(), nil
+}
+
+// wrapDEK encrypts dek, the data key of the key of purpose named id, with
+// k, and checks that the keeper's answer fits an envelope.
+func wrapDEK(ctx context.Context, k *KEK, dek []byte, purpose, id string) ([]byte, error) {
 	wrapped, err := k.keeper.Encrypt(ctx, dek)
 	if err != nil {
 		return nil, fmt.Errorf("kek: encrypting the data key of key %q of purpose %q with %v: %w", id, purpose, k, err)
@@ -128,7 +138,7 @@ func seal(ctx context.Context, k *KEK, purpose, id string, secret []byte) ([]byt
 	if len(wrapped) == 0 || len(wrapped) > maxDEKLen {
 		return nil, fmt.Errorf("kek: encrypting the data key of key %q of purpose %q with %v: the keeper returned %d bytes", id, purpose, k, len(wrapped))
 	}
-	return envelope{kekID: k.id, wrapped: wrapped, sealed: sealed}.encode(), nil
+	return wrapped, nil
 }
 
 // unwrap decrypts the data key of e, of the key of purpose named id, with

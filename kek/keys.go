@@ -246,11 +246,7 @@ func Rewrap(ctx context.Context, keys store.Keys, from, to *KEK, purposes ...str
 		if err != nil {
 			return nil, fmt.Errorf("%w: key %q of purpose %q", err, k.ID, purpose)
 		}
-		keks := []*KEK{from, to}
-		if e.kekID == to.id {
-			keks = []*KEK{to, from}
-		}
-		dek, by, err := unwrap(ctx, keks, e, purpose, k.ID)
+		dek, by, err := unwrap(ctx, []*KEK{from, to}, e, purpose, k.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -260,12 +256,9 @@ func Rewrap(ctx context.Context, keys store.Keys, from, to *KEK, purposes ...str
 		if by == to && e.kekID == to.id {
 			return nil, nil
 		}
-		wrapped, err := to.keeper.Encrypt(ctx, dek)
+		wrapped, err := wrapDEK(ctx, to, dek, purpose, k.ID)
 		if err != nil {
-			return nil, fmt.Errorf("kek: encrypting the data key of key %q of purpose %q with %v: %w", k.ID, purpose, to, err)
-		}
-		if len(wrapped) == 0 || len(wrapped) > maxDEKLen {
-			return nil, fmt.Errorf("kek: encrypting the data key of key %q of purpose %q with %v: the keeper returned %d bytes", k.ID, purpose, to, len(wrapped))
+			return nil, err
 		}
 		return envelope{kekID: to.id, wrapped: wrapped, sealed: e.sealed}.encode(), nil
 	}, nil)
@@ -309,7 +302,7 @@ func replaceOne(ctx context.Context, keys store.Keys, purpose string, k store.Ke
 		err = keys.ReplaceKeySecret(ctx, purpose, k.ID, k.Secret, stored)
 		switch {
 		case err == nil:
-			if done != nil && !isEnvelope(k.Secret) {
+			if done != nil {
 				done(purpose, k.ID, stored, k.Secret)
 			}
 			return true, nil

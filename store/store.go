@@ -125,10 +125,12 @@ type Keys interface {
 }
 
 // Clock is implemented by backends that can tell the time as the store
-// sees it, so that every instance sharing the store decides key lifetimes,
-// refresh grace windows and expiries by one clock, whatever its own clock
-// says: PostgreSQL and Redis answer with the server's time; an embedded
-// store answers with the machine's, which every user of the file shares.
+// sees it, so that every instance sharing the store can take the times it
+// computes (key lifetimes, refresh grace windows, the expiries it stores)
+// from one clock, whatever its own says: PostgreSQL and Redis answer with
+// the server's time; an embedded store answers with its Options.Now (the
+// machine's, which every user of the file shares). The backends' own
+// checks of expiry still use their Options.Now.
 type Clock interface {
 	// StoreTime returns the store's current time.
 	StoreTime(ctx context.Context) (time.Time, error)
