@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/store"
 )
 
 // A backend's test that no session token reaches its storage drives a
@@ -104,4 +105,33 @@ func TokenSpellings(t testing.TB, tok string) []string {
 	}
 	slices.Sort(forms)
 	return slices.Compact(forms)
+}
+
+// CheckDump checks dump, everything a backend holds as text, after
+// BrowseSessions gave the tokens given, of which live still name a
+// session: no spelling of any given token is in it, while the id of each
+// live session (as idForm writes it: the backend's spelling of
+// store.HashToken) and data (a value the sessions hold, as the backend
+// writes it) are, so that a dump that misses what the store wrote fails.
+func CheckDump(t testing.TB, dump string, given, live []string, idForm func(store.SessionID) string, data string) {
+	t.Helper()
+	for _, tok := range live {
+		if id := idForm(store.HashToken(tok)); !strings.Contains(dump, id) {
+			t.Errorf("the id of a live session (%s) is not in the dump: it does not show what the store wrote", id)
+		}
+	}
+	if !strings.Contains(dump, data) {
+		t.Errorf("the sessions' data (%q) is not in the dump: it does not show what the store wrote", data)
+	}
+	for i, tok := range given {
+		for _, form := range TokenSpellings(t, tok) {
+			if strings.Contains(dump, form) {
+				t.Errorf("the store holds token %d of %d (as %q)", i+1, len(given), form)
+				break
+			}
+		}
+	}
+	if t.Failed() {
+		t.Logf("the dump:\n%q", dump)
+	}
 }
