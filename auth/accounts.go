@@ -56,6 +56,16 @@ type Options struct {
 	// Now tells the time for the Created and Updated fields of accounts;
 	// nil means time.Now.
 	Now func() time.Time
+
+	// StandingCache is how long CheckLogin may confirm a login from the
+	// account as it read it earlier, instead of reading it for every
+	// request. A change made by these Accounts is seen at once; one made
+	// by another process (another server, the admin CLI) at most this
+	// late, for a login the change did not also delete from the store. A
+	// login is never refused on a remembered account. Zero means
+	// [DefaultStandingCache] (1 s); negative means every check reads the
+	// store.
+	StandingCache time.Duration
 }
 
 // Accounts registers users and logs them in, on a [store.Users] backend. It
@@ -69,6 +79,7 @@ type Accounts struct {
 	dummy        string // a hash of no one's password, verified for unknown users
 	kdf          kdf    // argon2.IDKey; tests replace it to observe the work done
 	storeTimeout time.Duration
+	standing     *standing // accounts CheckLogin read lately
 }
 
 // NewAccounts returns Accounts keeping users in users, with opts. It hashes a
@@ -91,6 +102,9 @@ func NewAccounts(users store.Users, opts Options) (*Accounts, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.StandingCache == 0 {
+		opts.StandingCache = DefaultStandingCache
+	}
 	a := &Accounts{
 		users:        users,
 		params:       opts.Params,
@@ -99,6 +113,7 @@ func NewAccounts(users store.Users, opts Options) (*Accounts, error) {
 		now:          opts.Now,
 		kdf:          argon2.IDKey,
 		storeTimeout: opts.StoreTimeout,
+		standing:     newStanding(opts.StandingCache),
 	}
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
@@ -227,16 +242,28 @@ func (a *Accounts) Login(ctx context.Context, username, password, clientAddr str
 //
 // Every check of a login calls it, so that deleting an account or changing
 // a password ends every login, even one recorded while the change was in
-// flight. Times compare to the millisecond, the precision every store keeps.
+// flight. A login it confirmed may be confirmed again from the account as
+// read then, for Options.StandingCache; a login it would refuse is always
+// judged on the account read again. Times compare to the millisecond, the
+// precision every store keeps.
 // A caller that reads the account itself (at the same time as the login's
 // record, say) judges with [LoginStands] instead.
 func (a *Accounts) CheckLogin(ctx context.Context, user, accountID string, authTime time.Time) (store.User, error) {
 	if user == "" || accountID == "" {
 		return store.User{}, ErrLoginEnded
 	}
+	if u, ok := a.standing.get(user); ok {
+		if u, err := LoginStands(u, nil, accountID, authTime); err == nil {
+			return u, nil
+		}
+	}
+	gen := a.standing.generation()
 	sctx, cancel := a.storeContext(ctx)
 	defer cancel()
 	u, err := a.users.User(sctx, user)
+	if err == nil {
+		a.standing.put(u, gen)
+	}
 	return LoginStands(u, err, accountID, authTime)
 }
 
@@ -266,7 +293,9 @@ func LoginStands(u store.User, lookup error, accountID string, authTime time.Tim
 func (a *Accounts) DeleteAccount(ctx context.Context, username string) error {
 	sctx, cancel := a.storeContext(ctx)
 	defer cancel()
-	if err := a.users.DeleteUser(sctx, username); err != nil {
+	err := a.users.DeleteUser(sctx, username)
+	a.standing.forget(username)
+	if err != nil {
 		return fmt.Errorf("auth: deleting account: %w", err)
 	}
 	return nil
@@ -326,6 +355,7 @@ func (a *Accounts) saveRehash(ctx context.Context, u store.User, rehashed string
 		return
 	}
 	_ = a.users.SetPasswordHash(sctx, u.Name, rehashed, u.Updated)
+	a.standing.forget(u.Name)
 }
 
 // verify checks password against encoded in a hashing slot. When it matches,
@@ -408,7 +438,9 @@ func (a *Accounts) setPassword(ctx context.Context, username, newPassword string
 		}
 		updated = u.Updated
 	}
-	if err := a.users.SetPasswordHash(sctx, username, hash, updated); err != nil {
+	err = a.users.SetPasswordHash(sctx, username, hash, updated)
+	a.standing.forget(username)
+	if err != nil {
 		return time.Time{}, fmt.Errorf("auth: changing password: %w", err)
 	}
 	return updated, nil

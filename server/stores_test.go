@@ -25,7 +25,10 @@ func openRedis(t *testing.T) server.Backend {
 
 // openPostgres returns a store on the test database in a schema of its
 // own, dropped when the test ends.
-func openPostgres(t *testing.T) server.Backend {
+func openPostgres(t *testing.T) server.Backend { return openPostgresTB(t) }
+
+// openPostgresTB is openPostgres for benchmarks too.
+func openPostgresTB(t testing.TB) server.Backend {
 	t.Helper()
 	url, schema := testenv.PostgresSchema(t)
 	st, err := pgstore.Open(context.Background(), url, pgstore.Options{Schema: schema})

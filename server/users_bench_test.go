@@ -70,6 +70,7 @@ func benchProfileUsers(b *testing.B, views func(b *testing.B, srv http.Handler, 
 			b.Cleanup(func() { st.Close() })
 			return st
 		}},
+		{"postgres", func(b *testing.B) server.Backend { return openPostgresTB(b) }},
 	}
 	for _, st := range stores {
 		for _, mode := range []string{"session", "cookie", "jwt"} {
