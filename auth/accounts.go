@@ -49,8 +49,8 @@ type Options struct {
 
 	// StoreTimeout bounds each call to the store, within the caller's
 	// context, so that a store that hangs fails a login quickly instead of
-	// taking the whole of a deadline meant for password hashing. Zero means
-	// no bound beyond the context.
+	// taking the whole of a deadline meant for password hashing. Zero (the
+	// default) or negative means no bound beyond the context.
 	StoreTimeout time.Duration
 
 	// Now tells the time for the Created and Updated fields of accounts;

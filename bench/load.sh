@@ -56,7 +56,7 @@
 # keep every server's log in bench/results/logs-<time>/).
 #
 # sessionkit runs with the defaults of `sessionkit serve` but one:
-# --max-concurrent-logins 0, since every login comes from this one address
+# --max-concurrent-logins -1, since every login comes from this one address
 # (and, on Redis and PostgreSQL, --kek: a key-encryption key file made for
 # the run, which those stores require).
 # Its registration throttle (50 per client address in 15 minutes) has no
@@ -292,7 +292,7 @@ launch() {
 	# Every login of the bench comes from 127.0.0.1 (or 127.1.x.y):
 	# sessionkit's bound on concurrent logins per address would refuse
 	# the login storm and the parallel logins of the users.
-	local sk=("$WORK/sessionkit" serve --addr "127.0.0.1:$port" --max-concurrent-logins 0)
+	local sk=("$WORK/sessionkit" serve --addr "127.0.0.1:$port" --max-concurrent-logins -1)
 	case $name in
 	sk-session-mem | sk-cookie | sk-jwt-eddsa) "${sk[@]}" --store memory: >"$LOG" 2>&1 & ;;
 	sk-jwt-hs256) "${sk[@]}" --store memory: --token-algorithm HS256 >"$LOG" 2>&1 & ;;
@@ -603,7 +603,7 @@ machine() {
 		if scenario logins; then echo "- logins: wrk -t1 -c$LOGIN_CONNECTIONS posting logins of $USERS other users, beside the views"; fi
 	fi
 	if [[ -z $SKIP_LOSTUPDATE ]]; then echo "- lost-update burst: $BURST"; fi
-	echo "- sessionkit: \`sessionkit serve --max-concurrent-logins 0\` (and --kek on Redis and PostgreSQL), otherwise its defaults (log level info, text, to a file), one fresh store per server and round"
+	echo "- sessionkit: \`sessionkit serve --max-concurrent-logins -1\` (and --kek on Redis and PostgreSQL), otherwise its defaults (log level info, text, to a file), one fresh store per server and round"
 }
 
 mkdir -p "$RESULTS"

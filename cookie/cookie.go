@@ -29,10 +29,13 @@ var (
 	// "__Host-" or "__Secure-", or is too long to leave room for a value.
 	ErrName = errors.New("cookie: invalid cookie name")
 
-	// ErrMaxAge is returned (wrapped) by [New] when Options.MaxAge is less
-	// than a second.
+	// ErrMaxAge is returned (wrapped) by [New] when Options.MaxAge is
+	// negative or less than a second.
 	ErrMaxAge = errors.New("cookie: MaxAge is less than a second")
 )
+
+// DefaultMaxAge is how long a value lives when Options.MaxAge is zero.
+const DefaultMaxAge = 24 * time.Hour
 
 // IsUnauthenticated reports whether err, from [Cookie.Read] or
 // [KeyRing.Open], means that the request carries no valid value, so that
@@ -66,8 +69,9 @@ type Options struct {
 	Name string
 
 	// MaxAge is how long a value lives from the moment it is first written:
-	// its expiry is fixed then, and writing it back later keeps it. It must
-	// be at least a second.
+	// its expiry is fixed then, and writing it back later keeps it. Zero
+	// means [DefaultMaxAge] (24 hours). There is no "none": [New] refuses a
+	// negative MaxAge, and one under a second, with [ErrMaxAge].
 	MaxAge time.Duration
 
 	// Policy gives the cookie's attributes: when it is Secure, and its
@@ -133,8 +137,8 @@ type Cookie struct {
 // New returns a Cookie sealing with ring as opts say.
 //
 // It returns an error wrapping [ErrNoKeys] when ring is nil, [ErrName] when
-// opts.Name is not a valid base name, [ErrMaxAge] when opts.MaxAge is less
-// than a second, and [ErrPolicy] when opts.Policy fails [Policy.Check]: a
+// opts.Name is not a valid base name, [ErrMaxAge] when opts.MaxAge is
+// negative or less than a second, and [ErrPolicy] when opts.Policy fails [Policy.Check]: a
 // combination of attributes that browsers would refuse.
 func New(ring *KeyRing, opts Options) (*Cookie, error) {
 	if ring == nil {
@@ -145,6 +149,9 @@ func New(ring *KeyRing, opts Options) (*Cookie, error) {
 	}
 	if err := checkName(opts.Name, opts.Policy.prefix()); err != nil {
 		return nil, err
+	}
+	if opts.MaxAge == 0 {
+		opts.MaxAge = DefaultMaxAge
 	}
 	if opts.MaxAge < time.Second {
 		return nil, fmt.Errorf("%w: %v", ErrMaxAge, opts.MaxAge)

@@ -71,6 +71,16 @@ func onlyCookie(t *testing.T, w *httptest.ResponseRecorder) *http.Cookie {
 	return set[0]
 }
 
+// TestMaxAgeZeroIsTheDefault: a Cookie made without MaxAge writes values
+// that live DefaultMaxAge.
+func TestMaxAgeZeroIsTheDefault(t *testing.T) {
+	c := newTestCookieWith(t, Options{Name: "sk"})
+	got := c.write(t, request(false), Value{Data: []byte("x")})
+	if want := int(DefaultMaxAge / time.Second); got.MaxAge != want || !got.Expires.Equal(testNow().Add(DefaultMaxAge)) {
+		t.Errorf("Max-Age %d, Expires %v; want %d and %v", got.MaxAge, got.Expires, want, testNow().Add(DefaultMaxAge))
+	}
+}
+
 func TestCookieAttributes(t *testing.T) {
 	for _, secure := range []bool{false, true} {
 		c := newTestCookie(t, nil)
@@ -423,7 +433,6 @@ func TestNewValidates(t *testing.T) {
 		{"__Host- prefix", ring, Options{Name: "__Host-sk", MaxAge: time.Hour}, ErrName},
 		{"__secure- prefix", ring, Options{Name: "__secure-sk", MaxAge: time.Hour}, ErrName},
 		{"too long", ring, Options{Name: strings.Repeat("n", 4000), MaxAge: time.Hour}, ErrName},
-		{"no MaxAge", ring, Options{Name: "sk"}, ErrMaxAge},
 		{"negative MaxAge", ring, Options{Name: "sk", MaxAge: -time.Hour}, ErrMaxAge},
 		{"MaxAge under a second", ring, Options{Name: "sk", MaxAge: 999 * time.Millisecond}, ErrMaxAge},
 	}

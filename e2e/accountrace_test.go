@@ -61,7 +61,7 @@ func TestDeletedAccountStaysDeleted(t *testing.T) {
 			// No per-user cap (it would end older logins by itself, and the
 			// deletion is what must end them) and no cap on concurrent
 			// logins from one address (the racers share one).
-			flags := append([]string{"--store", spec, "--max-sessions-per-user", "0", "--max-concurrent-logins", "0"}, loadFlags()...)
+			flags := append([]string{"--store", spec, "--max-sessions-per-user", "-1", "--max-concurrent-logins", "-1"}, loadFlags()...)
 			srv := startProcess(t, addr, flags...)
 			logs := func() string { return srv.log.String() }
 			var earlier []*heldLogins

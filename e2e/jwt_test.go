@@ -20,7 +20,7 @@ func TestBrowserJWTSilentRefresh(t *testing.T) {
 	addr := freeAddr(t)
 	base := "http://" + addr
 	srv := startProcess(t, addr, "--store", "sqlite:"+filepath.Join(t.TempDir(), "jwt.db"),
-		"--access-token-lifetime", "2s", "--token-leeway", "0", "--log-level", "info")
+		"--access-token-lifetime", "2s", "--token-leeway", "-1s", "--log-level", "info")
 	b := &tab{t: t, ctx: ctx, serverLog: func() string { return srv.log.String() }}
 
 	const user, pass = "jwt_e2e", "correct horse battery"

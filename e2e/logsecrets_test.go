@@ -24,7 +24,7 @@ import (
 // security events, with the user, and a line per request.
 func TestLogsHoldNoSecrets(t *testing.T) {
 	srv := startProcess(t, freeAddr(t), "--store", "memory:", "--log-level", "debug",
-		"--trusted-proxies", "127.0.0.1/32", "--refresh-grace", "0")
+		"--trusted-proxies", "127.0.0.1/32", "--refresh-grace", "-1s")
 	base := "http://" + srv.addr
 	seen := &seenSecrets{}
 	users := map[string]string{}

@@ -52,7 +52,7 @@ func TestTracingConsole(t *testing.T) {
 	srv := startProcessWith(t, freeAddr(t), processOptions{
 		env:    []string{"OTEL_TRACES_EXPORTER=console", "OTEL_SERVICE_NAME=sessionkit-e2e"},
 		stdout: stdout,
-	}, "--store", "sqlite:"+filepath.Join(t.TempDir(), "traced.db"), "--log-level", "info", "--refresh-grace", "0")
+	}, "--store", "sqlite:"+filepath.Join(t.TempDir(), "traced.db"), "--log-level", "info", "--refresh-grace", "-1s")
 	base := "http://" + srv.addr
 	seen := &seenSecrets{}
 	fullRun(t, srv, base, randomName("traced_"), "secret words "+randomName("pw"), false, seen)

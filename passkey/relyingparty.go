@@ -84,7 +84,7 @@ type Options struct {
 	Origins []string
 
 	// ChallengeLifetime is how long a ceremony's state is accepted after
-	// Begin; DefaultChallengeLifetime if zero.
+	// Begin. Zero or negative means DefaultChallengeLifetime (5 minutes).
 	ChallengeLifetime time.Duration
 
 	// Now returns the current time; time.Now if nil.

@@ -68,6 +68,35 @@ func TestAPIFlow(t *testing.T) {
 // TestAPIRefreshReuseRevokesTheFamily: a refresh token used again after
 // the grace window is taken as stolen. The whole login ends: the newest
 // refresh token and the access tokens are refused too.
+// TestConfigTokenLeeway: a zero Config.TokenLeeway is token.DefaultLeeway,
+// a negative one none: an access token is accepted until its expiry plus
+// the leeway, and answered 401 from then on.
+func TestConfigTokenLeeway(t *testing.T) {
+	const lifetime = time.Minute
+	tests := []struct {
+		name   string
+		leeway time.Duration
+		after  time.Duration // since the token was issued
+		want   int
+	}{
+		{"zero, within the default leeway", 0, lifetime + token.DefaultLeeway - time.Second, http.StatusOK},
+		{"zero, past the default leeway", 0, lifetime + token.DefaultLeeway + time.Second, http.StatusUnauthorized},
+		{"negative, before expiry", -1, lifetime - time.Second, http.StatusOK},
+		{"negative, just past expiry", -1, lifetime + time.Second, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newJWTFixture(t, server.Config{AccessTokenLifetime: lifetime, TokenLeeway: tt.leeway})
+			newBrowser(t, f.url).register("lee", "password one")
+			access, _ := apiLogin(t, f.url, "lee", "password one")
+			f.clock.Advance(tt.after)
+			if r := api(t, f.url, "GET", "/api/me", "", access); r.Status != tt.want {
+				t.Errorf("GET /api/me %v after login: %d, want %d", tt.after, r.Status, tt.want)
+			}
+		})
+	}
+}
+
 func TestAPIRefreshReuseRevokesTheFamily(t *testing.T) {
 	f := newJWTFixture(t, server.Config{})
 	newBrowser(t, f.url).register("bob", "password two")

@@ -113,8 +113,8 @@ func TestRotationNeverLogsOut(t *testing.T) {
 	}
 	oldKid := header(t, b.cookie("sk_access"))["kid"]
 
-	// "sessionkit keys rotate --access-token-lifetime 1m --token-leeway 0"
-	ring, err := token.OpenRing(ctx, mem, token.RingOptions{TokenLifetime: time.Minute, Now: clk.Now})
+	// "sessionkit keys rotate --access-token-lifetime 1m --token-leeway -1"
+	ring, err := token.OpenRing(ctx, mem, token.RingOptions{TokenLifetime: time.Minute, Leeway: -1, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,41 +66,50 @@ type Config struct {
 	// (X-Forwarded-For), which login throttling counts by.
 	Cookies cookie.Policy
 
-	// CookieLifetime is how long a cookie-mode login lasts.
+	// CookieLifetime is how long a cookie-mode login lasts. Zero or
+	// negative means DefaultCookieLifetime (24 hours).
 	CookieLifetime time.Duration
 
 	// SessionIdleTimeout ends a session-mode login after this long without
 	// a request; SessionLifetime ends it this long after login, however
-	// active. Both are enforced on the server.
+	// active. Both are enforced on the server. A zero SessionIdleTimeout
+	// means DefaultSessionIdle (1 hour); negative means none, and only
+	// SessionLifetime applies. A zero or negative SessionLifetime means
+	// DefaultSessionLife (24 hours): a login always ends.
 	SessionIdleTimeout time.Duration
 	SessionLifetime    time.Duration
 
 	// StoreTimeout bounds each request's wait for the store; past it the
-	// request answers 503.
+	// request answers 503. Zero or negative means DefaultStoreTimeout (500
+	// milliseconds).
 	StoreTimeout time.Duration
 
 	// LoginTimeout bounds a login or registration, which includes hashing
-	// a password and may wait for a hashing slot.
+	// a password and may wait for a hashing slot. Zero or negative means
+	// DefaultLoginTimeout (10 seconds).
 	LoginTimeout time.Duration
 
-	// MaxBodyBytes bounds form bodies; larger ones answer 413.
+	// MaxBodyBytes bounds form bodies; larger ones answer 413. Zero or
+	// negative means DefaultMaxBodyBytes (64 KiB).
 	MaxBodyBytes int64
 
 	// MaxConcurrentLogins bounds the login and registration requests one
 	// client address (see Cookies.TrustedProxies) may have in flight at
 	// once; past it they answer 429 with Retry-After, before any password
-	// is hashed. Zero means DefaultMaxConcurrentLogins; negative, no limit.
+	// is hashed. Zero means DefaultMaxConcurrentLogins (4); negative means
+	// no limit.
 	MaxConcurrentLogins int
 
 	// MaxSessionsPerUser bounds a user's logins of every kind (sessions,
 	// cookie logins, JWT and API logins together): a login past it ends the
-	// user's oldest. Zero means DefaultMaxSessionsPerUser; negative, no
-	// limit.
+	// user's oldest. Zero means DefaultMaxSessionsPerUser (10); negative
+	// means no limit.
 	MaxSessionsPerUser int
 
-	// AccessTokenLifetime is how long a JWT access token is valid (15
-	// minutes by default). TokenLeeway is the clock skew allowed when
-	// checking its times (30 seconds by default; negative means none).
+	// AccessTokenLifetime is how long a JWT access token is valid; zero or
+	// negative means token.DefaultAccessLifetime (15 minutes).
+	// TokenLeeway is the clock skew allowed when checking its times; zero
+	// means token.DefaultLeeway (30 seconds), negative means none.
 	AccessTokenLifetime time.Duration
 	TokenLeeway         time.Duration
 
@@ -115,10 +124,12 @@ type Config struct {
 	TokenAlgorithm token.Algorithm
 
 	// RefreshIdleTimeout ends a JWT login this long after its refresh token
-	// was last used (24 hours by default); RefreshLifetime ends it this
-	// long after login (7 days). RefreshGrace is how long a spent refresh
-	// token is still honoured, for clients that refreshed twice at once (10
-	// seconds; negative means none).
+	// was last used; RefreshLifetime ends it this long after login. Zero or
+	// negative means token.DefaultRefreshIdle (24 hours) and
+	// token.DefaultRefreshLifetime (7 days). RefreshGrace is how long a
+	// spent refresh token is still honoured, for clients that refreshed
+	// twice at once; zero means token.DefaultRefreshGrace (10 seconds),
+	// negative means none.
 	RefreshIdleTimeout time.Duration
 	RefreshLifetime    time.Duration
 	RefreshGrace       time.Duration
@@ -129,7 +140,8 @@ type Config struct {
 	// ReauthWindow is how recently the user must have proved who they are
 	// (their login's auth_time) to delete their account, on the account
 	// page and with DELETE /api/me; older proofs are sent through
-	// re-authentication. Zero means DefaultReauthWindow (5 minutes).
+	// re-authentication. Zero or negative means DefaultReauthWindow (5
+	// minutes).
 	ReauthWindow time.Duration
 
 	// WebAuthnRPID is the relying party ID passkeys are bound to: the
@@ -334,11 +346,8 @@ func withDefaults(cfg Config) Config {
 	if cfg.AccessTokenLifetime <= 0 {
 		cfg.AccessTokenLifetime = token.DefaultAccessLifetime
 	}
-	switch {
-	case cfg.TokenLeeway == 0:
+	if cfg.TokenLeeway == 0 {
 		cfg.TokenLeeway = token.DefaultLeeway
-	case cfg.TokenLeeway < 0:
-		cfg.TokenLeeway = 0
 	}
 	if cfg.TokenIssuer == "" {
 		cfg.TokenIssuer = DefaultTokenIssuer

@@ -116,7 +116,7 @@ func TestSaveTooLarge(t *testing.T) {
 // manager does not own (a refresh family, a cookie login, an application's
 // own kind) are neither counted nor ended.
 func TestMaxSessionsPerUser(t *testing.T) {
-	for _, limit := range []int{0, 1, 3} {
+	for _, limit := range []int{-1, 0, 1, 3} {
 		for _, kind := range []store.Kind{store.KindRefreshFamily, store.KindCookieLogin, "app-login"} {
 			t.Run("limit "+strconv.Itoa(limit)+", "+string(kind), func(t *testing.T) { testMaxSessionsPerUser(t, limit, kind) })
 		}
@@ -149,7 +149,7 @@ func testMaxSessionsPerUser(t *testing.T, limit int, kind store.Kind) {
 	live := 0
 	for i, tok := range tokens {
 		alive := f.count(tok) == 1
-		want := limit == 0 || i >= len(tokens)-limit
+		want := limit <= 0 || i >= len(tokens)-limit
 		if alive != want {
 			t.Errorf("login %d of 6: alive %v, want %v", i+1, alive, want)
 		}

@@ -75,16 +75,18 @@ type Options struct {
 	Codec Codec
 
 	// IdleTimeout ends a session that has seen no request for this long.
-	// Negative means no idle timeout (only Lifetime applies).
+	// Zero means DefaultIdleTimeout (1 hour); negative means none, and
+	// only Lifetime applies.
 	IdleTimeout time.Duration
 
 	// Lifetime ends a session this long after it began (or was renewed),
-	// however active it is. The cookie's Max-Age matches it.
+	// however active it is. The cookie's Max-Age matches it. Zero or
+	// negative means DefaultLifetime (24 hours): a session always ends.
 	Lifetime time.Duration
 
 	// TouchInterval is how often a request that changes nothing writes to
-	// extend the idle deadline. Zero means a minute, or IdleTimeout/2 if
-	// that is shorter.
+	// extend the idle deadline. Zero or negative means a minute, or
+	// IdleTimeout/2 if that is shorter.
 	TouchInterval time.Duration
 
 	// SaveEmpty stores sessions that hold nothing (and sets their cookie).
@@ -92,11 +94,13 @@ type Options struct {
 	SaveEmpty bool
 
 	// Timeout bounds each store call. A call that takes longer fails, and
-	// the request answers with ErrorHandler.
+	// the request answers with ErrorHandler. Zero or negative means
+	// DefaultTimeout (2 seconds).
 	Timeout time.Duration
 
 	// MaxRetries bounds how often one save is retried after a conflict
-	// with another request before the request fails.
+	// with another request before the request fails. Zero or negative
+	// means DefaultMaxRetries (16).
 	MaxRetries int
 
 	// MaxDataBytes bounds the encoded size of a session's values, keys
@@ -115,7 +119,8 @@ type Options struct {
 	// sessions beyond the limit are deleted, the new one never. Only this
 	// package's records (kind store.KindSession) count: refresh-token
 	// families and other kinds kept in the same store are neither counted
-	// nor deleted. Zero or negative means no limit.
+	// nor deleted. Zero means no limit (the default), and so does a
+	// negative value.
 	MaxSessionsPerUser int
 
 	// CheckAuth, when set, is asked about every request's session that

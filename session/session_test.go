@@ -118,6 +118,36 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
+// TestIdleTimeoutZeroAndNegative: a zero IdleTimeout is
+// DefaultIdleTimeout, a negative one is none (only Lifetime, by default
+// DefaultLifetime, ends the session).
+func TestIdleTimeoutZeroAndNegative(t *testing.T) {
+	t.Run("zero is the default", func(t *testing.T) {
+		f := newFixture(t, session.Options{})
+		token := mustToken(t, f.serve(counter, ""))
+		f.clock.Advance(session.DefaultIdleTimeout - time.Minute)
+		if n := f.count(token); n != 1 {
+			t.Fatalf("idle for a minute less than %v: count %d, want 1", session.DefaultIdleTimeout, n)
+		}
+		f.clock.Advance(session.DefaultIdleTimeout + time.Minute)
+		if n := f.count(token); n != 0 {
+			t.Errorf("idle for a minute more than %v: count %d, want 0 (ended)", session.DefaultIdleTimeout, n)
+		}
+	})
+	t.Run("negative is none", func(t *testing.T) {
+		f := newFixture(t, session.Options{IdleTimeout: -1})
+		token := mustToken(t, f.serve(counter, ""))
+		f.clock.Advance(session.DefaultLifetime - time.Minute)
+		if n := f.count(token); n != 1 {
+			t.Fatalf("idle for %v with no idle timeout: count %d, want 1", session.DefaultLifetime-time.Minute, n)
+		}
+		f.clock.Advance(2 * time.Minute)
+		if n := f.count(token); n != 0 {
+			t.Errorf("past DefaultLifetime: count %d, want 0 (ended)", n)
+		}
+	})
+}
+
 func TestAbsoluteLifetime(t *testing.T) {
 	f := newFixture(t, session.Options{IdleTimeout: 10 * time.Minute, Lifetime: time.Hour})
 	token := mustToken(t, f.serve(counter, ""))

@@ -22,7 +22,8 @@ type IssuerOptions struct {
 	Issuer   string
 	Audience string
 
-	// Lifetime is how long a token is valid; DefaultAccessLifetime if zero.
+	// Lifetime is how long a token is valid. Zero or negative means
+	// DefaultAccessLifetime (15 minutes).
 	Lifetime time.Duration
 
 	// Now returns the current time; nil means time.Now.

@@ -39,7 +39,9 @@ const familyDomain = "sessionkit/token refresh family\x00"
 // RefreshOptions configures NewRefresher. The zero value gives the defaults.
 type RefreshOptions struct {
 	// IdleTimeout ends a family this long after its last rotation;
-	// Lifetime ends it this long after login, however active.
+	// Lifetime ends it this long after login, however active. Zero or
+	// negative means DefaultRefreshIdle (24 hours) and
+	// DefaultRefreshLifetime (7 days): a family always ends.
 	IdleTimeout time.Duration
 	Lifetime    time.Duration
 
@@ -48,11 +50,12 @@ type RefreshOptions struct {
 	// taken for a thief. Every use within the window gets the same new
 	// token, the one the first use got: the family never holds more than
 	// one valid refresh token, whoever raced. After the window, the spent
-	// token is reuse and ends the family. Zero means DefaultRefreshGrace; a
-	// negative value means no grace.
+	// token is reuse and ends the family. Zero means DefaultRefreshGrace
+	// (10 seconds); negative means none.
 	Grace time.Duration
 
-	// MaxRetries bounds the compare-and-swap retries of one call.
+	// MaxRetries bounds the compare-and-swap retries of one call. Zero or
+	// negative means DefaultMaxRetries (16).
 	MaxRetries int
 
 	// OnRetry, when set, is called each time a change to a family that

@@ -43,20 +43,20 @@ type RemoteOptions struct {
 	// larger than a megabyte are refused whatever the client.
 	Client *http.Client
 
-	// Timeout bounds each fetch, the first one included;
-	// DefaultRemoteTimeout if zero.
+	// Timeout bounds each fetch, the first one included. Zero or negative
+	// means DefaultRemoteTimeout (10 seconds).
 	Timeout time.Duration
 
 	// RefreshInterval is how often the JWKS is fetched again in the
-	// background, to learn of rotated keys and forget removed ones;
-	// DefaultRemoteRefreshInterval if zero.
+	// background, to learn of rotated keys and forget removed ones. Zero
+	// or negative means DefaultRemoteRefreshInterval (5 minutes).
 	RefreshInterval time.Duration
 
 	// UnknownKIDInterval is the least time between two fetches made
 	// because a token named a kid the set does not have (a key rotated
 	// in since the last refresh, or a forged kid): a stream of tokens with
-	// made-up kids costs the JWKS server one request per interval.
-	// DefaultRemoteUnknownKIDInterval if zero.
+	// made-up kids costs the JWKS server one request per interval. Zero
+	// or negative means DefaultRemoteUnknownKIDInterval (10 seconds).
 	UnknownKIDInterval time.Duration
 }
 

@@ -14,8 +14,8 @@ import (
 // DefaultKeyPurpose is the store purpose signing keys are kept under.
 const DefaultKeyPurpose = "jwt"
 
-// Defaults of RingOptions, IssuerOptions and VerifierOptions.
-// DefaultLeeway is a good value between machines; a zero Leeway means none.
+// Defaults of RingOptions, IssuerOptions and VerifierOptions, for their
+// zero values. DefaultLeeway is a good value between machines.
 const (
 	DefaultReloadInterval = time.Minute
 	DefaultLeeway         = 30 * time.Second
@@ -37,31 +37,35 @@ type RingOptions struct {
 	// has none; DefaultAlgorithm if empty.
 	Algorithm Algorithm
 
-	// TokenLifetime is the longest lifetime of a token the keys sign
-	// (DefaultAccessLifetime if zero), and Leeway the clock skew verifiers
-	// allow (zero means none). A rotation stores, for the key it replaces,
-	// a retirement time that far after the new key starts signing, so they
-	// must be at least the Issuer's Lifetime and the Verifier's Leeway:
-	// otherwise a key retires while tokens it signed are still valid.
+	// TokenLifetime is the longest lifetime of a token the keys sign, and
+	// Leeway the clock skew verifiers allow. A rotation stores, for the key
+	// it replaces, a retirement time that far after the new key starts
+	// signing, so they must be at least the Issuer's Lifetime and the
+	// Verifier's Leeway: otherwise a key retires while tokens it signed
+	// are still valid. A zero or negative TokenLifetime means
+	// DefaultAccessLifetime (15 minutes). A zero Leeway means
+	// DefaultLeeway (30 seconds), as for a Verifier; negative means none.
 	TokenLifetime time.Duration
 	Leeway        time.Duration
 
 	// ReloadInterval is how often the ring reads the store again, for keys
-	// that other instances added or deleted; DefaultReloadInterval if zero.
+	// that other instances added or deleted. Zero or negative means
+	// DefaultReloadInterval (1 minute).
 	ReloadInterval time.Duration
 
 	// JWKSMaxAge is how long a consumer may cache the published JWKS (the
-	// Cache-Control max-age it is served with); DefaultJWKSMaxAge if zero.
-	// A rotated key is published for ReloadInterval + JWKSMaxAge + Leeway
-	// before it signs: by then every instance has loaded it and every
-	// cache that honours max-age has fetched it.
+	// Cache-Control max-age it is served with). Zero or negative means
+	// DefaultJWKSMaxAge (5 minutes). A rotated key is published for
+	// ReloadInterval + JWKSMaxAge + Leeway before it signs: by then every
+	// instance has loaded it and every cache that honours max-age has
+	// fetched it.
 	JWKSMaxAge time.Duration
 
 	// KeepRetired is how long a retired key stays in the store after its
 	// retirement, no longer verifying or published, so that a token it
 	// signed is still known for authentic and expired (its holder is sent
-	// to refresh, not to log in); DefaultKeepRetired if zero. Then the
-	// first ring to reload deletes it.
+	// to refresh, not to log in). Then the first ring to reload deletes
+	// it. Zero or negative means DefaultKeepRetired (24 hours).
 	KeepRetired time.Duration
 
 	// Clock gives the times a rotation stores (creation, first signing,
@@ -124,7 +128,10 @@ func OpenRing(ctx context.Context, keys store.Keys, opts RingOptions) (*Ring, er
 	if opts.TokenLifetime <= 0 {
 		opts.TokenLifetime = DefaultAccessLifetime
 	}
-	if opts.Leeway < 0 {
+	switch {
+	case opts.Leeway == 0:
+		opts.Leeway = DefaultLeeway
+	case opts.Leeway < 0:
 		opts.Leeway = 0
 	}
 	if opts.ReloadInterval <= 0 {

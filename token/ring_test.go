@@ -3,6 +3,7 @@ package token_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,51 @@ func openRing(t testing.TB, keys store.Keys, clock *fakeclock.Clock, opts token.
 		t.Fatalf("OpenRing: %v", err)
 	}
 	return r
+}
+
+// TestRingLeeway: a zero Leeway is DefaultLeeway, as for a Verifier, and
+// a negative one is none: a rotated key signs ReloadInterval + JWKSMaxAge
+// + the leeway after its creation, and the key it replaces retires
+// TokenLifetime + the leeway after that.
+func TestRingLeeway(t *testing.T) {
+	tests := []struct {
+		name   string
+		leeway time.Duration
+		want   time.Duration // the leeway that applies
+	}{
+		{"zero is the default", 0, token.DefaultLeeway},
+		{"negative is none", -1, 0},
+		{"given", 5 * time.Second, 5 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			clock := newClock()
+			ms := newMemstore(t, clock)
+			r := openRing(t, ms, clock, token.RingOptions{Leeway: tt.leeway})
+			old := r.KeySet().Primary(clock.Now())
+			k, err := r.Rotate(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			publish := token.DefaultReloadInterval + token.DefaultJWKSMaxAge + tt.want
+			if r.PublishDelay() != publish || !k.SignsFrom.Equal(clock.Now().Add(publish)) {
+				t.Errorf("the new key signs from %v (publish delay %v); want %v after now",
+					k.SignsFrom, r.PublishDelay(), publish)
+			}
+			stored, err := ms.Keys(ctx, token.DefaultKeyPurpose)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(stored, func(sk store.Key) bool { return sk.ID == old.ID })
+			if i < 0 {
+				t.Fatalf("the old key %s is not in the store", old.ID)
+			}
+			if want := k.SignsFrom.Add(token.DefaultAccessLifetime + tt.want); !stored[i].Retires.Equal(want) {
+				t.Errorf("the old key retires at %v; want %v", stored[i].Retires, want)
+			}
+		})
+	}
 }
 
 // jwksKIDs returns the kids a ring's JWKS publishes at now.

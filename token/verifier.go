@@ -36,8 +36,8 @@ type VerifierOptions struct {
 	Issuer   string
 	Audience string
 
-	// Leeway is the clock skew allowed on exp, nbf and iat; zero means
-	// none. DefaultLeeway is a good value between machines.
+	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means
+	// DefaultLeeway (30 seconds); negative means none.
 	Leeway time.Duration
 
 	// DenyList, when not nil, is checked for every token's jti, and Revoke
@@ -47,7 +47,7 @@ type VerifierOptions struct {
 	// CacheSize is how many verified tokens Verify remembers, so that a
 	// token presented again is not parsed and its signature not checked
 	// again (its key, its times and the deny list are checked every time).
-	// Zero means DefaultVerifyCacheSize; negative means none.
+	// Zero means DefaultVerifyCacheSize (4096); negative means none.
 	CacheSize int
 
 	// Now returns the current time; nil means time.Now.
@@ -88,7 +88,10 @@ func NewVerifier(keys KeySource, opts VerifierOptions) (*Verifier, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Leeway < 0 {
+	switch {
+	case opts.Leeway == 0:
+		opts.Leeway = DefaultLeeway
+	case opts.Leeway < 0:
 		opts.Leeway = 0
 	}
 	if opts.CacheSize == 0 {

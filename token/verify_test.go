@@ -49,7 +49,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("primary %+v; want %s key %s", p, alg, sk.ID)
 			}
 			iss := mustIssuer(t, ring, token.IssuerOptions{Lifetime: lifetime, Now: clock.Now})
-			v := mustVerifier(t, ring, token.VerifierOptions{Now: clock.Now})
+			v := mustVerifier(t, ring, token.VerifierOptions{Leeway: -1, Now: clock.Now}) // no leeway
 
 			tok, issued := issue(t, iss, "alice", "family-7")
 			got := mustVerify(t, v, tok)
@@ -89,6 +89,39 @@ func TestRoundTrip(t *testing.T) {
 			clock.Set(got.Expires.Add(-time.Second))
 			mustVerify(t, v, tok)
 			clock.Set(got.Expires)
+			_, err := v.Verify(context.Background(), tok)
+			wantRejected(t, err, "expired", token.ErrExpired)
+		})
+	}
+}
+
+// TestVerifierLeeway: a zero Leeway is DefaultLeeway, a negative one is
+// none: a token is accepted until its exp plus the leeway, and refused
+// from then on.
+func TestVerifierLeeway(t *testing.T) {
+	tests := []struct {
+		name   string
+		leeway time.Duration
+		want   time.Duration // the leeway that applies
+	}{
+		{"zero is the default", 0, token.DefaultLeeway},
+		{"negative is none", -1, 0},
+		{"negative minute is none", -time.Minute, 0},
+		{"given", 5 * time.Second, 5 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newClock()
+			ring, _ := ringWith(t, clock, token.EdDSA, token.RingOptions{})
+			iss := mustIssuer(t, ring, token.IssuerOptions{Lifetime: time.Minute, Now: clock.Now})
+			v := mustVerifier(t, ring, token.VerifierOptions{Leeway: tt.leeway, CacheSize: -1, Now: clock.Now})
+			tok, c := issue(t, iss, "alice", "f1")
+
+			clock.Set(c.Expires.Add(tt.want - time.Second))
+			if _, err := v.Verify(context.Background(), tok); err != nil {
+				t.Errorf("a second before exp + %v: %v; want accepted", tt.want, err)
+			}
+			clock.Set(c.Expires.Add(tt.want))
 			_, err := v.Verify(context.Background(), tok)
 			wantRejected(t, err, "expired", token.ErrExpired)
 		})

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +21,10 @@ import (
 
 // defaultStore is where state lives when --store is not given.
 const defaultStore = "sqlite:sessionkit.db"
+
+// defaultShutdownTimeout is how long a shutdown waits for requests in
+// flight when --shutdown-timeout is not given, or is 0.
+const defaultShutdownTimeout = 10 * time.Second
 
 // errHelp is returned when the user asked for --help: exit status 0.
 var errHelp = errors.New("help requested")
@@ -46,7 +52,8 @@ type serveConfig struct {
 	WebAuthnRPID    string
 	WebAuthnOrigins []string
 
-	// MaxConcurrentLogins and MaxSessionsPerUser: 0 means no limit.
+	// MaxConcurrentLogins and MaxSessionsPerUser: see server.Config (0
+	// means the default, negative no limit).
 	MaxConcurrentLogins int
 	MaxSessionsPerUser  int
 
@@ -58,7 +65,9 @@ type serveConfig struct {
 	IntrospectionSecret string
 }
 
-// tokenConfig is the JWT configuration, shared by "serve" and "keys".
+// tokenConfig is the JWT configuration, shared by "serve" and "keys". Each
+// field goes as it is into server.Config or token.RingOptions, whose zero
+// is the default and whose negative Leeway and RefreshGrace are none.
 type tokenConfig struct {
 	AccessLifetime  time.Duration
 	Leeway          time.Duration
@@ -88,7 +97,7 @@ func defaultTokenConfig() tokenConfig {
 // is deleted when no login idle since could still present one).
 func (c *tokenConfig) lifetimeFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.AccessLifetime, "access-token-lifetime", c.AccessLifetime, "how long a JWT access token is valid")
-	fs.DurationVar(&c.Leeway, "token-leeway", c.Leeway, "clock skew allowed when checking token times (0: none)")
+	fs.DurationVar(&c.Leeway, "token-leeway", c.Leeway, "clock skew allowed when checking token times (negative, such as -1s: none)")
 	fs.DurationVar(&c.RefreshIdle, "refresh-idle-timeout", c.RefreshIdle, "how long a JWT login lasts without a refresh (a retired signing key is kept, no longer verifying, as long, so an old token still sends its holder to refresh)")
 }
 
@@ -103,22 +112,15 @@ func (c *tokenConfig) flags(fs *flag.FlagSet) {
 		return err
 	})
 	fs.DurationVar(&c.RefreshLifetime, "refresh-lifetime", c.RefreshLifetime, "how long a JWT login lasts at most, however active")
-	fs.DurationVar(&c.RefreshGrace, "refresh-grace", c.RefreshGrace, "how long a spent refresh token is still honoured, for clients that refresh twice at once (0: none)")
+	fs.DurationVar(&c.RefreshGrace, "refresh-grace", c.RefreshGrace, "how long a spent refresh token is still honoured, for clients that refresh twice at once (negative, such as -1s: none)")
 }
 
-// check reports a duration flag out of range.
+// check reports a duration flag out of range: a lifetime cannot be none.
 func (c tokenConfig) check() error {
-	for name, d := range map[string]time.Duration{
+	if err := notNegative(map[string]time.Duration{
 		"access-token-lifetime": c.AccessLifetime, "refresh-idle-timeout": c.RefreshIdle, "refresh-lifetime": c.RefreshLifetime,
-	} {
-		if d <= 0 {
-			return fmt.Errorf("%w: --%s must be positive", errUsage, name)
-		}
-	}
-	for name, d := range map[string]time.Duration{"token-leeway": c.Leeway, "refresh-grace": c.RefreshGrace} {
-		if d < 0 {
-			return fmt.Errorf("%w: --%s must not be negative", errUsage, name)
-		}
+	}); err != nil {
+		return err
 	}
 	if c.Issuer == "" || c.Audience == "" {
 		return fmt.Errorf("%w: --token-issuer and --token-audience must not be empty", errUsage)
@@ -126,23 +128,15 @@ func (c tokenConfig) check() error {
 	return nil
 }
 
-// zeroMeansNoLimit maps a count flag's 0 ("no limit") to the negative
-// value server.Config reads as "no limit" (its zero is "the default").
-func zeroMeansNoLimit(n int) int {
-	if n == 0 {
-		return -1
+// notNegative reports the first flag (by name) of durations that is
+// negative: for those, 0 means the default and there is no "none".
+func notNegative(durations map[string]time.Duration) error {
+	for _, name := range slices.Sorted(maps.Keys(durations)) {
+		if durations[name] < 0 {
+			return fmt.Errorf("%w: --%s must not be negative (0 means the default)", errUsage, name)
+		}
 	}
-	return n
-}
-
-// zeroMeansNone maps a flag's 0 ("none") to the negative value that
-// server.Config and the token package read as "none" (their zero is
-// "the default").
-func zeroMeansNone(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
+	return nil
 }
 
 // parseServeFlags reads the flags of "serve", falling back to SESSIONKIT_*
@@ -152,11 +146,11 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 		Addr:            "127.0.0.1:8080",
 		Store:           defaultStore,
 		LogFormat:       "text",
-		CookieLifetime:  24 * time.Hour,
-		SessionIdle:     time.Hour,
-		SessionLifetime: 24 * time.Hour,
-		StoreTimeout:    500 * time.Millisecond,
-		ShutdownTimeout: 10 * time.Second,
+		CookieLifetime:  server.DefaultCookieLifetime,
+		SessionIdle:     server.DefaultSessionIdle,
+		SessionLifetime: server.DefaultSessionLife,
+		StoreTimeout:    server.DefaultStoreTimeout,
+		ShutdownTimeout: defaultShutdownTimeout,
 		ReauthWindow:    server.DefaultReauthWindow,
 		Tokens:          defaultTokenConfig(),
 
@@ -182,12 +176,12 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log `format`: text or json")
 	fs.DurationVar(&cfg.CookieLifetime, "cookie-lifetime", cfg.CookieLifetime, "how long a cookie-mode login lasts")
-	fs.DurationVar(&cfg.SessionIdle, "session-idle-timeout", cfg.SessionIdle, "how long a session-mode login lasts without a request")
+	fs.DurationVar(&cfg.SessionIdle, "session-idle-timeout", cfg.SessionIdle, "how long a session-mode login lasts without a request (negative, such as -1s: none, and only --session-lifetime applies)")
 	fs.DurationVar(&cfg.SessionLifetime, "session-lifetime", cfg.SessionLifetime, "how long a session-mode login lasts at most, however active")
 	fs.DurationVar(&cfg.StoreTimeout, "store-timeout", cfg.StoreTimeout, "how long a request waits for the store before answering 503")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a shutdown waits for requests in flight")
-	fs.IntVar(&cfg.MaxConcurrentLogins, "max-concurrent-logins", cfg.MaxConcurrentLogins, "login and registration requests one client address may have in flight at once; more answer 429 (0: no limit)")
-	fs.IntVar(&cfg.MaxSessionsPerUser, "max-sessions-per-user", cfg.MaxSessionsPerUser, "logins one user may have at once, of every kind (sessions, cookie logins, JWT and API logins); a login past it ends the oldest (0: no limit)")
+	fs.IntVar(&cfg.MaxConcurrentLogins, "max-concurrent-logins", cfg.MaxConcurrentLogins, "login and registration requests one client address may have in flight at once; more answer 429 (negative, such as -1: no limit)")
+	fs.IntVar(&cfg.MaxSessionsPerUser, "max-sessions-per-user", cfg.MaxSessionsPerUser, "logins one user may have at once, of every kind (sessions, cookie logins, JWT and API logins); a login past it ends the oldest (negative, such as -1: no limit)")
 	fs.DurationVar(&cfg.ReauthWindow, "reauth-window", cfg.ReauthWindow, "how recently a user must have proved who they are (password or passkey) to delete their account or add a passkey; older logins are asked again")
 	fs.StringVar(&cfg.WebAuthnRPID, "webauthn-rp-id", "localhost", "the `domain` passkeys are bound to, as browsers see the site (never an IP address); changing it orphans every passkey")
 	fs.Func("webauthn-origins", "comma-separated `origins` whose pages may use passkeys, each on --webauthn-rp-id or a subdomain (default http://localhost:PORT for localhost, with --addr's port; https://RP-ID otherwise)", func(s string) error {
@@ -203,7 +197,7 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	cfg.KEK.flags(fs)
 	fs.StringVar(&cfg.IntrospectionSecret, "introspection-secret", "", "enables POST /api/introspect (RFC 7662) for services that present this `secret` as the password of HTTP Basic authentication; give it by SESSIONKIT_INTROSPECTION_SECRET rather than on the command line")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: sessionkit serve [flags]\n\nStarts the web server. Each flag may also be set by its SESSIONKIT_* variable (--log-level: SESSIONKIT_LOG_LEVEL).\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: sessionkit serve [flags]\n\nStarts the web server. Each flag may also be set by its SESSIONKIT_* variable (--log-level: SESSIONKIT_LOG_LEVEL).\nA duration or a count of 0 means its default; a negative one (-1s, -1) means none where the flag says so, and is refused elsewhere.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlagSet(fs, args, stdout, stderr); err != nil {
@@ -226,19 +220,14 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	if cfg.Pprof && cfg.MetricsAddr == "" {
 		return cfg, fmt.Errorf("%w: --pprof needs --metrics-addr: profiles are never served on the public address", errUsage)
 	}
-	for name, d := range map[string]time.Duration{
+	if err := notNegative(map[string]time.Duration{
 		"cookie-lifetime": cfg.CookieLifetime, "store-timeout": cfg.StoreTimeout, "shutdown-timeout": cfg.ShutdownTimeout,
-		"session-idle-timeout": cfg.SessionIdle, "session-lifetime": cfg.SessionLifetime,
-		"reauth-window": cfg.ReauthWindow,
-	} {
-		if d <= 0 {
-			return cfg, fmt.Errorf("%w: --%s must be positive", errUsage, name)
-		}
+		"session-lifetime": cfg.SessionLifetime, "reauth-window": cfg.ReauthWindow,
+	}); err != nil {
+		return cfg, err
 	}
-	for name, n := range map[string]int{"max-concurrent-logins": cfg.MaxConcurrentLogins, "max-sessions-per-user": cfg.MaxSessionsPerUser} {
-		if n < 0 {
-			return cfg, fmt.Errorf("%w: --%s must not be negative", errUsage, name)
-		}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = defaultShutdownTimeout
 	}
 	if err := cfg.Tokens.check(); err != nil {
 		return cfg, err

@@ -38,7 +38,8 @@ that still verifies, such as one that leaked: tokens it signed are refused
 once each server reloads its keys (within a minute while it issues tokens),
 and their holders must refresh or log in again. The primary is never
 deleted: rotate first, and retire the old key once the new one signs.
-Servers also delete retired keys themselves.
+Servers also delete retired keys themselves. As for serve, a duration of
+0 means its default, and a negative --token-leeway (-1s) means none.
 
 Every key in the store is encrypted under the key-encryption key (--kek,
 or SESSIONKIT_KEK; for sqlite:PATH the file PATH.kek by default), which
@@ -241,7 +242,7 @@ func (kf keysFlags) ringOptions() token.RingOptions {
 	return token.RingOptions{
 		Algorithm:     kf.algorithm,
 		TokenLifetime: kf.tokens.AccessLifetime,
-		Leeway:        zeroMeansNone(kf.tokens.Leeway),
+		Leeway:        kf.tokens.Leeway,
 		KeepRetired:   kf.tokens.RefreshIdle,
 	}
 }

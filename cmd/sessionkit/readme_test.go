@@ -372,7 +372,7 @@ func TestReadmeTableParsing(t *testing.T) {
 func TestParseHelpFlags(t *testing.T) {
 	help := "Usage: sessionkit serve [flags]\n\nFlags:\n" +
 		"  -addr host:port\n    \thost:port to listen on (default \"127.0.0.1:8080\")\n" +
-		"  -token-leeway duration\n    \tclock skew allowed (0: none) (default 30s)\n" +
+		"  -token-leeway duration\n    \tclock skew allowed (negative, such as -1s: none) (default 30s)\n" +
 		"  -trusted-proxies CIDRs\n    \tcomma-separated CIDRs\n"
 	got, err := parseHelpFlags(help)
 	if err != nil {
@@ -380,7 +380,7 @@ func TestParseHelpFlags(t *testing.T) {
 	}
 	want := []flagDoc{
 		{name: "addr", env: "SESSIONKIT_ADDR", def: "127.0.0.1:8080", meaning: "host:port to listen on"},
-		{name: "token-leeway", env: "SESSIONKIT_TOKEN_LEEWAY", def: "30s", meaning: "clock skew allowed (0: none)"},
+		{name: "token-leeway", env: "SESSIONKIT_TOKEN_LEEWAY", def: "30s", meaning: "clock skew allowed (negative, such as -1s: none)"},
 		{name: "trusted-proxies", env: "SESSIONKIT_TRUSTED_PROXIES", def: "", meaning: "comma-separated CIDRs"},
 	}
 	if !slices.Equal(got, want) {

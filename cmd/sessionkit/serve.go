@@ -63,32 +63,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer closeKEKs(current, olds)
 
 	initCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	srv, err := server.New(initCtx, backend, server.Config{
-		KEK:                 current,
-		PreviousKEKs:        olds,
-		IntrospectionSecret: cfg.IntrospectionSecret,
-		Cookies:             cookie.Policy{Secure: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies},
-		CookieLifetime:      cfg.CookieLifetime,
-		SessionIdleTimeout:  cfg.SessionIdle,
-		SessionLifetime:     cfg.SessionLifetime,
-		StoreTimeout:        cfg.StoreTimeout,
-		AccessTokenLifetime: cfg.Tokens.AccessLifetime,
-		TokenLeeway:         zeroMeansNone(cfg.Tokens.Leeway),
-		TokenIssuer:         cfg.Tokens.Issuer,
-		TokenAudience:       cfg.Tokens.Audience,
-		TokenAlgorithm:      cfg.Tokens.Algorithm,
-		RefreshIdleTimeout:  cfg.Tokens.RefreshIdle,
-		RefreshLifetime:     cfg.Tokens.RefreshLifetime,
-		RefreshGrace:        zeroMeansNone(cfg.Tokens.RefreshGrace),
-		MaxConcurrentLogins: zeroMeansNoLimit(cfg.MaxConcurrentLogins),
-		MaxSessionsPerUser:  zeroMeansNoLimit(cfg.MaxSessionsPerUser),
-		ReauthWindow:        cfg.ReauthWindow,
-		WebAuthnRPID:        cfg.WebAuthnRPID,
-		WebAuthnOrigins:     cfg.WebAuthnOrigins,
-		Logger:              logger,
-		OmitMetricsRoute:    cfg.MetricsAddr != "",
-		TracerProvider:      providerOf(tp),
-	})
+	scfg := cfg.serverConfig()
+	scfg.KEK, scfg.PreviousKEKs = current, olds
+	scfg.Logger = logger
+	scfg.TracerProvider = providerOf(tp)
+	srv, err := server.New(initCtx, backend, scfg)
 	cancel()
 	if err != nil {
 		return err
@@ -142,6 +121,35 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// serverConfig is the server.Config the flags make, without what serve
+// opens or builds (the KEKs, the logger, the tracer provider). Every value
+// goes as it is: a flag's 0 is the field's default, a negative value its
+// "none".
+func (cfg serveConfig) serverConfig() server.Config {
+	return server.Config{
+		IntrospectionSecret: cfg.IntrospectionSecret,
+		Cookies:             cookie.Policy{Secure: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies},
+		CookieLifetime:      cfg.CookieLifetime,
+		SessionIdleTimeout:  cfg.SessionIdle,
+		SessionLifetime:     cfg.SessionLifetime,
+		StoreTimeout:        cfg.StoreTimeout,
+		AccessTokenLifetime: cfg.Tokens.AccessLifetime,
+		TokenLeeway:         cfg.Tokens.Leeway,
+		TokenIssuer:         cfg.Tokens.Issuer,
+		TokenAudience:       cfg.Tokens.Audience,
+		TokenAlgorithm:      cfg.Tokens.Algorithm,
+		RefreshIdleTimeout:  cfg.Tokens.RefreshIdle,
+		RefreshLifetime:     cfg.Tokens.RefreshLifetime,
+		RefreshGrace:        cfg.Tokens.RefreshGrace,
+		MaxConcurrentLogins: cfg.MaxConcurrentLogins,
+		MaxSessionsPerUser:  cfg.MaxSessionsPerUser,
+		ReauthWindow:        cfg.ReauthWindow,
+		WebAuthnRPID:        cfg.WebAuthnRPID,
+		WebAuthnOrigins:     cfg.WebAuthnOrigins,
+		OmitMetricsRoute:    cfg.MetricsAddr != "",
+	}
 }
 
 // newLogger returns the logger of cfg's format and level, writing to w.

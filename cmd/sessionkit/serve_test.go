@@ -5,12 +5,14 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sessionkit/sessionkit/server"
+	"github.com/sessionkit/sessionkit/token"
 )
 
 // startServe runs "sessionkit serve" in-process on a free port with args,
@@ -160,9 +162,11 @@ func TestServeUsageErrors(t *testing.T) {
 		{"bad proxy", []string{"serve", "--trusted-proxies", "not-an-ip"}, nil, 2},
 		{"bad env", []string{"serve"}, map[string]string{"SESSIONKIT_LOG_LEVEL": "loud"}, 2},
 		{"bad token algorithm", []string{"serve", "--token-algorithm", "none"}, nil, 2},
-		{"negative grace", []string{"serve", "--refresh-grace", "-1s"}, nil, 2},
-		{"negative concurrent logins", []string{"serve", "--max-concurrent-logins", "-1"}, nil, 2},
-		{"negative sessions per user", []string{"serve"}, map[string]string{"SESSIONKIT_MAX_SESSIONS_PER_USER": "-3"}, 2},
+		{"negative cookie lifetime", []string{"serve", "--cookie-lifetime", "-1s"}, nil, 2},
+		{"negative refresh lifetime", []string{"serve", "--refresh-lifetime", "-1h"}, nil, 2},
+		{"negative reauth window", []string{"serve"}, map[string]string{"SESSIONKIT_REAUTH_WINDOW": "-5m"}, 2},
+		{"negative shutdown timeout", []string{"serve", "--shutdown-timeout", "-1s"}, nil, 2},
+		{"keys with a negative token lifetime", []string{"keys", "list", "--store", "memory:", "--access-token-lifetime", "-1m"}, nil, 2},
 		{"sessions per user not a number", []string{"serve", "--max-sessions-per-user", "ten"}, nil, 2},
 		{"keys without subcommand", []string{"keys"}, nil, 2},
 		{"keys unknown subcommand", []string{"keys", "burn"}, nil, 2},
@@ -194,7 +198,7 @@ func TestEnvConfig(t *testing.T) {
 		"SESSIONKIT_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
 		"SESSIONKIT_COOKIE_LIFETIME": "2h",
 
-		"SESSIONKIT_MAX_CONCURRENT_LOGINS": "0",
+		"SESSIONKIT_MAX_CONCURRENT_LOGINS": "-1",
 		"SESSIONKIT_MAX_SESSIONS_PER_USER": "3",
 	}
 	cfg, err := parseServeFlags([]string{"--addr", "127.0.0.1:7777"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
@@ -210,8 +214,8 @@ func TestEnvConfig(t *testing.T) {
 	if len(cfg.TrustedProxies) != 2 || cfg.TrustedProxies[1].String() != "192.0.2.1/32" {
 		t.Errorf("trusted proxies = %v", cfg.TrustedProxies)
 	}
-	if cfg.MaxConcurrentLogins != 0 || cfg.MaxSessionsPerUser != 3 {
-		t.Errorf("limits from the environment: %d concurrent logins, %d sessions per user; want 0 and 3",
+	if cfg.MaxConcurrentLogins != -1 || cfg.MaxSessionsPerUser != 3 {
+		t.Errorf("limits from the environment: %d concurrent logins, %d sessions per user; want -1 and 3",
 			cfg.MaxConcurrentLogins, cfg.MaxSessionsPerUser)
 	}
 	defaults, err := parseServeFlags(nil, func(string) string { return "" }, io.Discard, io.Discard)
@@ -220,5 +224,102 @@ func TestEnvConfig(t *testing.T) {
 	}
 	if defaults.MaxConcurrentLogins != server.DefaultMaxConcurrentLogins || defaults.MaxSessionsPerUser != server.DefaultMaxSessionsPerUser {
 		t.Errorf("default limits: %d concurrent logins, %d sessions per user", defaults.MaxConcurrentLogins, defaults.MaxSessionsPerUser)
+	}
+}
+
+// TestFlagsReachServerConfig: a flag's value goes as it is into
+// server.Config, whose zero is the default and whose negative value is
+// none: 0 on the command line (or in the environment) means the default,
+// a negative value none or no limit.
+func TestFlagsReachServerConfig(t *testing.T) {
+	tests := []struct {
+		args  []string
+		env   map[string]string
+		field string // of server.Config
+		want  int64
+		means string
+	}{
+		{nil, nil, "TokenLeeway", int64(token.DefaultLeeway), "the default, as the help shows it"},
+		{[]string{"--token-leeway", "0"}, nil, "TokenLeeway", 0, "token.DefaultLeeway"},
+		{[]string{"--token-leeway", "-1s"}, nil, "TokenLeeway", int64(-time.Second), "none"},
+		{nil, nil, "RefreshGrace", int64(token.DefaultRefreshGrace), "the default, as the help shows it"},
+		{[]string{"--refresh-grace", "0"}, nil, "RefreshGrace", 0, "token.DefaultRefreshGrace"},
+		{nil, map[string]string{"SESSIONKIT_REFRESH_GRACE": "-1s"}, "RefreshGrace", int64(-time.Second), "none"},
+		{nil, nil, "MaxConcurrentLogins", server.DefaultMaxConcurrentLogins, "the default, as the help shows it"},
+		{[]string{"--max-concurrent-logins", "0"}, nil, "MaxConcurrentLogins", 0, "server.DefaultMaxConcurrentLogins"},
+		{[]string{"--max-concurrent-logins", "-1"}, nil, "MaxConcurrentLogins", -1, "no limit"},
+		{nil, nil, "MaxSessionsPerUser", server.DefaultMaxSessionsPerUser, "the default, as the help shows it"},
+		{nil, map[string]string{"SESSIONKIT_MAX_SESSIONS_PER_USER": "0"}, "MaxSessionsPerUser", 0, "server.DefaultMaxSessionsPerUser"},
+		{[]string{"--max-sessions-per-user", "-1"}, nil, "MaxSessionsPerUser", -1, "no limit"},
+		{nil, nil, "SessionIdleTimeout", int64(server.DefaultSessionIdle), "the default, as the help shows it"},
+		{[]string{"--session-idle-timeout", "-1s"}, nil, "SessionIdleTimeout", int64(-time.Second), "none"},
+		{[]string{"--cookie-lifetime", "0"}, nil, "CookieLifetime", 0, "server.DefaultCookieLifetime"},
+		{[]string{"--store-timeout", "0"}, nil, "StoreTimeout", 0, "server.DefaultStoreTimeout"},
+	}
+	for _, tt := range tests {
+		name := strings.Join(tt.args, " ")
+		for k, v := range tt.env {
+			name += k + "=" + v
+		}
+		if name == "" {
+			name = "no flags, " + tt.field
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg, err := parseServeFlags(tt.args, func(k string) string { return tt.env[k] }, io.Discard, io.Discard)
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if got := reflect.ValueOf(cfg.serverConfig()).FieldByName(tt.field).Int(); got != tt.want {
+				t.Errorf("server.Config.%s = %d, want %d (%s)", tt.field, got, tt.want, tt.means)
+			}
+		})
+	}
+}
+
+// TestKeysLeewayReachesRing: "keys" gives its --token-leeway to the ring
+// as it is, so that 0 is the ring's default and a negative value none.
+func TestKeysLeewayReachesRing(t *testing.T) {
+	for _, tt := range []struct {
+		flag string
+		want time.Duration
+	}{{"0", 0}, {"-1s", -time.Second}, {"5s", 5 * time.Second}} {
+		kf, err := parseKeysFlags("list", []string{"--store", "memory:", "--token-leeway", tt.flag}, func(string) string { return "" }, io.Discard, io.Discard)
+		if err != nil {
+			t.Fatalf("--token-leeway %s: %v", tt.flag, err)
+		}
+		if got := kf.ringOptions().Leeway; got != tt.want {
+			t.Errorf("--token-leeway %s: the ring's Leeway is %v, want %v", tt.flag, got, tt.want)
+		}
+	}
+}
+
+// TestServeMaxSessionsPerUser runs the server with --max-sessions-per-user
+// 0 (the default, 10) and -1 (no limit), logs one user in eleven times
+// through the API, and counts the user's logins that the store keeps.
+func TestServeMaxSessionsPerUser(t *testing.T) {
+	for _, tt := range []struct {
+		flag string
+		want int
+	}{{"0", server.DefaultMaxSessionsPerUser}, {"-1", 11}} {
+		t.Run(tt.flag, func(t *testing.T) {
+			spec := sqliteStore(t)
+			if r := cli(t, nil, "password one\n", "users", "add", "ann", "--store", spec); r.code != 0 {
+				t.Fatalf("users add: %+v", r)
+			}
+			base, _ := startServe(t, "--store", spec, "--max-sessions-per-user", tt.flag)
+			for i := range 11 {
+				resp, err := http.Post(base+"/api/login", "application/json", strings.NewReader(`{"username":"ann","password":"password one"}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("API login %d: %d", i+1, resp.StatusCode)
+				}
+			}
+			if rows := listed(t, spec, "--user", "ann"); len(rows) != tt.want {
+				t.Errorf("--max-sessions-per-user %s, after 11 logins: %d logins listed, want %d", tt.flag, len(rows), tt.want)
+			}
+		})
 	}
 }

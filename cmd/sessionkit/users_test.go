@@ -121,7 +121,9 @@ func TestUsersPasswdEndsLogins(t *testing.T) {
 		t.Fatalf("users add: %+v", r)
 	}
 	st := openSpec(t, spec)
-	accounts, err := auth.NewAccounts(st, auth.Options{})
+	// StandingCache -1: every check reads the store, so that it sees the
+	// change the command (another process) makes at once.
+	accounts, err := auth.NewAccounts(st, auth.Options{StandingCache: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,8 @@ const DefaultCleanupInterval = time.Minute
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
 	// CleanupInterval is how often expired entries are removed from memory.
-	// Expired entries are never returned, whatever the interval.
+	// Expired entries are never returned, whatever the interval. Zero or
+	// negative means DefaultCleanupInterval (1 minute).
 	CleanupInterval time.Duration
 
 	// Now returns the current time; nil means time.Now.

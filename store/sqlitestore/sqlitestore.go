@@ -63,7 +63,8 @@ const cleanupBatch = 500
 // the package documentation).
 type Options struct {
 	// CleanupInterval is how often expired rows are deleted. Expired rows
-	// are never returned, whatever the interval.
+	// are never returned, whatever the interval. Zero or negative means
+	// DefaultCleanupInterval (5 minutes).
 	CleanupInterval time.Duration
 
 	// Now returns the current time; nil means time.Now.
