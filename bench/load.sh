@@ -64,7 +64,9 @@
 # (127.1.x.y) instead.
 #
 # Writes bench/results/load-<time>.csv (every scenario but logins),
-# logins-<time>.csv and lostupdate-<time>.csv, copies them to latest-*.csv
+# logins-<time>.csv, lostupdate-<time>.csv and counts-<time>.csv (what
+# each sessionkit request cost: store operations and verify-cache hits, per
+# request, from its /metrics), copies them to latest-*.csv
 # with the tables in latest.md, and redraws docs/benchmarks.svg (see
 # CHART). Installs wrk (and Node.js for Express) with apt-get when missing,
 # and Express's packages with npm ci. Redis keys and PostgreSQL schemas it
@@ -477,13 +479,56 @@ run_views() {
 		pages="$PROFILE_PATH + $(awk -v s="$READ_SHARE" 'BEGIN { printf "%g", s * 100 }')% $READ_PATH"
 	fi
 	views "$WARMUP" "$WORK/warm" "${share_args[@]}"
+	server_counts "$name" "$WORK/counts-before"
 	views "$DURATION" "$WORK/wrk" "${share_args[@]}"
+	server_counts "$name" "$WORK/counts-after"
 	local rps p50 p99 requests non2xx sockerr resp
 	read -r rps p50 p99 requests non2xx sockerr resp < <(parse_wrk "$WORK/wrk") || die "$name: could not read wrk's output"
+	counts_rows "$sc" "$round" "$name" "$requests" "$WORK/counts-before" "$WORK/counts-after"
 	check_users "$name" "$WORK/warm" "$WORK/wrk"
 	non2xx=$((non2xx + BAD))
 	load_row "$sc" "$round" "$name" "$rps" "$p50" "$p99" "$requests" "$non2xx" "$sockerr" "$resp" "$PAGE_BYTES" "$EXPECTED" "$COUNTED" "$USERS" "$pages"
 	report_line "$sc" "$round" "$name" "$rps" "$p50" "$p99" "$non2xx" "$sockerr" "$EXPECTED" "$COUNTED"
+}
+
+# server_counts NAME FILE writes sessionkit's counters that explain what a
+# request cost, from its /metrics, as "counter value" lines: each store
+# operation (session_get, user_get, session_save, ...) and the access-token
+# verify cache's hits and misses. Other servers have none: FILE is empty.
+server_counts() {
+	: >"$2"
+	[[ $1 == sk-* ]] || return 0
+	curl -s --max-time 5 "$BASE/metrics" | awk '
+	function label(name,   v) {
+		if (!match($0, name "=\"[^\"]*\"")) return ""
+		v = substr($0, RSTART + length(name) + 2, RLENGTH - length(name) - 3)
+		return v
+	}
+	/^sessionkit_store_operations_total\{/ { n[label("operation")] += $NF }
+	/^sessionkit_token_verify_cache_total\{/ { n["verify_cache_" label("result")] += $NF }
+	END { for (k in n) print k, n[k] }' >"$2" || true
+}
+
+# counts_rows SCENARIO ROUND NAME REQUESTS BEFORE AFTER appends to the
+# counts CSV, for each counter that moved during the measured views, how
+# many times per request it did, and says the store operations and the
+# verify cache's hit rate.
+counts_rows() {
+	local sc=$1 round=$2 name=$3 requests=$4
+	[[ -s $6 ]] && ((requests > 0)) || return 0
+	awk -v sc="$sc" -v round="$round" -v name="$name" -v req="$requests" '
+	NR == FNR { before[$1] = $2; next }
+	{ d = $2 - before[$1]; if (d > 0) { per[$1] = d / req; total[$1] = d } }
+	END {
+		line = ""
+		for (k in per) {
+			printf "%s,%s,%s,%s,%d,%.4f\n", sc, round, name, k, total[k], per[k] >> CSV
+			if (k !~ /^verify_cache_/) line = line sprintf(" %s %.2f", k, per[k])
+		}
+		hits = total["verify_cache_hit"] + 0; misses = total["verify_cache_miss"] + 0
+		if (hits + misses > 0) line = line sprintf("; verify cache hits %.1f%%", 100 * hits / (hits + misses))
+		printf "%s %s: per request:%s\n", sc, name, line > "/dev/stderr"
+	}' CSV="$COUNTS_CSV" "$5" "$6"
 }
 
 # report_line SCENARIO ROUND NAME RPS P50 P99 NON2XX SOCKERR EXPECTED
@@ -610,6 +655,7 @@ mkdir -p "$RESULTS"
 LOAD_CSV=$RESULTS/load-$RUN_ID.csv
 LOGINS_CSV=$RESULTS/logins-$RUN_ID.csv
 LOST_CSV=$RESULTS/lostupdate-$RUN_ID.csv
+COUNTS_CSV=$RESULTS/counts-$RUN_ID.csv
 MD=$WORK/tables.md
 machine >"$MD"
 cat "$MD" >&2
@@ -617,6 +663,7 @@ cat "$MD" >&2
 report_args=()
 if [[ -z $LOSTUPDATE_ONLY ]]; then
 	echo "scenario,round,server,rps,p50_ms,p99_ms,requests,non2xx,socket_errors,resp_bytes,body_bytes,views_expected,views_counted,users,pages" >"$LOAD_CSV"
+	echo "scenario,round,server,counter,during_views,per_request" >"$COUNTS_CSV"
 	if scenario logins; then
 		echo "round,server,logins_rps,login_p50_ms,login_p99_ms,logins,login_non2xx,login_socket_errors,views_rps,views_p50_ms,views_p99_ms,views,views_non2xx,views_socket_errors,views_expected,views_counted,users" >"$LOGINS_CSV"
 	fi
@@ -630,6 +677,7 @@ if [[ -z $LOSTUPDATE_ONLY ]]; then
 		for s in "${order[@]}"; do measure "$s" "$round"; done
 	done
 	cp "$LOAD_CSV" "$RESULTS/latest-load.csv"
+	cp "$COUNTS_CSV" "$RESULTS/latest-counts.csv"
 	report_args+=(-load "$LOAD_CSV")
 	if scenario logins; then
 		cp "$LOGINS_CSV" "$RESULTS/latest-logins.csv"

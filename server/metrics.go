@@ -63,6 +63,7 @@ const (
 // GET /metrics serves.
 type metrics struct {
 	handler http.Handler // GET /metrics
+	reg     *prometheus.Registry
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -110,6 +111,7 @@ func newMetrics(reg *prometheus.Registry, log *slog.Logger) (*metrics, error) {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sessionkit_" + name, Help: help}, labels)
 	}
 	m := &metrics{
+		reg: reg,
 		requests: counter("http_requests_total",
 			"HTTP requests answered, by route (the pattern that matched, or \"unmatched\"), method and status code.",
 			"route", "method", "code"),
@@ -351,4 +353,35 @@ func (m *metrics) retried(kind string) func() {
 func (m *metrics) expired(mode string) func() {
 	c := m.destroyed.WithLabelValues(mode, endExpired)
 	return c.Inc
+}
+
+// watchVerifyCache reports the hits and misses of the access-token
+// verifiers' caches, as stats gives them, in
+// sessionkit_token_verify_cache_total{result="hit"|"miss"}.
+func (m *metrics) watchVerifyCache(stats func() (hits, misses uint64)) error {
+	c := &verifyCacheCollector{
+		desc: prometheus.NewDesc("sessionkit_token_verify_cache_total",
+			"Access tokens verified, by whether the verifier remembered the token (hit: no parse and no signature check; "+
+				"its key, times and login are still checked) or checked it in full (miss).",
+			[]string{"result"}, nil),
+		stats: stats,
+	}
+	if err := m.reg.Register(c); err != nil {
+		return fmt.Errorf("server: registering metrics: %w", err)
+	}
+	return nil
+}
+
+// verifyCacheCollector is the collector of watchVerifyCache.
+type verifyCacheCollector struct {
+	desc  *prometheus.Desc
+	stats func() (hits, misses uint64)
+}
+
+func (c *verifyCacheCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *verifyCacheCollector) Collect(ch chan<- prometheus.Metric) {
+	hits, misses := c.stats()
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(hits), "hit")
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(misses), "miss")
 }

@@ -475,3 +475,27 @@ func TestMetricsRegistry(t *testing.T) {
 		t.Error("a second Server registered in the same registry")
 	}
 }
+
+// TestMetricsVerifyCache: a browser's access token is checked in full on
+// its first view and remembered for the next ones, as
+// sessionkit_token_verify_cache_total counts.
+func TestMetricsVerifyCache(t *testing.T) {
+	ts := newServer(t, memstore.New(memstore.Options{}), server.Config{})
+	b := newBrowser(t, ts.URL)
+	b.register("cache_watcher", "the watcher's password")
+	b.login("jwt", "cache_watcher", "the watcher's password")
+	before := scrapeMetrics(t, ts.URL)
+	for range 3 {
+		b.profile("jwt")
+	}
+	after := scrapeMetrics(t, ts.URL)
+	for _, tt := range []struct {
+		result string
+		want   float64
+	}{{"miss", 1}, {"hit", 2}} {
+		name := "sessionkit_token_verify_cache_total"
+		if got := after.value(name, "result", tt.result) - before.value(name, "result", tt.result); got != tt.want {
+			t.Errorf("%s{result=%q} rose by %v over three views with one token, want %v", name, tt.result, got, tt.want)
+		}
+	}
+}

@@ -71,6 +71,9 @@ func newTokens(ctx context.Context, backend Backend, keys store.Keys, clock stor
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	if err := m.watchVerifyCache(t.verifyCacheStats); err != nil {
+		return nil, err
+	}
 	t.refresher, err = token.NewRefresher(backend, token.RefreshOptions{
 		IdleTimeout: cfg.RefreshIdleTimeout,
 		Lifetime:    cfg.RefreshLifetime,
@@ -233,3 +236,10 @@ func (t *tokens) revoke(ctx context.Context, c token.Claims) error {
 // isRejected reports whether err means the token is not acceptable, as
 // opposed to the store not answering.
 func isRejected(err error) bool { return errors.Is(err, token.ErrInvalid) }
+
+// verifyCacheStats sums the hits and misses of both verifiers' caches.
+func (t *tokens) verifyCacheStats() (hits, misses uint64) {
+	h1, m1 := t.signatures.CacheStats()
+	h2, m2 := t.verifier.CacheStats()
+	return h1 + h2, m1 + m2
+}

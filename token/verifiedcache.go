@@ -3,6 +3,7 @@ package token
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // DefaultVerifyCacheSize is how many verified tokens a Verifier remembers
@@ -23,6 +24,8 @@ type verifiedCache struct {
 	max     int
 	mu      sync.RWMutex
 	entries map[string]verifiedToken
+
+	hits, misses atomic.Uint64 // Verify calls that found their token remembered, or did not
 }
 
 // verifiedToken is what a verified token's checks established.
@@ -79,4 +82,27 @@ func (c *verifiedCache) drop(tok string) {
 	c.mu.Lock()
 	delete(c.entries, tok)
 	c.mu.Unlock()
+}
+
+// counted records whether a Verify call found its token remembered.
+func (c *verifiedCache) counted(hit bool) {
+	if c == nil {
+		return
+	}
+	if hit {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+}
+
+// CacheStats returns how many Verify calls since v was made found their
+// token remembered (hits: no parse, no signature check) and how many
+// parsed and checked it in full (misses), so that CacheSize can be judged
+// on real traffic. Both are zero when the cache is off.
+func (v *Verifier) CacheStats() (hits, misses uint64) {
+	if v.verified == nil {
+		return 0, 0
+	}
+	return v.verified.hits.Load(), v.verified.misses.Load()
 }

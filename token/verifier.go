@@ -195,6 +195,7 @@ func (v *Verifier) verify(ctx context.Context, tok string) (Claims, error) {
 func (v *Verifier) rememberedToken(ctx context.Context, tok string) (verifiedToken, bool, error) {
 	t, ok := v.verified.get(tok)
 	if !ok {
+		v.verified.counted(false)
 		return t, false, nil
 	}
 	set, err := v.keys.keySet(ctx, t.key.ID)
@@ -204,8 +205,10 @@ func (v *Verifier) rememberedToken(ctx context.Context, tok string) (verifiedTok
 	if set.byID[t.key.ID] != t.key {
 		// The key was removed, or reloaded: check the token in full.
 		v.verified.drop(tok)
+		v.verified.counted(false)
 		return t, false, nil
 	}
+	v.verified.counted(true)
 	return t, true, nil
 }
 
