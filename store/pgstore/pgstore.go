@@ -55,9 +55,11 @@
 // Session saves are compare-and-swap in one statement each (an INSERT …
 // ON CONFLICT … WHERE for a create, an UPDATE … WHERE version = $n for a
 // save), so of concurrent saves naming one version exactly one wins, across
-// connections and instances. Reads compare expiry times with the store's
-// clock ([Options.Now]), passed as a parameter, so an expired row is never
-// returned even before it is deleted. AddCount is one INSERT … ON
+// connections and instances; saves that arrive together share a
+// transaction (below), but each keeps its statement and its result. Reads
+// compare expiry times with the store's clock ([Options.Now]), passed as a
+// parameter, so an expired row is never returned even before it is
+// deleted. AddCount is one INSERT … ON
 // CONFLICT DO UPDATE, which starts a counter afresh (missing or expired by
 // the same clock) or adds to it, and returns the result. AddFirstKey and
 // RotateKey are each one READ COMMITTED transaction holding an advisory
@@ -73,11 +75,49 @@
 //
 // Every method honours its context: when it is canceled or its deadline
 // passes, the call returns at once with an error (pgx abandons the
-// connection instead of waiting for the server). Errors are wrapped with a
-// "pgstore: " prefix; only the store package's sentinels (store.ErrNotFound,
-// store.ErrExists, store.ErrConflict) mean an answer. Any other error means
-// the call failed: the database did not answer in time, or a write was given
-// a string it cannot store (below). It never stands for "not found".
+// connection instead of waiting for the server). The exception is a
+// session save that shares a transaction with others (below): once the
+// transaction has started it runs for all of them, until it ends or the
+// latest of their deadlines passes, and each caller hears its outcome.
+// Errors are wrapped with a "pgstore: " prefix; only the store package's
+// sentinels (store.ErrNotFound, store.ErrExists, store.ErrConflict) mean
+// an answer. Any other error means the call failed: the database did not
+// answer in time, or a write was given a string it cannot store (below).
+// It never stands for "not found".
+//
+// # Group commit
+//
+// Session saves (SaveSession, on every request of a logged-in user) that
+// arrive together share one transaction. A save that finds fewer than two
+// batches under way starts one at once, on a connection of its own; saves
+// that arrive while two run wait, and the next batch to start takes them,
+// up to 64, in the order they arrived. A batch of one save runs as the one
+// statement it always was. A batch of several is sent in one round trip:
+// BEGIN ISOLATION LEVEL READ COMMITTED, a statement per save, COMMIT. Each
+// save keeps its own compare-and-swap result (a new version,
+// store.ErrConflict, or its own error). If the server refuses any
+// statement of the transaction, which aborts it whole, each of its saves
+// runs again on its own, so that only the refused one fails. The
+// transaction is READ COMMITTED whatever the pool's default, so that it
+// fails for no other transaction's sake; a compare-and-swap statement has
+// the same result at every level. Its statements lock the sessions' rows
+// in the order of their ids, so that the transactions of several instances
+// do not deadlock one another. A save whose context ends while it waits is
+// not made, and its caller hears at once.
+//
+// # Durability
+//
+// A save is acknowledged only once the statement or the COMMIT that holds
+// it has returned, so it is as durable as the server's synchronous_commit
+// makes a commit. The store does not set it: the server's setting
+// applies, or the role's, or the URL's (pgx passes a parameter it does not
+// know, such as synchronous_commit=off, to the server). With on,
+// PostgreSQL's default, the save's WAL has been flushed to disk (and, with
+// synchronous_standby_names set, to the synchronous standbys) before it is
+// acknowledged. With remote_write or local it has been flushed locally, but
+// a standby may not have it on disk; with off it may be lost if the server
+// crashes within about three times wal_writer_delay after the
+// acknowledgement (never half-made: the database stays consistent).
 //
 // PostgreSQL text cannot hold a NUL byte or invalid UTF-8. Names, account
 // ids, purposes, key and deny-list ids, session kinds, owners and user
@@ -99,6 +139,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sessionkit/sessionkit/internal/groupcommit"
 	"github.com/sessionkit/sessionkit/store"
 )
 
@@ -109,7 +150,7 @@ const (
 	DefaultSchema = "public"
 
 	// DefaultCleanupInterval is how often expired rows are deleted when
-	// Options.CleanupInterval is zero.
+	// Options.CleanupInterval is zero or negative.
 	DefaultCleanupInterval = 5 * time.Minute
 
 	// DefaultConnectTimeout bounds how long a pool Open creates spends
@@ -134,9 +175,9 @@ type Options struct {
 	// most 63 bytes of valid UTF-8 without NUL.
 	Schema string
 
-	// CleanupInterval is how often expired rows are deleted; zero means
-	// DefaultCleanupInterval. Expired rows are never returned, whatever
-	// the interval.
+	// CleanupInterval is how often expired rows are deleted; zero or
+	// negative means DefaultCleanupInterval (5 minutes). Expired rows are
+	// never returned, whatever the interval.
 	CleanupInterval time.Duration
 
 	// Now returns the current time, against which expiry is checked; nil
@@ -158,6 +199,7 @@ type Store struct {
 	ownsPool bool
 	now      func() time.Time
 	q        queries
+	saves    groupcommit.Queue[store.Record, uint64] // SaveSession's batches (groupcommit.go)
 
 	ctx    context.Context // ended by Close, to abort a running cleanup
 	cancel context.CancelFunc
@@ -250,6 +292,7 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owns bool, opts Options) 
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.saves.Leaders = concurrentBatches
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	interval := opts.CleanupInterval
 	if interval <= 0 {

@@ -6,8 +6,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/sessionkit/sessionkit/store"
 )
 
@@ -32,7 +30,19 @@ func (s *Store) Session(ctx context.Context, id store.SessionID) (store.Record, 
 // succeeds, across connections and instances. It fails without saving when
 // r.Kind, r.User or r.UserAgent is not valid UTF-8 or holds a NUL byte
 // (r.AccountID may hold any bytes). Any other error means the database did
-// not answer (or ctx ended first) and nothing was saved.
+// not answer, or ctx ended first: when that happened while the statement
+// or its COMMIT was under way, the database may still have applied it, as
+// with any statement whose answer is lost; the next save then gets
+// store.ErrConflict and reads the record again.
+//
+// Saves that arrive together share one transaction (see the package
+// documentation): SaveSession returns once the statement or the COMMIT
+// that holds its save has returned, so a save it reports is as durable as
+// the server's synchronous_commit makes a commit. A save that runs alone
+// is one statement under ctx, as any other call. One that shares a
+// transaction runs whatever ctx does once the transaction has started,
+// until the latest deadline of the transaction's saves, and SaveSession
+// waits for its outcome.
 func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error) {
 	if !storable(string(r.Kind)) {
 		return 0, errUnstorable("save session", "the kind")
@@ -43,6 +53,23 @@ func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error)
 	if !storable(r.UserAgent) {
 		return 0, errUnstorable("save session", "the user agent")
 	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("pgstore: save session: %w", err)
+	}
+	if r.Version >= math.MaxInt64 {
+		// No stored record reaches this version: versions are bigints,
+		// and this one could not be incremented.
+		return 0, store.ErrConflict
+	}
+	return s.commitSave(&save{Ctx: ctx, Value: r})
+}
+
+// saveStatement returns the statement that saves r at time now (Unix
+// nanoseconds) by compare-and-swap, and its arguments: an insert when
+// r.Version is 0, an update otherwise. The statement changes one row when
+// the save is made and none when it conflicts. r.Version must be below
+// math.MaxInt64.
+func (s *Store) saveStatement(r store.Record, now int64) (sql string, args []any) {
 	accountID := []byte(r.AccountID)
 	if accountID == nil {
 		accountID = []byte{} // the column is NOT NULL
@@ -56,42 +83,17 @@ func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error)
 	if data == nil {
 		data = []byte{} // the column is NOT NULL; nil and empty mean the same
 	}
-	now := s.now().UnixNano()
-	var tag pgconn.CommandTag
-	var err error
-	switch {
-	case r.Version == 0:
-		tag, err = s.pool.Exec(ctx, s.q.createSession,
+	if r.Version == 0 {
+		return s.q.createSession, []any{
 			r.ID[:], store.FoldName(r.User), r.User, data,
 			r.Created.UnixNano(), r.LastSeen.UnixNano(), r.Expires.UnixNano(), r.UserAgent, now,
-			string(r.Kind), accountID, authTime)
-	case r.Version < math.MaxInt64:
-		tag, err = s.pool.Exec(ctx, s.q.updateSession,
-			store.FoldName(r.User), r.User, data,
-			r.Created.UnixNano(), r.LastSeen.UnixNano(), r.Expires.UnixNano(), r.UserAgent,
-			r.ID[:], int64(r.Version), now,
-			string(r.Kind), accountID, authTime)
-	default:
-		// No stored record reaches this version: versions are bigints,
-		// and this one could not be incremented.
-		if err := ctx.Err(); err != nil {
-			return 0, fmt.Errorf("pgstore: save session: %w", err)
-		}
-		return 0, store.ErrConflict
+			string(r.Kind), accountID, authTime}
 	}
-	if serializationFailure(err) {
-		// Under REPEATABLE READ or SERIALIZABLE (a pool's default, say),
-		// PostgreSQL reports a save that raced another this way rather
-		// than by changing no row. Nothing was saved either way.
-		return 0, store.ErrConflict
-	}
-	if err != nil {
-		return 0, fmt.Errorf("pgstore: save session: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return 0, store.ErrConflict
-	}
-	return r.Version + 1, nil
+	return s.q.updateSession, []any{
+		store.FoldName(r.User), r.User, data,
+		r.Created.UnixNano(), r.LastSeen.UnixNano(), r.Expires.UnixNano(), r.UserAgent,
+		r.ID[:], int64(r.Version), now,
+		string(r.Kind), accountID, authTime}
 }
 
 // DeleteSession removes the record named id; a missing record is not an

@@ -5,9 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
 
+	"github.com/sessionkit/sessionkit/internal/groupcommit"
 	"github.com/sessionkit/sessionkit/store"
 )
 
@@ -19,38 +18,22 @@ import (
 // in the order they arrived. A batch runs each save's compare-and-swap
 // after a savepoint of its own, commits once, and only then answers its
 // callers. The leader is a caller of SaveSession, on its own goroutine: it
-// leads one batch, then hands the lead to the first save in line.
+// leads one batch, then hands the lead to the first save in line. The line
+// and its protocol are internal/groupcommit's; this file runs the batches.
 
 // maxBatch bounds the saves of one transaction, so that a batch holds the
 // write lock, and makes the writes and saves behind it wait, for a bounded
 // time.
 const maxBatch = 64
 
-// A save is one SaveSession call on its way through a batch.
-type save struct {
-	ctx context.Context
-	r   store.Record
+// A save is one SaveSession call on its way through a batch: the record to
+// save and, once answered, its new version or its error.
+type save = groupcommit.Call[store.Record, uint64]
 
-	// wake receives when the save has been answered (version and err are
-	// set) and, before that, when its caller is to lead the next batch
-	// (lead is set, under saveQueue.mu). The caller reads one signal
-	// before the next is sent, so one slot is enough.
-	wake chan struct{}
-	lead bool
-
-	version uint64
-	err     error
-}
-
-// saveQueue is the line of saves waiting for a batch.
+// saveQueue is the line of saves waiting for a batch. It counts the
+// transactions that committed and the saves they held, for tests.
 type saveQueue struct {
-	mu      sync.Mutex
-	waiting []*save // in arrival order; while a caller leads, its save is first
-	leading bool    // a caller leads a batch or has been woken to; if not, waiting is empty
-
-	// batches and batched count the transactions that committed and the
-	// saves they held, for tests.
-	batches, batched int
+	groupcommit.Queue[store.Record, uint64]
 }
 
 // commitSave queues sv, leads a batch when its turn comes, and returns sv's
@@ -61,61 +44,41 @@ type saveQueue struct {
 // whose context ends while it waits for the writer's connection gives up
 // the lead, and one whose context ends later sees its batch through.
 func (s *Store) commitSave(sv *save) (uint64, error) {
-	sv.wake = make(chan struct{}, 1)
-	s.saves.add(sv)
-	select {
-	case <-sv.wake:
-	case <-sv.ctx.Done():
-		if s.saves.withdraw(sv) {
-			sv.err = sv.ctx.Err()
-			return sv.result()
-		}
-		<-sv.wake // in a batch already, or asked to lead one
-	}
-	if sv.lead {
-		s.lead(sv) // answers sv, first of its batch
-	}
-	return sv.result()
-}
-
-// result returns the answer to sv as SaveSession returns it.
-func (sv *save) result() (uint64, error) {
+	s.saves.Do(sv, s.lead)
 	switch {
-	case errors.Is(sv.err, store.ErrConflict):
+	case errors.Is(sv.Err, store.ErrConflict):
 		return 0, store.ErrConflict
-	case sv.err != nil:
-		return 0, fmt.Errorf("sqlitestore: save session: %w", sv.err)
+	case sv.Err != nil:
+		return 0, fmt.Errorf("sqlitestore: save session: %w", sv.Err)
 	}
-	return sv.version, nil
+	return sv.Result, nil
 }
 
 // lead runs one batch for me, the first save in line: it takes the writer's
-// connection, then the saves waiting by then, runs and commits them, answers
-// them and hands the lead to the next save in line, if any. When the
-// connection cannot be had, because me's context ended or the store is
-// closed, only me fails: the next in line tries in its own right.
-func (s *Store) lead(me *save) {
-	conn, err := s.w.Conn(me.ctx)
+// connection, then the saves waiting by then, runs and commits them and
+// sets their results; the queue then answers them and hands the lead on.
+// When the connection cannot be had, because me's context ended or the
+// store is closed, only me fails: the next in line tries in its own right.
+func (s *Store) lead(me *save, take func(int) []*save) {
+	conn, err := s.w.Conn(me.Ctx)
 	if err != nil {
-		me.err = err
-		s.saves.answer(s.saves.take(1))
+		me.Err = err
 		return
 	}
-	batch := s.saves.take(maxBatch)
+	// The connection goes back before the callers hear, so that the next
+	// leader finds it free. Closing a Conn only returns it to the pool.
+	defer conn.Close()
+	batch := take(maxBatch)
 	ran, err := s.runBatch(conn, batch)
 	if err != nil {
 		// The transaction did not commit: no save of the batch was made,
 		// whatever its statements said.
 		for _, sv := range batch {
-			sv.version, sv.err = 0, err
+			sv.Result, sv.Err = 0, err
 		}
-	} else {
-		s.saves.count(ran)
+		return
 	}
-	// The connection goes back before the callers hear, so that the next
-	// leader finds it free. Closing a Conn only returns it to the pool.
-	conn.Close()
-	s.saves.answer(batch)
+	s.saves.Count(ran)
 }
 
 // runBatch runs the saves of batch in one transaction on conn, in order,
@@ -129,7 +92,7 @@ func (s *Store) lead(me *save) {
 // an interrupted statement would roll back the whole transaction. A save
 // whose context ended before its turn is skipped instead.
 func (s *Store) runBatch(conn *sql.Conn, batch []*save) (ran int, err error) {
-	ctx := context.WithoutCancel(batch[0].ctx)
+	ctx := context.WithoutCancel(batch[0].Ctx)
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -137,8 +100,8 @@ func (s *Store) runBatch(conn *sql.Conn, batch []*save) (ran int, err error) {
 	defer tx.Rollback() // after a commit, does nothing
 	st := s.stmts.inTx(ctx, tx)
 	for _, sv := range batch {
-		if err := sv.ctx.Err(); err != nil {
-			sv.err = err
+		if err := sv.Ctx.Err(); err != nil {
+			sv.Err = err
 			continue
 		}
 		if err := st.saveOne(ctx, sv, s.now().UnixNano()); err != nil {
@@ -160,81 +123,12 @@ func (st txStatements) saveOne(ctx context.Context, sv *save, now int64) error {
 	if _, err := st.savepoint.ExecContext(ctx); err != nil {
 		return err
 	}
-	sv.version, sv.err = st.compareAndSwap(ctx, sv.r, now)
-	if sv.err != nil && !errors.Is(sv.err, store.ErrConflict) { // a conflict changed nothing
+	sv.Result, sv.Err = st.compareAndSwap(ctx, sv.Value, now)
+	if sv.Err != nil && !errors.Is(sv.Err, store.ErrConflict) { // a conflict changed nothing
 		if _, err := st.rollbackTo.ExecContext(ctx); err != nil {
-			return fmt.Errorf("%w, which ended the transaction (%v)", sv.err, err)
+			return fmt.Errorf("%w, which ended the transaction (%v)", sv.Err, err)
 		}
 	}
 	_, err := st.release.ExecContext(ctx)
 	return err
-}
-
-// add puts sv at the end of the line, and wakes it to lead if no batch is
-// under way.
-func (q *saveQueue) add(sv *save) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.waiting = append(q.waiting, sv)
-	if !q.leading {
-		q.leading = true
-		q.wakeToLead(sv)
-	}
-}
-
-// withdraw takes sv out of the line and reports whether it did. It does
-// not when sv is in a batch already, or has been asked to lead one (its
-// leader then skips it, as its context has ended).
-func (q *saveQueue) withdraw(sv *save) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if sv.lead {
-		return false
-	}
-	i := slices.Index(q.waiting, sv)
-	if i < 0 {
-		return false
-	}
-	q.waiting = slices.Delete(q.waiting, i, i+1)
-	return true
-}
-
-// take removes up to n saves from the front of the line, the leader's
-// first, and returns them: they make up a batch.
-func (q *saveQueue) take(n int) []*save {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	n = min(n, len(q.waiting))
-	batch := slices.Clone(q.waiting[:n])
-	q.waiting = slices.Delete(q.waiting, 0, n)
-	return batch
-}
-
-// answer wakes the callers of batch, whose results are set, and hands the
-// lead to the first save in line, or ends it if there is none.
-func (q *saveQueue) answer(batch []*save) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for _, sv := range batch {
-		sv.wake <- struct{}{} // the leader's own is never read
-	}
-	if len(q.waiting) == 0 {
-		q.leading = false
-		return
-	}
-	q.wakeToLead(q.waiting[0])
-}
-
-// wakeToLead asks the caller of sv to lead the next batch. q.mu is held.
-func (q *saveQueue) wakeToLead(sv *save) {
-	sv.lead = true
-	sv.wake <- struct{}{}
-}
-
-// count records a committed batch that ran n saves.
-func (q *saveQueue) count(n int) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.batches++
-	q.batched += n
 }

@@ -311,9 +311,7 @@ func holdWriter(t *testing.T, s *Store) (release func()) {
 func waitQueued(t *testing.T, s *Store, n int) {
 	t.Helper()
 	for {
-		s.saves.mu.Lock()
-		queued := len(s.saves.waiting)
-		s.saves.mu.Unlock()
+		queued := s.saves.Len()
 		if queued == n {
 			return
 		}
@@ -327,9 +325,7 @@ func waitQueued(t *testing.T, s *Store, n int) {
 // counts returns how many transactions of saves have committed, and how
 // many saves they held.
 func (q *saveQueue) counts() (batches, batched int) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.batches, q.batched
+	return q.Counts()
 }
 
 // audited returns the rows of the table audit, in order.

@@ -51,7 +51,7 @@ func (s *Store) SaveSession(ctx context.Context, r store.Record) (uint64, error)
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("sqlitestore: save session: %w", err)
 	}
-	return s.commitSave(&save{ctx: ctx, r: r})
+	return s.commitSave(&save{Ctx: ctx, Value: r})
 }
 
 // compareAndSwap runs the statements of one save of r at time now (Unix
