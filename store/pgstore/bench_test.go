@@ -3,13 +3,12 @@ package pgstore
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/storetest"
 )
 
 // benchRecord is a typical record: a logged-in user, a few hundred bytes of
@@ -89,65 +88,8 @@ func BenchmarkSaveSession(b *testing.B) {
 }
 
 // BenchmarkSaveSessions measures what every request of a logged-in user
-// costs the store: load the user's session, then save it back with the
-// version it read. There are 200 users, whose requests come from 2 to 200
-// goroutines at once; one op is one request. It is sqlitestore's
-// benchmark of the same name, on PostgreSQL.
+// costs the store: 200 users' sessions loaded and saved back by 2 to 200
+// goroutines at once (storetest.BenchSaveSessions).
 func BenchmarkSaveSessions(b *testing.B) {
-	const users = 200
-	procs := runtime.GOMAXPROCS(0)
-	for _, goroutines := range []int{procs, 16, users} {
-		b.Run(fmt.Sprintf("goroutines=%d", goroutines), func(b *testing.B) {
-			benchmarkSaveSessions(b, users, max(1, goroutines/procs))
-		})
-	}
-}
-
-// benchmarkSaveSessions runs BenchmarkSaveSessions with users records and
-// parallelism times GOMAXPROCS goroutines.
-func benchmarkSaveSessions(b *testing.B, users, parallelism int) {
-	goroutines := parallelism * runtime.GOMAXPROCS(0)
-	if goroutines > users {
-		b.Skipf("%d goroutines for %d users: some would share one", goroutines, users)
-	}
-	// A request's context can be canceled; the store must watch it.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s := openFresh(b, Options{})
-	now := time.Now()
-	ids := make([]store.SessionID, users)
-	for i := range ids {
-		ids[i] = store.HashToken("token-" + strconv.Itoa(i))
-		_, err := s.SaveSession(ctx, store.Record{ID: ids[i], Kind: store.KindSession,
-			User: "user-" + strconv.Itoa(i), AccountID: "account-" + strconv.Itoa(i), AuthTime: now,
-			Data: []byte("csrf=0123456789abcdef&views=0"), Created: now, LastSeen: now,
-			Expires: now.Add(time.Hour), UserAgent: "Mozilla/5.0 (bench)"})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	// Each goroutine serves users of its own, in turn, as a user's
-	// browser sends one request at a time: no save conflicts.
-	var started atomic.Int64
-	b.SetParallelism(parallelism)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		var mine []store.SessionID
-		for i := int(started.Add(1) - 1); i < len(ids); i += goroutines {
-			mine = append(mine, ids[i])
-		}
-		for i := 0; pb.Next(); i++ {
-			r, err := s.Session(ctx, mine[i%len(mine)])
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			r.LastSeen = time.Now()
-			r.Expires = r.LastSeen.Add(time.Hour)
-			if _, err := s.SaveSession(ctx, r); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	storetest.BenchSaveSessions(b, func(b *testing.B) store.Sessions { return openFresh(b, Options{}) })
 }
