@@ -16,6 +16,7 @@ import (
 
 	"github.com/sessionkit/sessionkit/internal/testenv"
 	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/storetest"
 )
 
 // errAny stands, in a test's expectations, for any error that is neither
@@ -283,7 +284,6 @@ func TestBatch(t *testing.T) {
 func TestBatchesUnderLoad(t *testing.T) {
 	for _, isolation := range []string{"read committed", "repeatable read", "serializable"} {
 		t.Run(isolation, func(t *testing.T) {
-			const goroutines, each = 32, 20
 			url, schema := testenv.PostgresSchema(t)
 			cfg, err := pgxpool.ParseConfig(url)
 			if err != nil {
@@ -301,39 +301,7 @@ func TestBatchesUnderLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { s.Close() })
-			now := time.Now()
-			var wg sync.WaitGroup
-			errs := make([]error, goroutines)
-			release := holdPool(t, s, 0)
-			for g := range goroutines {
-				wg.Go(func() {
-					r := store.Record{ID: store.HashToken(fmt.Sprint("user-", g)), Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
-					for range each {
-						v, err := s.SaveSession(ctx, r)
-						if err != nil {
-							errs[g] = fmt.Errorf("save of version %d: %w", r.Version, err)
-							return
-						}
-						r.Version = v
-					}
-				})
-			}
-			waitQueued(t, s, goroutines)
-			release()
-			wg.Wait()
-			for g, err := range errs {
-				if err != nil {
-					t.Errorf("goroutine %d: %v", g, err)
-				}
-			}
-			b, n := s.saves.Counts()
-			if n != goroutines*each {
-				t.Errorf("transactions committed %d saves, want %d", n, goroutines*each)
-			}
-			if b >= n {
-				t.Errorf("%d saves took %d transactions: none was shared", n, b)
-			}
-			t.Logf("%d saves in %d transactions", n, b)
+			storetest.BatchesUnderLoad(t, s, groupCommitOf(s))
 		})
 	}
 }
@@ -593,19 +561,20 @@ func holdPool(t *testing.T, s *Store, spare int) (release func()) {
 	return release
 }
 
+// groupCommitOf lets storetest watch s's line of saves; holding it holds
+// every connection of the pool.
+func groupCommitOf(s *Store) storetest.GroupCommit {
+	return storetest.GroupCommit{
+		Hold:   func(t *testing.T) func() { return holdPool(t, s, 0) },
+		Queued: s.saves.Len,
+		Counts: s.saves.Counts,
+	}
+}
+
 // waitQueued waits until n saves wait in s's line.
 func waitQueued(t *testing.T, s *Store, n int) {
 	t.Helper()
-	for {
-		queued := s.saves.Len()
-		if queued == n {
-			return
-		}
-		if queued > n {
-			t.Fatalf("%d saves wait, want %d", queued, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	groupCommitOf(s).WaitQueued(t, n)
 }
 
 // waitLocked waits until a transaction waits for a lock on the table

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/store"
+	"github.com/sessionkit/sessionkit/store/storetest"
 )
 
 // errAny stands, in a test's expectations, for any error that is neither
@@ -152,7 +152,7 @@ func TestBatch(t *testing.T) {
 			if _, err := s.w.ExecContext(ctx, tt.setup); err != nil {
 				t.Fatal(err)
 			}
-			batches, batched := s.saves.counts()
+			batches, batched := s.saves.Counts()
 
 			// Hold the writer, line the saves up in order, end the
 			// contexts of those that must give up and see them do so,
@@ -198,7 +198,7 @@ func TestBatch(t *testing.T) {
 			if tt.batched == 0 {
 				wantBatches = 0
 			}
-			if b, n := s.saves.counts(); b-batches != wantBatches || n-batched != tt.batched {
+			if b, n := s.saves.Counts(); b-batches != wantBatches || n-batched != tt.batched {
 				t.Errorf("%d transactions committed %d saves, want %d committing %d", b-batches, n-batched, wantBatches, tt.batched)
 			}
 			for token, want := range tt.stored {
@@ -226,44 +226,8 @@ func TestBatch(t *testing.T) {
 // saves all wait for a busy writer, as they would behind a slow write;
 // the rest come as they may.
 func TestBatchesUnderLoad(t *testing.T) {
-	const goroutines, each = 32, 20
-	ctx := context.Background()
 	s := openInternal(t)
-	batches, batched := s.saves.counts()
-	now := time.Now()
-	var wg sync.WaitGroup
-	errs := make([]error, goroutines)
-	release := holdWriter(t, s)
-	for g := range goroutines {
-		wg.Go(func() {
-			r := store.Record{ID: store.HashToken(fmt.Sprint("user-", g)), Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
-			for range each {
-				v, err := s.SaveSession(ctx, r)
-				if err != nil {
-					errs[g] = err
-					return
-				}
-				r.Version = v
-			}
-		})
-	}
-	waitQueued(t, s, goroutines)
-	release()
-	wg.Wait()
-	for g, err := range errs {
-		if err != nil {
-			t.Errorf("goroutine %d: %v", g, err)
-		}
-	}
-	b, n := s.saves.counts()
-	b, n = b-batches, n-batched
-	if n != goroutines*each {
-		t.Errorf("transactions committed %d saves, want %d", n, goroutines*each)
-	}
-	if b >= n {
-		t.Errorf("%d saves took %d transactions: none was shared", n, b)
-	}
-	t.Logf("%d saves in %d transactions", n, b)
+	storetest.BatchesUnderLoad(t, s, groupCommitOf(s))
 }
 
 // TestDurabilityMode checks that the connections run as the package
@@ -307,25 +271,20 @@ func holdWriter(t *testing.T, s *Store) (release func()) {
 	return func() { conn.Close() }
 }
 
-// waitQueued waits until n saves wait in s's line.
-func waitQueued(t *testing.T, s *Store, n int) {
-	t.Helper()
-	for {
-		queued := s.saves.Len()
-		if queued == n {
-			return
-		}
-		if queued > n {
-			t.Fatalf("%d saves wait, want %d", queued, n)
-		}
-		time.Sleep(time.Millisecond)
+// groupCommitOf lets storetest watch s's line of saves; holding it holds
+// the writer's connection.
+func groupCommitOf(s *Store) storetest.GroupCommit {
+	return storetest.GroupCommit{
+		Hold:   func(t *testing.T) func() { return holdWriter(t, s) },
+		Queued: s.saves.Len,
+		Counts: s.saves.Counts,
 	}
 }
 
-// counts returns how many transactions of saves have committed, and how
-// many saves they held.
-func (q *saveQueue) counts() (batches, batched int) {
-	return q.Counts()
+// waitQueued waits until n saves wait in s's line.
+func waitQueued(t *testing.T, s *Store, n int) {
+	t.Helper()
+	groupCommitOf(s).WaitQueued(t, n)
 }
 
 // audited returns the rows of the table audit, in order.
